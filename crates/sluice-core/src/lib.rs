@@ -1,0 +1,26 @@
+//! The vocabulary every other Sluice crate speaks.
+//!
+//! This crate holds no network I/O on purpose: the PostgreSQL source, the formats and the sinks all depend on it,
+//! and it must stay cheap to compile and easy to test. It defines
+//!
+//! - [`Lsn`] and [`Position`], the total order that the delivery contract is written in;
+//! - [`Datum`] and [`Tuple`], rows as PostgreSQL sends them (text-format values, still undecoded, so that a
+//!   value is converted exactly once, straight into its output format);
+//! - [`TableSchema`], what the source knows about a captured table;
+//! - [`ChangeEvent`], one change as it leaves the source;
+//! - [`Record`], what a sink takes, and the [`Sink`] contract;
+//! - [`Offsets`] and [`OffsetStore`], the durable memory of what was acknowledged.
+
+mod event;
+mod lsn;
+mod offsets;
+mod record;
+mod schema;
+mod tuple;
+
+pub use event::{ChangeEvent, LogicalMessage, Op, SnapshotMarker, SourceInfo};
+pub use lsn::{Lsn, ParseLsnError, Position};
+pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
+pub use record::{Payload, Record, Sink, SinkError};
+pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
+pub use tuple::{Datum, Tuple};

@@ -1,0 +1,39 @@
+# Shared set-up for the README's commands: installs what is missing from Debian's packages, builds, and starts a
+# throwaway PostgreSQL. Sourced, not run.
+
+# Installs the Debian packages (given as "command:package" pairs) whose command is missing.
+ensure_packages() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd=${pair%%:*}; pkg=${pair#*:}
+    if [[ $cmd == /* ]]; then [[ -e $cmd ]] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
+    missing+=("$pkg")
+  done
+  ((${#missing[@]})) || return 0
+  echo "==> installing ${missing[*]} from Debian's packages" >&2
+  local sudo=""
+  [[ $(id -u) == 0 ]] || sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# The PostgreSQL server binaries this machine has (newest version).
+pg_bindir() {
+  local d
+  d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  echo "${d:-/usr/lib/postgresql/15/bin}"
+}
+
+ensure_postgres() {
+  if [[ ! -x "$(pg_bindir)/initdb" ]]; then
+    ensure_packages "/nonexistent-postgres:postgresql"
+  fi
+  ensure_packages "runuser:util-linux" "setsid:util-linux" "openssl:openssl" "psql:postgresql-client"
+}
+
+# Starts a throwaway cluster owned by this shell; prints its port. The cluster disappears when this shell exits.
+start_throwaway_pg() {
+  local dir
+  dir=$(mktemp -d /tmp/sluice-pg-XXXXXX)
+  "${CARGO_TARGET_DIR:-target}/debug/sluice-throwaway-pg" "$dir" "$$"
+}
