@@ -1,1 +1,44 @@
-//! placeholder
+//! Sluice's sinks, one folder each, all keeping the [`Sink`] contract: `write` returns `Ok` only once the batch is
+//! durable at the destination (a file fsynced, stdout flushed), so the pipeline may then confirm its positions to
+//! PostgreSQL.
+//!
+//! The closed set of sinks is dispatched through [`AnySink`], an enum, rather than trait objects: the pipeline's
+//! hot loop stays monomorphic and `Sink::write` can stay an `async fn`.
+
+mod file;
+mod jsonl;
+mod null;
+mod stdout;
+
+pub use file::FileSink;
+pub use jsonl::render_json_line;
+pub use null::NullSink;
+pub use stdout::StdoutSink;
+
+use sluice_core::{Record, Sink, SinkError};
+
+/// Every sink Sluice has.
+#[derive(Debug)]
+pub enum AnySink {
+    File(FileSink),
+    Stdout(StdoutSink),
+    Null(NullSink),
+}
+
+impl Sink for AnySink {
+    fn name(&self) -> &'static str {
+        match self {
+            AnySink::File(s) => s.name(),
+            AnySink::Stdout(s) => s.name(),
+            AnySink::Null(s) => s.name(),
+        }
+    }
+
+    async fn write(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+        match self {
+            AnySink::File(s) => s.write(batch).await,
+            AnySink::Stdout(s) => s.write(batch).await,
+            AnySink::Null(s) => s.write(batch).await,
+        }
+    }
+}
