@@ -1,1 +1,7 @@
-//! placeholder
+//! The PostgreSQL side of Sluice.
+//!
+//! - `replication`: the streaming-replication protocol client (upstream tokio-postgres has no CopyBoth mode);
+//! - `pgoutput` and `copy_text`: I/O-free parsers for the two byte formats the source reads;
+//! - [`source`]: slot, publication, snapshot and streaming, producing change events.
+
+pub mod source;

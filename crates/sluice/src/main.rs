@@ -1,1 +1,113 @@
-fn main() {}
+//! The `sluice` command: CLI, logging, signals and exit codes around [`sluice::app::run`].
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Change data capture for PostgreSQL: a consistent snapshot, then every committed change, as Debezium events.
+#[derive(Parser)]
+#[command(name = "sluice", version, about, long_about = None)]
+struct Cli {
+    /// Log format on stderr (stdout belongs to the stdout sink).
+    #[arg(long, value_enum, default_value_t = LogFormat::Text, global = true)]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Runs the pipeline described by a Debezium Server–style properties file until SIGINT or SIGTERM.
+    ///
+    /// Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on a configuration error.
+    Run {
+        /// The configuration file (Debezium Server keys: debezium.source.*, debezium.sink.*, debezium.format.*).
+        #[arg(long, short, default_value = "conf/application.properties")]
+        config: PathBuf,
+    },
+    /// Checks a configuration file and exits: 0 when valid, 2 with every problem listed when not.
+    Check {
+        #[arg(long, short, default_value = "conf/application.properties")]
+        config: PathBuf,
+    },
+}
+
+const EXIT_RUNTIME: u8 = 1;
+const EXIT_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    let (Command::Run { config } | Command::Check { config }) = &cli.command;
+    let loaded = match sluice::config::load(config) {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            eprintln!("sluice: invalid configuration in {}:\n{e}", config.display());
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    for key in &loaded.ignored_keys {
+        tracing::info!(key = %key, "ignoring a Debezium Server runtime key that has no meaning for Sluice");
+    }
+    for warning in &loaded.warnings {
+        tracing::warn!("{warning}");
+    }
+    if matches!(cli.command, Command::Check { .. }) {
+        eprintln!("sluice: {} is valid", config.display());
+        return ExitCode::SUCCESS;
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sluice: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: draining in-flight events (signal again to exit at once)");
+            let _ = stop_tx.send(true);
+            wait_for_signal().await;
+            tracing::warn!("second signal: exiting without draining");
+            std::process::exit(130);
+        });
+        sluice::app::run(loaded.config, stop_rx).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("sluice: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -1,0 +1,163 @@
+//! The PostgreSQL source: owns the slot and the publication, takes the snapshot, then streams.
+//!
+//! It produces [`SourceItem`]s in chunks on a bounded channel. Besides change events the items carry the facts the
+//! pipeline needs to acknowledge correctly: where transactions end ([`SourceItem::Committed`]), when the server
+//! says nothing is pending ([`SourceItem::Idle`]), and how far the snapshot got. The pipeline, once the sink has
+//! made everything before such an item durable, publishes the LSN it may confirm on a `watch` channel; the source
+//! alone talks to the server and reports exactly that LSN, never more.
+//!
+//! Why one channel of items rather than events plus side channels: the acknowledgement facts must stay ordered
+//! with the events they follow. A Committed item after the transaction's events is the whole flush-LSN protocol.
+
+mod catalog;
+mod setup;
+mod snapshot;
+mod stream;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_core::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
+use tokio::sync::{mpsc, watch};
+
+pub use catalog::{Catalog, CatalogTable};
+pub use setup::{PublicationMode, SnapshotMode};
+
+use crate::replication::ConnectOptions;
+
+/// Which tables and columns are captured (Debezium's include/exclude lists).
+pub trait CaptureFilter: Send + Sync {
+    fn table(&self, table: &TableId) -> bool;
+    fn column(&self, table: &TableId, column: &str) -> bool;
+}
+
+/// Debezium's `skipped.operations`: which streamed operations are dropped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkippedOperations {
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+}
+
+/// Everything the source needs to know.
+#[derive(Clone)]
+pub struct SourceOptions {
+    pub connect: ConnectOptions,
+    pub slot_name: String,
+    pub publication_name: String,
+    pub publication_mode: PublicationMode,
+    pub snapshot_mode: SnapshotMode,
+    pub snapshot_max_threads: usize,
+    pub skipped_operations: SkippedOperations,
+    pub filter: Arc<dyn CaptureFilter>,
+    /// How often a standby status update is sent even when nothing changed (keeps the server from timing out).
+    pub status_interval: Duration,
+}
+
+/// One item on the source's channel.
+#[derive(Debug)]
+pub enum SourceItem {
+    Event(ChangeEvent),
+    /// A transaction ended; once everything before this item is durable, `end_lsn` may be confirmed.
+    Committed { end_lsn: Lsn },
+    /// The server has nothing pending up to `lsn` (a keepalive between transactions).
+    Idle { lsn: Lsn },
+    /// A snapshot begins: record its progress from here on.
+    SnapshotStarted(SnapshotProgress),
+    /// Every row of this table has been sent.
+    SnapshotTableDone(TableId),
+    /// Every table has been sent.
+    SnapshotDone,
+}
+
+/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk.
+pub type ItemChunk = Vec<SourceItem>;
+
+/// How the run ended, when it ended without an error.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SourceOutcome {
+    /// Asked to stop (signal); everything the pipeline acknowledged was confirmed.
+    Stopped,
+    /// `snapshot.mode=initial_only`: the snapshot is complete and streaming is not wanted.
+    SnapshotOnly,
+    /// The pipeline stopped taking items (it failed and reports its own error).
+    PipelineGone,
+}
+
+/// A failure of the source. [`is_transient`](SourceError::is_transient) tells a retry from a stop.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The database is not set up for Sluice; the message says what to change.
+    #[error("{message}\n  fix: {fix}")]
+    Prerequisite { message: String, fix: String },
+    #[error("cannot {action}: {source}")]
+    Sql {
+        action: &'static str,
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    #[error("replication connection: {0}")]
+    Replication(#[from] crate::PgError),
+    #[error("cannot decode the replication stream at {lsn}: {source}")]
+    Decode {
+        lsn: Lsn,
+        #[source]
+        source: crate::pgoutput::DecodeError,
+    },
+    #[error("cannot read table {table} in the snapshot: {message}")]
+    Snapshot { table: TableId, message: String },
+    #[error("the server sent a change for relation {oid}, which it never described")]
+    UnknownRelation { oid: u32 },
+    #[error("the server sent a row change at {lsn} outside a transaction")]
+    OutsideTransaction { lsn: Lsn },
+    #[error("a row of {table} has {got} values, but its relation has {expected} columns")]
+    RowShape { table: TableId, expected: usize, got: usize },
+    #[error("the server ended the replication stream")]
+    ServerEnded,
+}
+
+impl SourceError {
+    pub(crate) fn sql(action: &'static str, source: tokio_postgres::Error) -> Self {
+        SourceError::Sql { action, source }
+    }
+
+    pub(crate) fn prerequisite(message: impl Into<String>, fix: impl Into<String>) -> Self {
+        SourceError::Prerequisite { message: message.into(), fix: fix.into() }
+    }
+
+    /// A connection fault that a retry may cure; everything else needs a person.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            SourceError::Replication(e) => e.is_transient(),
+            SourceError::ServerEnded => true,
+            SourceError::Sql { source, .. } => source.is_closed() || source.code().is_none(),
+            _ => false,
+        }
+    }
+}
+
+/// Runs the source until shutdown is signalled, the snapshot-only mode is done, or an error.
+///
+/// `offsets` are what the pipeline loaded; `flush` carries the LSN the pipeline says is durable; `shutdown` turns
+/// true when Sluice should stop.
+pub async fn run(
+    options: SourceOptions,
+    offsets: Option<Offsets>,
+    items: mpsc::Sender<ItemChunk>,
+    flush: watch::Receiver<Lsn>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<SourceOutcome, SourceError> {
+    let prepared = setup::prepare(&options, offsets.as_ref()).await?;
+    let Some(prepared) = snapshot::run_if_planned(&options, prepared, &items).await? else {
+        return Ok(SourceOutcome::PipelineGone);
+    };
+    if options.snapshot_mode == SnapshotMode::InitialOnly {
+        // Wait until the pipeline has drained (made the snapshot durable) before reporting success.
+        drop(items);
+        let mut flush = flush;
+        while flush.changed().await.is_ok() {}
+        return Ok(SourceOutcome::SnapshotOnly);
+    }
+    stream::run(&options, prepared, offsets.and_then(|o| o.acknowledged), items, flush, shutdown).await
+}

@@ -1,0 +1,192 @@
+//! The snapshot: every captured table read at one exported snapshot, as `op: "r"` events.
+//!
+//! `snapshot.max.threads` readers each open a connection, start a REPEATABLE READ transaction and import the
+//! exported snapshot (`SET TRANSACTION SNAPSHOT`), so all of them see the database exactly as of the snapshot's
+//! LSN. They take tables from a shared queue and read each with `COPY (SELECT …) TO STDOUT` in text format — the
+//! fastest way out of the server, and the same text form pgoutput streams, so one value converter serves both.
+//!
+//! Progress is a [`SourceItem::SnapshotTableDone`] after a table's last row; the pipeline records a table as done
+//! only once the sink has acknowledged everything up to that item, so a crash never marks a table done early.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use futures_util::{StreamExt, TryStreamExt};
+use sluice_core::{ChangeEvent, Lsn, Op, Position, SnapshotMarker, SourceInfo, TableSchema, Tuple};
+use tokio::sync::mpsc;
+
+use crate::copy_text::CopyTextParser;
+use crate::replication::connect_sql;
+use crate::source::setup::{quote_ident, quote_table, Prepared, SnapshotPlan};
+use crate::source::{CatalogTable, ItemChunk, SourceError, SourceItem, SourceOptions};
+
+const CHUNK_ITEMS: usize = 1024;
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// State the readers share.
+struct Shared {
+    queue: Mutex<VecDeque<(CatalogTable, Arc<TableSchema>)>>,
+    lsn: Lsn,
+    snapshot_name: String,
+    next_ordinal: AtomicU64,
+    first_sent: AtomicBool,
+    tables_left: AtomicUsize,
+}
+
+/// Takes the planned snapshot, if any. Returns the prepared state for streaming, or `None` when the pipeline
+/// stopped taking items.
+pub(crate) async fn run_if_planned(
+    options: &SourceOptions,
+    mut prepared: Prepared,
+    items: &mpsc::Sender<ItemChunk>,
+) -> Result<Option<Prepared>, SourceError> {
+    let Some(plan) = prepared.snapshot.take() else { return Ok(Some(prepared)) };
+    let SnapshotPlan { snapshot_name, lsn, tables, progress, exporter } = plan;
+    tracing::info!(tables = tables.len(), %lsn, threads = options.snapshot_max_threads, "snapshot starting");
+    if items.send(vec![SourceItem::SnapshotStarted(progress)]).await.is_err() {
+        return Ok(None);
+    }
+    let mut queue = VecDeque::with_capacity(tables.len());
+    for t in tables {
+        let schema = prepared.catalog.table_schema(&t, options.filter.as_ref()).await?;
+        queue.push_back((t, Arc::new(schema)));
+    }
+    let shared = Arc::new(Shared {
+        tables_left: AtomicUsize::new(queue.len()),
+        queue: Mutex::new(queue),
+        lsn,
+        snapshot_name,
+        next_ordinal: AtomicU64::new(0),
+        first_sent: AtomicBool::new(false),
+    });
+    let started = Instant::now();
+    let readers = (0..options.snapshot_max_threads.max(1)).map(|_| reader(options, shared.clone(), items.clone()));
+    let results = futures_util::future::join_all(readers).await;
+    drop(exporter);
+    let mut gone = false;
+    for r in results {
+        gone |= !r?;
+    }
+    if gone || items.send(vec![SourceItem::SnapshotDone]).await.is_err() {
+        return Ok(None);
+    }
+    let rows = shared.next_ordinal.load(Ordering::Relaxed);
+    tracing::info!(rows, seconds = started.elapsed().as_secs_f64(), "snapshot sent");
+    Ok(Some(prepared))
+}
+
+/// One reader: imports the snapshot, then reads tables off the queue. `Ok(false)` when the pipeline is gone.
+async fn reader(options: &SourceOptions, shared: Arc<Shared>, items: mpsc::Sender<ItemChunk>) -> Result<bool, SourceError> {
+    let client = connect_sql(&options.connect).await?;
+    client
+        .batch_execute(&format!(
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
+            shared.snapshot_name.replace('\'', "''")
+        ))
+        .await
+        .map_err(|e| SourceError::sql("import the exported snapshot", e))?;
+    loop {
+        let next = shared.queue.lock().expect("queue lock").pop_front();
+        let Some((table, schema)) = next else { break };
+        if !read_table(&client, &shared, &table, schema, &items).await? {
+            return Ok(false);
+        }
+    }
+    client.batch_execute("COMMIT").await.map_err(|e| SourceError::sql("end the snapshot transaction", e))?;
+    Ok(true)
+}
+
+fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+async fn read_table(
+    client: &tokio_postgres::Client,
+    shared: &Shared,
+    table: &CatalogTable,
+    schema: Arc<TableSchema>,
+    items: &mpsc::Sender<ItemChunk>,
+) -> Result<bool, SourceError> {
+    let snapshot_error = |message: String| SourceError::Snapshot { table: table.id.clone(), message };
+    let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
+    let sql = format!("COPY (SELECT {columns} FROM {}) TO STDOUT", quote_table(&table.id));
+    let estimate: f32 = client
+        .query_one("SELECT reltuples FROM pg_class WHERE oid = $1", &[&table.oid])
+        .await
+        .map(|r| r.get(0))
+        .unwrap_or(-1.0);
+    tracing::info!(table = %table.id, estimated_rows = estimate.max(0.0) as u64, "snapshot of table starting");
+    let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(e.to_string()))?;
+    let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(e.to_string())));
+    let mut parser = CopyTextParser::new(schema.columns.len());
+    let mut chunk: ItemChunk = Vec::with_capacity(CHUNK_ITEMS);
+    let mut held: Option<Tuple> = None;
+    let mut first_of_table = true;
+    let mut rows: u64 = 0;
+    let started = Instant::now();
+    let mut last_report = started;
+    while let Some(bytes) = stream.next().await {
+        parser.push(bytes?);
+        while let Some(row) = parser.next_row().map_err(|e| snapshot_error(e.to_string()))? {
+            if let Some(prev) = held.replace(row) {
+                let marker = if first_of_table { first_marker(shared) } else { SnapshotMarker::True };
+                first_of_table = false;
+                chunk.push(read_event(shared, &schema, prev, marker));
+                rows += 1;
+                if chunk.len() >= CHUNK_ITEMS {
+                    if items.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ITEMS))).await.is_err() {
+                        return Ok(false);
+                    }
+                    if last_report.elapsed() >= PROGRESS_EVERY {
+                        last_report = Instant::now();
+                        let rate = rows as f64 / started.elapsed().as_secs_f64();
+                        tracing::info!(table = %table.id, rows, estimated_rows = estimate.max(0.0) as u64,
+                            rows_per_second = rate as u64, "snapshot progress");
+                    }
+                }
+            }
+        }
+    }
+    parser.finish().map_err(|e| snapshot_error(e.to_string()))?;
+    let last_table = shared.tables_left.fetch_sub(1, Ordering::AcqRel) == 1;
+    if let Some(last) = held {
+        let marker = match (last_table, first_of_table) {
+            (true, _) => SnapshotMarker::Last,
+            (false, true) if !shared.first_sent.load(Ordering::Acquire) => first_marker(shared),
+            _ => SnapshotMarker::LastInDataCollection,
+        };
+        chunk.push(read_event(shared, &schema, last, marker));
+        rows += 1;
+    }
+    chunk.push(SourceItem::SnapshotTableDone(table.id.clone()));
+    tracing::info!(table = %table.id, rows, seconds = started.elapsed().as_secs_f64(), "snapshot of table read");
+    Ok(items.send(chunk).await.is_ok())
+}
+
+fn first_marker(shared: &Shared) -> SnapshotMarker {
+    if shared.first_sent.swap(true, Ordering::AcqRel) {
+        SnapshotMarker::FirstInDataCollection
+    } else {
+        SnapshotMarker::First
+    }
+}
+
+fn read_event(shared: &Shared, schema: &Arc<TableSchema>, row: Tuple, marker: SnapshotMarker) -> SourceItem {
+    let ordinal = shared.next_ordinal.fetch_add(1, Ordering::Relaxed);
+    SourceItem::Event(ChangeEvent {
+        op: Op::Read,
+        table: Some(schema.clone()),
+        before: None,
+        after: Some(row),
+        message: None,
+        source: SourceInfo {
+            position: Position::new(shared.lsn, ordinal),
+            lsn: shared.lsn,
+            tx_id: None,
+            ts_us: now_us(),
+            snapshot: marker,
+        },
+    })
+}

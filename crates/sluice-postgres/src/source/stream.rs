@@ -1,0 +1,325 @@
+//! Streaming: pgoutput messages in, [`SourceItem`]s out, and standby status updates back to the server.
+//!
+//! Three things make this loop more than "read, decode, send":
+//!
+//! - **Back-pressure without timeouts.** When the pipeline's channel is full the loop stops reading the socket
+//!   (so memory stays bounded) but keeps sending status updates on its timer, so the server's
+//!   `wal_sender_timeout` never fires while a slow sink catches up.
+//! - **Positions.** pgoutput's Begin carries the commit LSN of the transaction, so every change gets its final
+//!   position `(commit LSN, ordinal)` as it arrives and nothing is buffered per transaction: a transaction of a
+//!   million rows flows through in chunks. The ordinal counts every change the server sends, captured or not, so it
+//!   is the same on every replay of the transaction — which is what lets a restart skip exactly the events at or
+//!   before the acknowledged position.
+//! - **Batching.** One socket read brings many frames; all complete frames already buffered are decoded into one
+//!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice_core::{ChangeEvent, Datum, Lsn, Op, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple};
+use tokio::sync::{mpsc, watch};
+
+use crate::pgoutput::{self, PgOutputMessage};
+use crate::replication::{ReplicationMessage, StatusSender};
+use crate::source::setup::Prepared;
+use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
+
+const CHUNK_ITEMS: usize = 2048;
+/// Status updates are sent at least this often when the confirmed position moved.
+const STATUS_EAGER: Duration = Duration::from_secs(1);
+
+/// A relation as the stream described it.
+struct StreamRelation {
+    /// `None` when the filters do not capture the table.
+    schema: Option<Arc<TableSchema>>,
+    /// Indexes of the captured columns when some are excluded.
+    projection: Option<Vec<usize>>,
+    columns: usize,
+}
+
+struct Transaction {
+    commit_lsn: Lsn,
+    xid: u32,
+    ts_us: i64,
+    next_ordinal: u64,
+}
+
+struct Decoder<'a> {
+    options: &'a SourceOptions,
+    catalog: Catalog,
+    relations: HashMap<u32, StreamRelation>,
+    tx: Option<Transaction>,
+    skip_through: Option<Position>,
+    chunk: ItemChunk,
+}
+
+pub(crate) async fn run(
+    options: &SourceOptions,
+    prepared: Prepared,
+    skip_through: Option<Position>,
+    items: mpsc::Sender<ItemChunk>,
+    mut flush: watch::Receiver<Lsn>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<SourceOutcome, SourceError> {
+    let Prepared { repl, catalog, start_lsn, .. } = prepared;
+    let publication = format!("\"{}\"", options.publication_name.replace('"', "\"\""));
+    let plugin_options = [("proto_version", "1"), ("publication_names", publication.as_str()), ("messages", "true")];
+    let stream = repl.start_replication(&options.slot_name, start_lsn, &plugin_options).await.map_err(|e| {
+        match e.sqlstate() {
+            Some("55006") => SourceError::prerequisite(
+                format!("replication slot `{}` is in use: {e}", options.slot_name),
+                "stop the other process streaming from this slot, or set a different slot.name",
+            ),
+            _ => SourceError::Replication(e),
+        }
+    })?;
+    tracing::info!(slot = %options.slot_name, from = %start_lsn, "streaming started");
+    let (mut reader, mut status) = stream.split();
+    let mut decoder = Decoder {
+        options,
+        catalog,
+        relations: HashMap::new(),
+        tx: None,
+        skip_through,
+        chunk: Vec::with_capacity(CHUNK_ITEMS),
+    };
+    let mut confirmed = (*flush.borrow_and_update()).max(start_lsn);
+    let mut reported = Lsn::ZERO;
+    let mut last_status = Instant::now();
+    let mut tick = tokio::time::interval(STATUS_EAGER.min(options.status_interval));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut pending: Option<ItemChunk> = None;
+    let mut reply_requested = false;
+
+    let outcome = loop {
+        if reply_requested {
+            status.send_status(confirmed, confirmed, confirmed, false).await?;
+            reported = confirmed;
+            last_status = Instant::now();
+            reply_requested = false;
+        }
+        tokio::select! {
+            biased;
+            changed = shutdown.changed() => {
+                if changed.is_err() || *shutdown.borrow() {
+                    break SourceOutcome::Stopped;
+                }
+            }
+            changed = flush.changed() => {
+                if changed.is_err() {
+                    return Ok(SourceOutcome::PipelineGone);
+                }
+                confirmed = confirmed.max(*flush.borrow_and_update());
+            }
+            _ = tick.tick() => {
+                let due = last_status.elapsed() >= options.status_interval;
+                if due || (confirmed != reported && last_status.elapsed() >= STATUS_EAGER) {
+                    status.send_status(confirmed, confirmed, confirmed, false).await?;
+                    reported = confirmed;
+                    last_status = Instant::now();
+                }
+            }
+            permit = items.reserve(), if pending.is_some() => match permit {
+                Ok(permit) => permit.send(pending.take().expect("guarded by is_some")),
+                Err(_) => return Ok(SourceOutcome::PipelineGone),
+            },
+            message = reader.next(), if pending.is_none() => {
+                let Some(message) = message? else { return Err(SourceError::ServerEnded) };
+                reply_requested |= decoder.handle(message).await?;
+                while decoder.chunk.len() < CHUNK_ITEMS {
+                    match reader.next_buffered()? {
+                        Some(message) => reply_requested |= decoder.handle(message).await?,
+                        None => break,
+                    }
+                }
+                if !decoder.chunk.is_empty() {
+                    pending = Some(std::mem::replace(&mut decoder.chunk, Vec::with_capacity(CHUNK_ITEMS)));
+                }
+            }
+        }
+    };
+
+    // Graceful stop: hand over what was read, let the pipeline drain and acknowledge, confirm that, and end.
+    for chunk in [pending.take(), Some(std::mem::take(&mut decoder.chunk))].into_iter().flatten() {
+        if !chunk.is_empty() && items.send(chunk).await.is_err() {
+            break;
+        }
+    }
+    drop(items);
+    loop {
+        tokio::select! {
+            changed = flush.changed() => {
+                if changed.is_err() { break; }
+                confirmed = confirmed.max(*flush.borrow_and_update());
+            }
+            _ = tick.tick() => {
+                status.send_status(confirmed, confirmed, confirmed, false).await?;
+            }
+        }
+    }
+    status.send_status(confirmed, confirmed, confirmed, false).await?;
+    tracing::info!(confirmed = %confirmed, "confirmed to the server; stream closed");
+    status.finish().await?;
+    Ok(outcome)
+}
+
+impl Decoder<'_> {
+    /// Handles one replication message; returns whether the server asked for an immediate status reply.
+    async fn handle(&mut self, message: ReplicationMessage) -> Result<bool, SourceError> {
+        match message {
+            ReplicationMessage::Keepalive { wal_end, reply_requested, .. } => {
+                if self.tx.is_none() {
+                    self.push_watermark(SourceItem::Idle { lsn: wal_end });
+                }
+                Ok(reply_requested)
+            }
+            ReplicationMessage::XLogData { wal_start, data, .. } => {
+                let message =
+                    pgoutput::decode(&data).map_err(|source| SourceError::Decode { lsn: wal_start, source })?;
+                self.apply(wal_start, message).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Pushes a Committed or Idle item, replacing a directly preceding one: only the newest matters.
+    fn push_watermark(&mut self, item: SourceItem) {
+        if matches!(self.chunk.last(), Some(SourceItem::Committed { .. } | SourceItem::Idle { .. })) {
+            self.chunk.pop();
+        }
+        self.chunk.push(item);
+    }
+
+    async fn apply(&mut self, lsn: Lsn, message: PgOutputMessage) -> Result<(), SourceError> {
+        match message {
+            PgOutputMessage::Begin(b) => {
+                self.tx = Some(Transaction {
+                    commit_lsn: b.final_lsn,
+                    xid: b.xid,
+                    ts_us: pgoutput::pg_time_to_unix_micros(b.commit_time),
+                    next_ordinal: 0,
+                });
+            }
+            PgOutputMessage::Commit(c) => {
+                self.tx = None;
+                self.push_watermark(SourceItem::Committed { end_lsn: c.end_lsn });
+            }
+            PgOutputMessage::Origin(_) => {}
+            PgOutputMessage::Type(t) => self.catalog.invalidate_type(t.oid),
+            PgOutputMessage::Relation(r) => {
+                let id = TableId::new(r.namespace, r.name);
+                let captured = self.options.filter.table(&id);
+                let keep: Vec<usize> = (0..r.columns.len())
+                    .filter(|&i| self.options.filter.column(&id, &r.columns[i].name))
+                    .collect();
+                let columns: Vec<(String, u32, i32)> =
+                    r.columns.iter().map(|c| (c.name.clone(), c.type_oid, c.type_modifier)).collect();
+                let schema = if captured {
+                    let identity = ReplicaIdentity::from_code(r.replica_identity).unwrap_or(ReplicaIdentity::Default);
+                    Some(Arc::new(
+                        self.catalog
+                            .relation_schema(r.oid, id, identity, &columns, self.options.filter.as_ref())
+                            .await?,
+                    ))
+                } else {
+                    None
+                };
+                let projection = (keep.len() != columns.len()).then_some(keep);
+                self.relations.insert(r.oid, StreamRelation { schema, projection, columns: columns.len() });
+            }
+            PgOutputMessage::Insert(i) => {
+                let skip = self.options.skipped_operations.create;
+                self.row_event(lsn, i.relation_oid, Op::Create, None, Some(i.new), skip)?;
+            }
+            PgOutputMessage::Update(u) => {
+                let skip = self.options.skipped_operations.update;
+                self.row_event(lsn, u.relation_oid, Op::Update, u.old.map(|(_, t)| t), Some(u.new), skip)?;
+            }
+            PgOutputMessage::Delete(d) => {
+                let skip = self.options.skipped_operations.delete;
+                self.row_event(lsn, d.relation_oid, Op::Delete, Some(d.old), None, skip)?;
+            }
+            PgOutputMessage::Truncate(t) => {
+                let skip = self.options.skipped_operations.truncate;
+                for oid in t.relation_oids {
+                    self.row_event(lsn, oid, Op::Truncate, None, None, skip)?;
+                }
+            }
+            PgOutputMessage::Message(m) => {
+                let (position, tx_id, ts_us) = match (&mut self.tx, m.transactional) {
+                    (Some(tx), true) => {
+                        let ordinal = tx.next_ordinal;
+                        tx.next_ordinal += 1;
+                        (Position::new(tx.commit_lsn, ordinal), Some(tx.xid), tx.ts_us)
+                    }
+                    _ => (Position::new(m.lsn, 0), None, now_us()),
+                };
+                if self.skip_through.is_some_and(|s| position <= s) {
+                    return Ok(());
+                }
+                self.chunk.push(SourceItem::Event(ChangeEvent {
+                    op: Op::Message,
+                    table: None,
+                    before: None,
+                    after: None,
+                    message: Some(sluice_core::LogicalMessage {
+                        transactional: m.transactional,
+                        prefix: m.prefix,
+                        content: m.content,
+                    }),
+                    source: SourceInfo { position, lsn: m.lsn, tx_id, ts_us, snapshot: SnapshotMarker::False },
+                }));
+            }
+        }
+        Ok(())
+    }
+
+    fn row_event(
+        &mut self,
+        lsn: Lsn,
+        oid: u32,
+        op: Op,
+        before: Option<Tuple>,
+        after: Option<Tuple>,
+        skipped_operation: bool,
+    ) -> Result<(), SourceError> {
+        let tx = self.tx.as_mut().ok_or(SourceError::OutsideTransaction { lsn })?;
+        let ordinal = tx.next_ordinal;
+        tx.next_ordinal += 1;
+        let position = Position::new(tx.commit_lsn, ordinal);
+        let (tx_id, ts_us) = (tx.xid, tx.ts_us);
+        let relation = self.relations.get(&oid).ok_or(SourceError::UnknownRelation { oid })?;
+        let Some(schema) = &relation.schema else { return Ok(()) };
+        if skipped_operation || self.skip_through.is_some_and(|s| position <= s) {
+            return Ok(());
+        }
+        let project = |t: Tuple| -> Result<Tuple, SourceError> {
+            if t.len() != relation.columns {
+                return Err(SourceError::RowShape { table: schema.id.clone(), expected: relation.columns, got: t.len() });
+            }
+            Ok(match &relation.projection {
+                None => t,
+                Some(keep) => {
+                    let mut t = t;
+                    keep.iter().map(|&i| std::mem::replace(&mut t[i], Datum::Null)).collect()
+                }
+            })
+        };
+        let before = before.map(project).transpose()?;
+        let after = after.map(project).transpose()?;
+        self.chunk.push(SourceItem::Event(ChangeEvent {
+            op,
+            table: Some(schema.clone()),
+            before,
+            after,
+            message: None,
+            source: SourceInfo { position, lsn, tx_id: Some(tx_id), ts_us, snapshot: SnapshotMarker::False },
+        }));
+        Ok(())
+    }
+}
+
+fn now_us() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}

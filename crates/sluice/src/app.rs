@@ -1,0 +1,162 @@
+//! Wiring: configuration in, a running source and pipeline out. No processing logic lives here.
+//!
+//! The source and the pipeline run as two tasks so that decoding (source) and encoding plus sink I/O (pipeline)
+//! use two cores. A transient fault — a dropped connection, a restarted server — restarts both from the durable
+//! state (the slot and the offsets file) after a back-off, which is exactly the crash-recovery path, so it is the
+//! path the crash tests exercise.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
+use sluice_format::{Encoder, EncoderOptions};
+use sluice_postgres::replication::ConnectOptions;
+use sluice_postgres::source::{self, CaptureFilter, SourceError, SourceOptions, SourceOutcome};
+use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::{self, Config, SinkConfig};
+use crate::pipeline::{Pipeline, PipelineError};
+
+/// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
+const CHANNEL_CHUNKS: usize = 8;
+const RESTART_MIN: Duration = Duration::from_secs(1);
+const RESTART_MAX: Duration = Duration::from_secs(60);
+
+/// Why a run ended badly.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Offsets(#[from] sluice_core::OffsetError),
+    #[error(transparent)]
+    Sink(#[from] sluice_core::SinkError),
+    #[error("internal error: {0}")]
+    Task(String),
+}
+
+impl RunError {
+    fn is_transient(&self) -> bool {
+        matches!(self, RunError::Source(e) if e.is_transient())
+    }
+}
+
+struct Filters(config::TableFilters);
+
+impl CaptureFilter for Filters {
+    fn table(&self, table: &TableId) -> bool {
+        self.0.includes_table(&table.schema, &table.table)
+    }
+
+    fn column(&self, table: &TableId, column: &str) -> bool {
+        self.0.includes_column(&table.schema, &table.table, column)
+    }
+}
+
+/// Runs until shutdown or a fault that a restart cannot cure.
+pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+    let config = Arc::new(config);
+    let mut delay = RESTART_MIN;
+    loop {
+        match run_once(&config, shutdown.clone()).await {
+            Err(e) if e.is_transient() && !*shutdown.borrow() => {
+                tracing::warn!(error = %e, restart_in_s = delay.as_secs(), "transient failure; restarting from the last acknowledged position");
+                tokio::select! {
+                    _ = tokio::time::sleep(delay) => {}
+                    _ = wait_for_shutdown(shutdown.clone()) => return Ok(()),
+                }
+                delay = (delay * 2).min(RESTART_MAX);
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
+    while !*shutdown.borrow_and_update() {
+        if shutdown.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+fn source_options(config: &Config) -> SourceOptions {
+    let s = &config.source;
+    SourceOptions {
+        connect: ConnectOptions {
+            host: s.hostname.clone(),
+            port: s.port,
+            user: s.user.clone(),
+            password: s.password.clone(),
+            dbname: s.dbname.clone(),
+            sslmode: s.sslmode,
+            sslrootcert: s.sslrootcert.clone(),
+            application_name: format!("sluice {}", s.topic_prefix),
+        },
+        slot_name: s.slot_name.clone(),
+        publication_name: s.publication_name.clone(),
+        publication_mode: s.publication_autocreate_mode,
+        snapshot_mode: s.snapshot_mode,
+        snapshot_max_threads: s.snapshot_max_threads,
+        skipped_operations: s.skipped_operations,
+        filter: Arc::new(Filters(s.filters.clone())),
+        status_interval: s.status_update_interval,
+    }
+}
+
+fn encoder_options(config: &Config) -> EncoderOptions {
+    let s = &config.source;
+    EncoderOptions {
+        topic_prefix: s.topic_prefix.clone(),
+        database: s.dbname.clone(),
+        key: config.format.key.clone(),
+        value: config.format.value.clone(),
+        decimal_handling_mode: s.decimal_handling_mode,
+        time_precision_mode: s.time_precision_mode,
+        binary_handling_mode: s.binary_handling_mode,
+        unavailable_value_placeholder: s.unavailable_value_placeholder.clone(),
+        include_unknown_datatypes: s.include_unknown_datatypes,
+        money_fraction_digits: s.money_fraction_digits,
+        tombstones_on_delete: s.tombstones_on_delete,
+    }
+}
+
+fn open_sink(config: &SinkConfig) -> Result<AnySink, RunError> {
+    Ok(match config {
+        SinkConfig::File { path } => AnySink::File(FileSink::open(path)?),
+        SinkConfig::Stdout => AnySink::Stdout(StdoutSink::default()),
+        SinkConfig::Null => AnySink::Null(NullSink),
+    })
+}
+
+async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+    let store = OffsetStore::new(&config.offsets.file);
+    let loaded = store.load()?;
+    let slot_name = &config.source.slot_name;
+    let offsets = loaded
+        .clone()
+        .filter(|o| &o.slot_name == slot_name)
+        .unwrap_or_else(|| Offsets { slot_name: slot_name.clone(), ..Offsets::default() });
+    let sink = open_sink(&config.sink)?;
+    let pipeline =
+        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval);
+
+    let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
+    let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
+    let source = tokio::spawn(source::run(source_options(config), loaded, items_tx, flush_rx, shutdown));
+    let pipeline = tokio::spawn(pipeline.run(items_rx, flush_tx));
+    let (source, pipeline) = tokio::join!(source, pipeline);
+    let source = source.map_err(|e| RunError::Task(e.to_string()))?;
+    let stats = pipeline.map_err(|e| RunError::Task(e.to_string()))??;
+    match source? {
+        SourceOutcome::Stopped => tracing::info!(events = stats.events, records = stats.records, "stopped"),
+        SourceOutcome::SnapshotOnly => {
+            tracing::info!(events = stats.events, "snapshot complete (snapshot.mode=initial_only); not streaming")
+        }
+        SourceOutcome::PipelineGone => {}
+    }
+    Ok(())
+}

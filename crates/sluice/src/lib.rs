@@ -1,0 +1,6 @@
+//! The `sluice` binary's library half: configuration, the pipeline, and the wiring between them. It is a library so
+//! that integration tests can drive the same code the binary runs.
+
+pub mod app;
+pub mod config;
+pub mod pipeline;

@@ -1,0 +1,224 @@
+//! The pipeline: source items in, encoded records to the sink, acknowledged positions out.
+//!
+//! It is the one place where the delivery contract (DESIGN §2) is enforced:
+//!
+//! - the sink writes a batch and returns only when it is durable; nothing is confirmed before that;
+//! - the LSN published for the source to confirm is the end of the last transaction whose every event — and every
+//!   earlier one — is in an acknowledged batch (a [`SourceItem::Committed`] seen inside an acknowledged batch), or
+//!   an idle keepalive position seen between transactions. Batches are written strictly in order, so the
+//!   acknowledged items are always a contiguous prefix of the stream;
+//! - the offsets file records the last acknowledged event's position and the snapshot's progress, so a restart
+//!   skips what was delivered inside a half-acknowledged transaction and resumes an interrupted snapshot.
+//!
+//! Retriable sink failures are retried with back-off while the source waits (its channel fills up); anything
+//! else stops the pipeline with the sink's error and nothing more acknowledged.
+
+use std::time::{Duration, Instant};
+
+use sluice_core::{Lsn, OffsetStore, Offsets, Position, Record, Sink, SinkError, TableId};
+use sluice_format::{EncodeError, Encoder};
+use sluice_postgres::source::{ItemChunk, SourceItem};
+use tokio::sync::{mpsc, watch};
+
+/// At most this many records go into one sink write (tests lower it with `SLUICE_TEST_MAX_BATCH`).
+const MAX_BATCH_RECORDS: usize = 8192;
+const RETRY_MIN: Duration = Duration::from_millis(100);
+const RETRY_MAX: Duration = Duration::from_secs(30);
+
+/// Why the pipeline stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error("cannot encode an event: {0}")]
+    Encode(#[from] EncodeError),
+    #[error(transparent)]
+    Offsets(#[from] sluice_core::OffsetError),
+}
+
+/// Counts for the closing log line.
+#[derive(Debug, Default)]
+pub struct PipelineStats {
+    pub events: u64,
+    pub records: u64,
+}
+
+/// What one batch acknowledges once written.
+#[derive(Default)]
+struct Batch {
+    records: Vec<Record>,
+    last_position: Option<Position>,
+    watermark: Option<Lsn>,
+    tables_done: Vec<TableId>,
+    snapshot_done: bool,
+    /// The snapshot's progress changed in a way that must be saved before anything else happens.
+    snapshot_changed: bool,
+}
+
+/// Crash-test hooks, read once from the environment. They exist so the suite can kill Sluice at exact points
+/// (DESIGN §6); nothing sets them in production.
+#[derive(Debug, Default)]
+struct TestHooks {
+    /// `SLUICE_TEST_MAX_BATCH`: a smaller batch, so one transaction spans several sink writes.
+    max_batch: Option<usize>,
+    /// `SLUICE_TEST_CRASH_AFTER_WRITES=N`: abort right after the N-th sink write returned, before anything of it is
+    /// acknowledged — the "between sink write and ack" crash point.
+    crash_after_writes: Option<u64>,
+}
+
+impl TestHooks {
+    fn from_env() -> Self {
+        let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
+        TestHooks { max_batch: num("SLUICE_TEST_MAX_BATCH").map(|n: u64| n as usize), crash_after_writes: num("SLUICE_TEST_CRASH_AFTER_WRITES") }
+    }
+}
+
+pub struct Pipeline<S: Sink> {
+    hooks: TestHooks,
+    max_batch: usize,
+    writes: u64,
+    encoder: Encoder,
+    sink: S,
+    store: OffsetStore,
+    offsets: Offsets,
+    flush_interval: Duration,
+    last_save: Instant,
+    dirty: bool,
+    stats: PipelineStats,
+}
+
+impl<S: Sink> Pipeline<S> {
+    pub fn new(encoder: Encoder, sink: S, store: OffsetStore, offsets: Offsets, flush_interval: Duration) -> Self {
+        let hooks = TestHooks::from_env();
+        Pipeline {
+            max_batch: hooks.max_batch.unwrap_or(MAX_BATCH_RECORDS).max(1),
+            hooks,
+            writes: 0,
+            encoder,
+            sink,
+            store,
+            offsets,
+            flush_interval,
+            last_save: Instant::now(),
+            dirty: false,
+            stats: PipelineStats::default(),
+        }
+    }
+
+    /// Runs until the source closes its channel, then makes everything durable and returns.
+    pub async fn run(
+        mut self,
+        mut items: mpsc::Receiver<ItemChunk>,
+        flush: watch::Sender<Lsn>,
+    ) -> Result<PipelineStats, PipelineError> {
+        let mut batch = Batch { records: Vec::with_capacity(MAX_BATCH_RECORDS), ..Batch::default() };
+        while let Some(chunk) = items.recv().await {
+            self.absorb(chunk, &mut batch)?;
+            while batch.records.len() < self.max_batch {
+                match items.try_recv() {
+                    Ok(chunk) => self.absorb(chunk, &mut batch)?,
+                    Err(_) => break,
+                }
+            }
+            self.acknowledge(&mut batch, &flush).await?;
+        }
+        self.acknowledge(&mut batch, &flush).await?;
+        if self.dirty {
+            self.store.save(&self.offsets)?;
+        }
+        Ok(self.stats)
+    }
+
+    fn absorb(&mut self, chunk: ItemChunk, batch: &mut Batch) -> Result<(), PipelineError> {
+        for item in chunk {
+            match item {
+                SourceItem::Event(event) => {
+                    self.encoder.encode(&event, &mut batch.records)?;
+                    self.stats.events += 1;
+                    if event.op != sluice_core::Op::Read {
+                        batch.last_position = Some(event.source.position);
+                    }
+                }
+                SourceItem::Committed { end_lsn } => batch.watermark = Some(end_lsn),
+                SourceItem::Idle { lsn } => batch.watermark = batch.watermark.max(Some(lsn)),
+                SourceItem::SnapshotStarted(progress) => {
+                    self.offsets.snapshot = Some(progress);
+                    batch.snapshot_changed = true;
+                }
+                SourceItem::SnapshotTableDone(table) => batch.tables_done.push(table),
+                SourceItem::SnapshotDone => batch.snapshot_done = true,
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the batch, then records and publishes what it acknowledges.
+    async fn acknowledge(&mut self, batch: &mut Batch, flush: &watch::Sender<Lsn>) -> Result<(), PipelineError> {
+        if batch.snapshot_changed {
+            // A new snapshot's table list must be on disk before any of its rows are: a crash must resume it.
+            self.store.save(&self.offsets)?;
+            self.last_save = Instant::now();
+            batch.snapshot_changed = false;
+        }
+        for part in batch.records.chunks(self.max_batch) {
+            self.write_with_retry(part).await?;
+            self.writes += 1;
+            if self.hooks.crash_after_writes == Some(self.writes) {
+                tracing::error!(writes = self.writes, "SLUICE_TEST_CRASH_AFTER_WRITES reached: aborting before the acknowledgement");
+                std::process::abort();
+            }
+        }
+        self.stats.records += batch.records.len() as u64;
+        batch.records.clear();
+        if let Some(position) = batch.last_position.take() {
+            self.offsets.acknowledged = Some(position);
+            self.dirty = true;
+        }
+        let snapshot_progress = !batch.tables_done.is_empty() || batch.snapshot_done;
+        if let Some(snapshot) = self.offsets.snapshot.as_mut() {
+            for table in batch.tables_done.drain(..) {
+                if !snapshot.tables_done.contains(&table) {
+                    snapshot.tables_done.push(table);
+                }
+            }
+            if batch.snapshot_done {
+                snapshot.completed = true;
+                tracing::info!(tables = snapshot.tables_done.len(), "snapshot complete and acknowledged");
+            }
+        }
+        batch.snapshot_done = false;
+        if snapshot_progress || (self.dirty && self.last_save.elapsed() >= self.flush_interval) {
+            self.store.save(&self.offsets)?;
+            self.last_save = Instant::now();
+            self.dirty = false;
+        }
+        if let Some(lsn) = batch.watermark.take() {
+            flush.send_if_modified(|current| {
+                let advanced = lsn > *current;
+                if advanced {
+                    *current = lsn;
+                }
+                advanced
+            });
+        }
+        Ok(())
+    }
+
+    async fn write_with_retry(&mut self, records: &[Record]) -> Result<(), PipelineError> {
+        let mut delay = RETRY_MIN;
+        let mut attempt = 1u32;
+        loop {
+            match self.sink.write(records).await {
+                Ok(()) => return Ok(()),
+                Err(e) if e.retriable => {
+                    tracing::warn!(sink = self.sink.name(), attempt, retry_in_ms = delay.as_millis() as u64, error = %e,
+                        "sink write failed; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Running the `sluice` binary in tests: a config file per test, the file sink read back as JSON, kill -9 and
+//! graceful stops, and waiting on conditions (never fixed sleeps).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sluice_testkit::TestDb;
+
+/// A test's working directory and configuration.
+pub struct Setup {
+    pub dir: tempfile::TempDir,
+    pub db: TestDb,
+    pub properties: BTreeMap<String, String>,
+    pub env: Vec<(String, String)>,
+}
+
+impl Setup {
+    /// A database with a file sink, JSON without schemas, topic prefix `test`.
+    pub async fn new(prefix: &str) -> Setup {
+        let db = sluice_testkit::cluster().fresh_database(prefix).await;
+        let dir = tempfile::tempdir().unwrap();
+        let mut properties = BTreeMap::new();
+        let c = db.cluster;
+        for (k, v) in [
+            ("debezium.source.connector.class", "io.debezium.connector.postgresql.PostgresConnector".to_string()),
+            ("debezium.source.database.hostname", c.host.clone()),
+            ("debezium.source.database.port", c.port.to_string()),
+            ("debezium.source.database.user", "postgres".into()),
+            ("debezium.source.database.dbname", db.name.clone()),
+            ("debezium.source.database.sslmode", "disable".into()),
+            ("debezium.source.topic.prefix", "test".into()),
+            ("debezium.source.slot.name", format!("slot_{}", db.name)),
+            ("debezium.source.publication.name", "sluice_pub".into()),
+            ("debezium.source.offset.storage.file.filename", dir.path().join("offsets.dat").display().to_string()),
+            ("debezium.source.offset.flush.interval.ms", "0".into()),
+            ("debezium.sink.type", "file".into()),
+            ("debezium.sink.file.path", dir.path().join("events.jsonl").display().to_string()),
+            ("debezium.format.value.schemas.enable", "false".into()),
+            ("debezium.format.key.schemas.enable", "false".into()),
+        ] {
+            properties.insert(k.to_string(), v);
+        }
+        Setup { dir, db, properties, env: Vec::new() }
+    }
+
+    pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
+        self.properties.insert(key.to_string(), value.to_string());
+        self
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join("application.properties")
+    }
+
+    pub fn events_path(&self) -> PathBuf {
+        self.dir.path().join("events.jsonl")
+    }
+
+    fn write_config(&self) {
+        let text: String = self.properties.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    /// Starts `sluice run` in the background.
+    pub fn start(&self) -> Sluice {
+        self.start_with_env(&[])
+    }
+
+    pub fn start_with_env(&self, extra_env: &[(&str, &str)]) -> Sluice {
+        self.write_config();
+        let log = self.dir.path().join(format!("sluice-{}.log", unique()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.arg("run").arg("--config").arg(self.config_path());
+        cmd.env("SLUICE_LOG", "info");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap());
+        Sluice { child: cmd.spawn().expect("start sluice"), log }
+    }
+
+    /// Runs `sluice run` to completion (for commands expected to exit by themselves) and returns (code, stderr).
+    pub fn run_to_exit(&self, timeout: Duration) -> (i32, String) {
+        let mut s = self.start();
+        let code = s.wait_exit(timeout);
+        (code, s.log())
+    }
+
+    /// Every record in the file sink so far.
+    pub fn records(&self) -> Vec<Value> {
+        read_records(&self.events_path())
+    }
+
+    /// The value payloads (envelopes) of all non-tombstone records of one table.
+    pub fn envelopes(&self, table: &str) -> Vec<Value> {
+        let topic = format!("test.public.{table}");
+        self.records()
+            .into_iter()
+            .filter(|r| r["topic"] == topic.as_str() && !r["value"].is_null())
+            .map(|r| r["value"].clone())
+            .collect()
+    }
+
+    /// Waits until `pred` holds on the records, or panics with what was seen.
+    pub fn wait_for_records(&self, what: &str, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let records = self.records();
+            if pred(&records) {
+                return records;
+            }
+            if Instant::now() > deadline {
+                panic!("timed out waiting for {what}; {} records so far", records.len());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+fn unique() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+pub fn read_records(path: &Path) -> Vec<Value> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    // The last line may be torn while Sluice is writing: only complete lines count.
+    let complete = match text.rfind('\n') {
+        Some(i) => &text[..=i],
+        None => "",
+    };
+    complete.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad line {l:?}: {e}"))).collect()
+}
+
+/// A running `sluice` process.
+pub struct Sluice {
+    child: Child,
+    log: PathBuf,
+}
+
+impl Sluice {
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGKILL: no chance to drain or acknowledge.
+    pub fn kill9(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, then waits for a clean exit (code 0).
+    pub fn stop(mut self) {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let code = self.wait_exit(Duration::from_secs(30));
+        assert_eq!(code, 0, "sluice did not stop cleanly:\n{}", self.log());
+    }
+
+    /// Waits for the process to exit by itself; returns its exit code (-1 for a signal).
+    pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("sluice did not exit within {timeout:?}:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Waits until the log contains `needle`.
+    pub fn wait_for_log(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while !self.log().contains(needle) {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                panic!("sluice exited ({status}) before logging {needle:?}:\n{}", self.log());
+            }
+            assert!(Instant::now() < deadline, "timed out waiting for log {needle:?}:\n{}", self.log());
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub const WAIT: Duration = Duration::from_secs(60);
