@@ -26,7 +26,8 @@ use crate::source::setup::Prepared;
 use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
 
 const CHUNK_ITEMS: usize = 2048;
-/// Status updates are sent at least this often when the confirmed position moved.
+/// Status updates are sent at least this often when the confirmed position moved (or at the configured status
+/// interval, when that is shorter).
 const STATUS_EAGER: Duration = Duration::from_secs(1);
 
 /// A relation as the stream described it.
@@ -87,7 +88,8 @@ pub(crate) async fn run(
     let mut confirmed = (*flush.borrow_and_update()).max(start_lsn);
     let mut reported = Lsn::ZERO;
     let mut last_status = Instant::now();
-    let mut tick = tokio::time::interval(STATUS_EAGER.min(options.status_interval));
+    let eager = STATUS_EAGER.min(options.status_interval);
+    let mut tick = tokio::time::interval(eager);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut pending: Option<ItemChunk> = None;
     let mut reply_requested = false;
@@ -114,7 +116,7 @@ pub(crate) async fn run(
             }
             _ = tick.tick() => {
                 let due = last_status.elapsed() >= options.status_interval;
-                if due || (confirmed != reported && last_status.elapsed() >= STATUS_EAGER) {
+                if due || (confirmed != reported && last_status.elapsed() >= eager) {
                     status.send_status(confirmed, confirmed, confirmed, false).await?;
                     reported = confirmed;
                     last_status = Instant::now();
