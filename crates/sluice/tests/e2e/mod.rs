@@ -1,3 +1,5 @@
 mod support;
 
+mod crash;
 mod pipeline;
+mod workload;

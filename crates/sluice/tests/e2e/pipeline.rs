@@ -45,3 +45,177 @@ async fn snapshot_then_streamed_changes_arrive_as_debezium_events() {
     assert_eq!(last["key"], json!({"id": 2}));
     assert_eq!(last["value"], Value::Null);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changes_made_while_the_snapshot_runs_are_delivered_exactly_once_across_the_seam() {
+    use super::workload::{acct_state, caught_up, create_tables, journal_ids, verify, Workload};
+    const KEYS: u32 = 30_000;
+    let setup = Setup::new("seam").await;
+    create_tables(&setup.db, KEYS);
+    let workload = Workload::start(&setup.db, KEYS).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut sluice = setup.start();
+    sluice.wait_for_log("snapshot complete", WAIT);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    workload.finish().await;
+    let state = acct_state(&setup.db).await;
+    let records = setup.wait_for_records("the final state", WAIT, |r| caught_up(r, &state));
+    sluice.stop();
+    verify(&records, &state, &journal_ids(&setup.db).await);
+    // Without a crash nothing repeats: each committed state of each key appears once, snapshot or stream.
+    let mut seen = std::collections::HashSet::new();
+    for r in records.iter().filter(|r| r["topic"] == "test.public.acct") {
+        let after = &r["value"]["after"];
+        let state = (after["id"].as_i64().unwrap(), after["v"].as_i64().unwrap());
+        assert!(seen.insert(state), "state {state:?} delivered twice: overlap at the seam");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_graceful_stop_drains_and_confirms_everything_to_the_slot() {
+    let setup = Setup::new("graceful").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO t SELECT generate_series(1, 1000)");
+    let end: String = setup.db.psql("SELECT pg_current_wal_lsn()").trim().to_string();
+    setup.wait_for_records("the inserts", WAIT, |r| r.len() >= 1000);
+    sluice.stop();
+    let slot = setup.properties["debezium.source.slot.name"].clone();
+    let behind = setup.db.psql(&format!(
+        "SELECT confirmed_flush_lsn >= '{end}'::pg_lsn FROM pg_replication_slots WHERE slot_name = '{slot}'"
+    ));
+    assert_eq!(behind.trim(), "t", "the slot's confirmed position covers every delivered transaction");
+    // Nothing is delivered twice after a graceful stop.
+    let sluice = setup.start();
+    setup.db.psql("INSERT INTO t VALUES (1001)");
+    setup.wait_for_records("the new insert", WAIT, |r| r.len() >= 1001);
+    sluice.stop();
+    assert_eq!(setup.records().len(), 1001);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slot_and_all_tables_publication_are_created_once_and_reused_across_restarts() {
+    let setup = Setup::new("slot_reuse").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    assert!(sluice.log().contains("created replication slot"));
+    sluice.stop();
+    assert_eq!(setup.db.psql("SELECT puballtables FROM pg_publication WHERE pubname = 'sluice_pub'").trim(), "t");
+    setup.db.psql("INSERT INTO t VALUES (1)");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.wait_for_records("the insert made while stopped", WAIT, |r| r.len() == 1);
+    assert!(!sluice.log().contains("created replication slot"), "the slot is reused");
+    sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn filtered_publication_holds_exactly_the_included_tables() {
+    let mut setup = Setup::new("pub_filtered").await;
+    setup.db.psql("CREATE TABLE a (id int PRIMARY KEY); CREATE TABLE b (id int PRIMARY KEY);");
+    setup.set("debezium.source.publication.autocreate.mode", "filtered");
+    setup.set("debezium.source.table.include.list", "public\\.a");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    assert_eq!(setup.db.psql("SELECT tablename FROM pg_publication_tables WHERE pubname = 'sluice_pub'").trim(), "a");
+    setup.db.psql("INSERT INTO b VALUES (1); INSERT INTO a VALUES (1);");
+    let records = setup.wait_for_records("the insert into a", WAIT, |r| !r.is_empty());
+    sluice.stop();
+    assert!(records.iter().all(|r| r["topic"] == "test.public.a"), "{records:?}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_tables_publication_starts_empty_and_captures_tables_once_added() {
+    let mut setup = Setup::new("pub_none").await;
+    setup.db.psql("CREATE TABLE a (id int PRIMARY KEY)");
+    setup.set("debezium.source.publication.autocreate.mode", "no_tables");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    assert_eq!(setup.db.psql("SELECT count(*) FROM pg_publication_tables WHERE pubname = 'sluice_pub'").trim(), "0");
+    setup.db.psql("INSERT INTO a VALUES (1); ALTER PUBLICATION sluice_pub ADD TABLE a; INSERT INTO a VALUES (2);");
+    let records = setup.wait_for_records("the insert after ADD TABLE", WAIT, |r| !r.is_empty());
+    sluice.stop();
+    assert_eq!(records.len(), 1);
+    assert_eq!(records[0]["value"]["after"]["id"], 2);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn disabled_publication_mode_without_a_publication_names_the_sql_to_run() {
+    let mut setup = Setup::new("pub_disabled").await;
+    setup.set("debezium.source.publication.autocreate.mode", "disabled");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("publication `sluice_pub` does not exist") && log.contains("CREATE PUBLICATION"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slot_in_use_by_another_process_is_a_clear_error() {
+    let setup = Setup::new("slot_active").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    let mut first = setup.start();
+    first.wait_for_log("streaming started", WAIT);
+    let mut second = Setup { dir: tempfile::tempdir().unwrap(), db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() }, properties: setup.properties.clone(), env: vec![] };
+    let offsets = second.dir.path().join("offsets.dat").display().to_string();
+    let events = second.dir.path().join("events.jsonl").display().to_string();
+    second.set("debezium.source.offset.storage.file.filename", &offsets);
+    second.set("debezium.sink.file.path", &events);
+    let (code, log) = second.run_to_exit(WAIT);
+    first.stop();
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("is active for PID") || log.contains("is in use"), "{log}");
+    assert!(log.contains("slot.name"), "the error names the fix: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_without_replication_is_told_how_to_grant_it() {
+    let mut setup = Setup::new("norepl").await;
+    setup.set("debezium.source.database.user", "sluice_norepl");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("REPLICATION"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn initial_only_exits_after_the_snapshot_and_no_data_skips_it() {
+    let mut setup = Setup::new("snapshot_modes").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);");
+    setup.set("debezium.source.snapshot.mode", "initial_only");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 0, "{log}");
+    assert_eq!(setup.envelopes("t").len(), 100);
+
+    let mut setup = Setup::new("snapshot_modes_nodata").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 100);");
+    setup.set("debezium.source.snapshot.mode", "no_data");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO t VALUES (101)");
+    setup.wait_for_records("the insert", WAIT, |r| !r.is_empty());
+    sluice.stop();
+    assert_eq!(ops(&setup.envelopes("t")), ["c"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn always_takes_a_new_snapshot_on_every_start() {
+    let mut setup = Setup::new("snapshot_always").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 10);");
+    setup.set("debezium.source.snapshot.mode", "always");
+    for round in 1..=2 {
+        let mut sluice = setup.start();
+        sluice.wait_for_log("streaming started", WAIT);
+        setup.wait_for_records("the snapshot", WAIT, |r| r.len() >= 10 * round);
+        sluice.stop();
+    }
+    assert_eq!(ops(&setup.envelopes("t")).iter().filter(|o| *o == "r").count(), 20);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_configuration_error_exits_with_code_2_before_connecting() {
+    let mut setup = Setup::new("config_error").await;
+    setup.set("debezium.source.tabel.include.list", "public.t");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("debezium.source.table.include.list"), "names the closest valid key: {log}");
+}
