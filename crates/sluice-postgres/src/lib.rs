@@ -4,4 +4,11 @@
 //! - `pgoutput` and `copy_text`: I/O-free parsers for the two byte formats the source reads;
 //! - [`source`]: slot, publication, snapshot and streaming, producing change events.
 
+pub mod copy_text;
+mod error;
+pub mod pgoutput;
+pub mod replication;
 pub mod source;
+pub mod tls;
+
+pub use error::PgError;

@@ -21,7 +21,7 @@ use sluice_core::{ChangeEvent, Datum, Lsn, Op, Position, ReplicaIdentity, Snapsh
 use tokio::sync::{mpsc, watch};
 
 use crate::pgoutput::{self, PgOutputMessage};
-use crate::replication::{ReplicationMessage, StatusSender};
+use crate::replication::ReplicationMessage;
 use crate::source::setup::Prepared;
 use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
 

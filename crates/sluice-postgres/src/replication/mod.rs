@@ -1,0 +1,555 @@
+//! PostgreSQL's streaming-replication protocol, spoken directly.
+//!
+//! Upstream tokio-postgres has no CopyBoth mode, so the replication connection (`replication=database`) is
+//! implemented here on top of `postgres-protocol`'s frontend message codec and SCRAM implementation. The backend
+//! side is parsed by hand: only a dozen message types can occur, and parsing them here lets the stream's XLogData
+//! payloads be zero-copy slices of one large read buffer.
+//!
+//! Surprises worth knowing:
+//! - A `replication=database` connection accepts both replication commands (`IDENTIFY_SYSTEM`,
+//!   `CREATE_REPLICATION_SLOT`, `START_REPLICATION`) and plain SQL, but only through the simple query protocol.
+//! - `CREATE_REPLICATION_SLOT … EXPORT_SNAPSHOT` exports a snapshot that stays importable only until this
+//!   connection runs its next command.
+//! - In CopyBoth mode the two directions are independent: the status writer must be able to send while the reader
+//!   is not reading (back-pressure), so the connection is split into halves.
+//! - Sessions set `DateStyle=ISO`, `TimeZone=UTC`, `IntervalStyle=postgres` and `extra_float_digits=3`: the text
+//!   form of every value depends on them.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Buf, Bytes, BytesMut};
+use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
+use postgres_protocol::message::frontend;
+use sluice_core::Lsn;
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+
+use crate::pgoutput::POSTGRES_EPOCH_OFFSET_US;
+use crate::tls::{client_config, SslMode};
+use crate::PgError;
+
+/// Session settings every Sluice connection uses: value text forms depend on them.
+const SESSION_OPTIONS: &str = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3";
+/// How much the stream reader asks the socket for at once.
+const READ_CHUNK: usize = 512 * 1024;
+
+/// Where and how to connect.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    pub host: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<std::path::PathBuf>,
+    pub application_name: String,
+}
+
+trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
+impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
+
+/// What `IDENTIFY_SYSTEM` reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SystemIdentity {
+    pub system_id: String,
+    pub timeline: u32,
+    pub xlogpos: Lsn,
+    pub dbname: Option<String>,
+}
+
+/// A slot just created.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CreatedSlot {
+    pub consistent_point: Lsn,
+    pub snapshot_name: Option<String>,
+}
+
+/// One backend message, as far as this client cares.
+#[derive(Debug)]
+enum Backend {
+    Auth(Bytes),
+    ReadyForQuery,
+    Error(PgError),
+    Notice(String),
+    RowDescription,
+    DataRow(Vec<Option<String>>),
+    CopyBoth,
+    CopyData(Bytes),
+    CopyDone,
+    Ignored,
+}
+
+/// Splits one complete message off `buf`, if there is one.
+fn parse_message(buf: &mut BytesMut) -> Result<Option<(u8, Bytes)>, PgError> {
+    if buf.len() < 5 {
+        return Ok(None);
+    }
+    let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+    if len < 4 {
+        return Err(PgError::Protocol(format!("message length {len} is too small")));
+    }
+    if buf.len() < len + 1 {
+        buf.reserve(len + 1 - buf.len());
+        return Ok(None);
+    }
+    let tag = buf[0];
+    let mut frame = buf.split_to(len + 1);
+    frame.advance(5);
+    Ok(Some((tag, frame.freeze())))
+}
+
+fn fields(body: &[u8]) -> impl Iterator<Item = (u8, String)> + '_ {
+    body.split(|&b| b == 0)
+        .filter(|f| !f.is_empty())
+        .map(|f| (f[0], String::from_utf8_lossy(&f[1..]).into_owned()))
+}
+
+fn server_error(body: &[u8]) -> PgError {
+    let (mut code, mut message, mut detail, mut hint) = (String::new(), String::new(), None, None);
+    for (k, v) in fields(body) {
+        match k {
+            b'C' => code = v,
+            b'M' => message = v,
+            b'D' => detail = Some(v),
+            b'H' => hint = Some(v),
+            _ => {}
+        }
+    }
+    PgError::Server { code, message, detail, hint }
+}
+
+fn classify(tag: u8, body: Bytes) -> Result<Backend, PgError> {
+    Ok(match tag {
+        b'R' => Backend::Auth(body),
+        b'Z' => Backend::ReadyForQuery,
+        b'E' => Backend::Error(server_error(&body)),
+        b'N' => Backend::Notice(fields(&body).find(|(k, _)| *k == b'M').map(|(_, v)| v).unwrap_or_default()),
+        b'T' => Backend::RowDescription,
+        b'D' => {
+            let mut b = body;
+            if b.len() < 2 {
+                return Err(PgError::Protocol("short DataRow".into()));
+            }
+            let n = b.get_u16() as usize;
+            let mut row = Vec::with_capacity(n.min(b.len()));
+            for _ in 0..n {
+                if b.len() < 4 {
+                    return Err(PgError::Protocol("short DataRow".into()));
+                }
+                let len = b.get_i32();
+                if len < 0 {
+                    row.push(None);
+                } else {
+                    let len = len as usize;
+                    if b.len() < len {
+                        return Err(PgError::Protocol("short DataRow value".into()));
+                    }
+                    row.push(Some(String::from_utf8_lossy(&b.split_to(len)).into_owned()));
+                }
+            }
+            Backend::DataRow(row)
+        }
+        b'W' => Backend::CopyBoth,
+        b'd' => Backend::CopyData(body),
+        b'c' => Backend::CopyDone,
+        _ => Backend::Ignored,
+    })
+}
+
+/// A `replication=database` connection in command mode.
+pub struct ReplicationClient {
+    io: Box<dyn Io>,
+    buf: BytesMut,
+    user: String,
+}
+
+impl ReplicationClient {
+    /// Connects, negotiates TLS per `sslmode`, and authenticates (trust, password, md5, SCRAM-SHA-256).
+    pub async fn connect(opts: &ConnectOptions) -> Result<Self, PgError> {
+        let tcp = TcpStream::connect((opts.host.as_str(), opts.port)).await.map_err(|source| PgError::Connect {
+            host: opts.host.clone(),
+            port: opts.port,
+            source,
+        })?;
+        tcp.set_nodelay(true)?;
+        let io = negotiate_tls(tcp, opts).await?;
+        let mut client = ReplicationClient { io, buf: BytesMut::with_capacity(64 * 1024), user: opts.user.clone() };
+        let mut out = BytesMut::new();
+        let params = [
+            ("user", opts.user.as_str()),
+            ("database", opts.dbname.as_str()),
+            ("replication", "database"),
+            ("application_name", opts.application_name.as_str()),
+            ("client_encoding", "UTF8"),
+            ("options", SESSION_OPTIONS),
+        ];
+        frontend::startup_message(params.iter().copied(), &mut out)?;
+        client.send(&out).await?;
+        client.authenticate(opts.password.as_deref()).await?;
+        Ok(client)
+    }
+
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), PgError> {
+        self.io.write_all(bytes).await?;
+        self.io.flush().await?;
+        Ok(())
+    }
+
+    async fn recv(&mut self) -> Result<Backend, PgError> {
+        loop {
+            if let Some((tag, body)) = parse_message(&mut self.buf)? {
+                return classify(tag, body);
+            }
+            if self.io.read_buf(&mut self.buf).await? == 0 {
+                return Err(PgError::Closed);
+            }
+        }
+    }
+
+    async fn authenticate(&mut self, password: Option<&str>) -> Result<(), PgError> {
+        let user = self.user.clone();
+        let need_password = || PgError::Auth { user: user.clone(), message: "the server asks for a password, but none is configured (database.password)".into() };
+        let mut scram: Option<ScramSha256> = None;
+        loop {
+            match self.recv().await? {
+                Backend::Auth(mut body) => {
+                    if body.len() < 4 {
+                        return Err(PgError::Protocol("short authentication message".into()));
+                    }
+                    let kind = body.get_u32();
+                    let mut out = BytesMut::new();
+                    match kind {
+                        0 => {}
+                        3 => {
+                            frontend::password_message(password.ok_or_else(need_password)?.as_bytes(), &mut out)?;
+                        }
+                        5 => {
+                            if body.len() < 4 {
+                                return Err(PgError::Protocol("short md5 salt".into()));
+                            }
+                            let salt = [body[0], body[1], body[2], body[3]];
+                            let hash = postgres_protocol::authentication::md5_hash(
+                                self.user.as_bytes(),
+                                password.ok_or_else(need_password)?.as_bytes(),
+                                salt,
+                            );
+                            frontend::password_message(hash.as_bytes(), &mut out)?;
+                        }
+                        10 => {
+                            let offers_scram = body.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256");
+                            if !offers_scram {
+                                return Err(PgError::Auth { user: self.user.clone(), message: "the server offers no SASL mechanism Sluice supports (SCRAM-SHA-256)".into() });
+                            }
+                            let s = ScramSha256::new(password.ok_or_else(need_password)?.as_bytes(), ChannelBinding::unsupported());
+                            frontend::sasl_initial_response("SCRAM-SHA-256", s.message(), &mut out)?;
+                            scram = Some(s);
+                        }
+                        11 => {
+                            let s = scram.as_mut().ok_or_else(|| PgError::Protocol("SASL continue without SASL start".into()))?;
+                            s.update(&body).map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                            frontend::sasl_response(s.message(), &mut out)?;
+                        }
+                        12 => {
+                            let s = scram.as_mut().ok_or_else(|| PgError::Protocol("SASL final without SASL start".into()))?;
+                            s.finish(&body).map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                        }
+                        other => {
+                            return Err(PgError::Auth { user: self.user.clone(), message: format!("unsupported authentication method {other}") })
+                        }
+                    }
+                    if !out.is_empty() {
+                        self.send(&out).await?;
+                    }
+                }
+                Backend::Error(PgError::Server { code, message, .. }) if code == "28P01" || code == "28000" => {
+                    return Err(PgError::Auth { user: self.user.clone(), message: format!("{message} ({code})") });
+                }
+                Backend::Error(e) => return Err(e),
+                Backend::ReadyForQuery => return Ok(()),
+                _ => {}
+            }
+        }
+    }
+
+    /// Runs one statement (replication command or SQL) with the simple query protocol; returns the rows of the
+    /// last result set as text.
+    pub async fn simple_query(&mut self, sql: &str) -> Result<Vec<Vec<Option<String>>>, PgError> {
+        let mut out = BytesMut::new();
+        frontend::query(sql, &mut out)?;
+        self.send(&out).await?;
+        let mut rows = Vec::new();
+        let mut error = None;
+        loop {
+            match self.recv().await? {
+                Backend::RowDescription => rows.clear(),
+                Backend::DataRow(row) => rows.push(row),
+                Backend::Error(e) => error = Some(e),
+                Backend::Notice(n) => tracing::info!(notice = %n, "server notice"),
+                Backend::ReadyForQuery => break,
+                Backend::CopyBoth => return Err(PgError::Protocol("unexpected CopyBoth from a simple query".into())),
+                _ => {}
+            }
+        }
+        match error {
+            Some(e) => Err(e),
+            None => Ok(rows),
+        }
+    }
+
+    pub async fn identify_system(&mut self) -> Result<SystemIdentity, PgError> {
+        let rows = self.simple_query("IDENTIFY_SYSTEM").await?;
+        let row = rows.into_iter().next().ok_or_else(|| PgError::Protocol("IDENTIFY_SYSTEM returned no row".into()))?;
+        let col = |i: usize| row.get(i).cloned().flatten();
+        Ok(SystemIdentity {
+            system_id: col(0).unwrap_or_default(),
+            timeline: col(1).and_then(|t| t.parse().ok()).unwrap_or(0),
+            xlogpos: col(2).and_then(|l| l.parse().ok()).unwrap_or_default(),
+            dbname: col(3),
+        })
+    }
+
+    /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT|NOEXPORT_SNAPSHOT` (the keyword
+    /// form, accepted by PostgreSQL 10 through 17).
+    pub async fn create_logical_slot(&mut self, name: &str, temporary: bool, export_snapshot: bool) -> Result<CreatedSlot, PgError> {
+        let sql = format!(
+            "CREATE_REPLICATION_SLOT {}{} LOGICAL pgoutput {}",
+            quote_ident(name),
+            if temporary { " TEMPORARY" } else { "" },
+            if export_snapshot { "EXPORT_SNAPSHOT" } else { "NOEXPORT_SNAPSHOT" }
+        );
+        let rows = self.simple_query(&sql).await?;
+        let row = rows.into_iter().next().ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no row".into()))?;
+        let consistent_point = row
+            .get(1)
+            .cloned()
+            .flatten()
+            .and_then(|l| l.parse().ok())
+            .ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no consistent point".into()))?;
+        Ok(CreatedSlot { consistent_point, snapshot_name: row.get(2).cloned().flatten() })
+    }
+
+    /// `START_REPLICATION SLOT s LOGICAL lsn (options)`; the connection turns into a replication stream.
+    pub async fn start_replication(mut self, slot: &str, start: Lsn, plugin_options: &[(&str, &str)]) -> Result<ReplicationStream, PgError> {
+        let options = plugin_options
+            .iter()
+            .map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''")))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!("START_REPLICATION SLOT {} LOGICAL {start} ({options})", quote_ident(slot));
+        let mut out = BytesMut::new();
+        frontend::query(&sql, &mut out)?;
+        self.send(&out).await?;
+        loop {
+            match self.recv().await? {
+                Backend::CopyBoth => break,
+                Backend::Error(e) => {
+                    // Drain to ReadyForQuery so the error is the server's, not a protocol desync.
+                    while !matches!(self.recv().await?, Backend::ReadyForQuery) {}
+                    return Err(e);
+                }
+                Backend::Notice(n) => tracing::info!(notice = %n, "server notice"),
+                _ => {}
+            }
+        }
+        let (read, write) = tokio::io::split(self.io);
+        Ok(ReplicationStream { reader: ReplicationReader { read, buf: self.buf }, status: StatusSender { write } })
+    }
+}
+
+async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<dyn Io>, PgError> {
+    if !opts.sslmode.wants_tls() {
+        return Ok(Box::new(tcp));
+    }
+    let mut out = BytesMut::new();
+    frontend::ssl_request(&mut out);
+    tcp.write_all(&out).await?;
+    let answer = tcp.read_u8().await?;
+    if answer != b'S' {
+        if opts.sslmode.requires_tls() {
+            return Err(PgError::Tls(format!("the server refuses TLS, but sslmode is {:?}", opts.sslmode)));
+        }
+        return Ok(Box::new(tcp));
+    }
+    let config = client_config(opts.sslmode, opts.sslrootcert.as_ref())?;
+    let name = rustls::pki_types::ServerName::try_from(opts.host.clone())
+        .map_err(|e| PgError::Tls(format!("`{}` is not a valid TLS server name: {e}", opts.host)))?;
+    let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+        .connect(name, tcp)
+        .await
+        .map_err(|e| PgError::Tls(format!("handshake with {}:{} failed: {e}", opts.host, opts.port)))?;
+    Ok(Box::new(tls))
+}
+
+pub(crate) fn quote_ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// One message of the replication stream.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReplicationMessage {
+    XLogData { wal_start: Lsn, wal_end: Lsn, server_time: i64, data: Bytes },
+    Keepalive { wal_end: Lsn, server_time: i64, reply_requested: bool },
+}
+
+/// A connection in CopyBoth mode.
+pub struct ReplicationStream {
+    reader: ReplicationReader,
+    status: StatusSender,
+}
+
+impl ReplicationStream {
+    pub fn split(self) -> (ReplicationReader, StatusSender) {
+        (self.reader, self.status)
+    }
+}
+
+/// The read half: replication messages, read in large chunks.
+pub struct ReplicationReader {
+    read: ReadHalf<Box<dyn Io>>,
+    buf: BytesMut,
+}
+
+impl ReplicationReader {
+    /// The next message; `None` when the server ended the stream. Cancel-safe: a cancelled call loses nothing.
+    pub async fn next(&mut self) -> Result<Option<ReplicationMessage>, PgError> {
+        loop {
+            if let Some(message) = self.next_buffered_inner()? {
+                return Ok(message);
+            }
+            self.buf.reserve(READ_CHUNK);
+            if self.read.read_buf(&mut self.buf).await? == 0 {
+                return Err(PgError::Closed);
+            }
+        }
+    }
+
+    /// The next message if it is already buffered, without reading the socket.
+    pub fn next_buffered(&mut self) -> Result<Option<ReplicationMessage>, PgError> {
+        Ok(self.next_buffered_inner()?.flatten())
+    }
+
+    /// `Some(None)` is the end of the stream.
+    fn next_buffered_inner(&mut self) -> Result<Option<Option<ReplicationMessage>>, PgError> {
+        loop {
+            let Some((tag, body)) = parse_message(&mut self.buf)? else { return Ok(None) };
+            match classify(tag, body)? {
+                Backend::CopyData(data) => return parse_copy_data(data).map(|m| Some(Some(m))),
+                Backend::CopyDone => return Ok(Some(None)),
+                Backend::Error(e) => return Err(e),
+                Backend::Notice(n) => tracing::info!(notice = %n, "server notice"),
+                _ => {}
+            }
+        }
+    }
+}
+
+fn parse_copy_data(mut data: Bytes) -> Result<ReplicationMessage, PgError> {
+    let short = || PgError::Protocol("short replication message".into());
+    if data.is_empty() {
+        return Err(short());
+    }
+    match data.get_u8() {
+        b'w' => {
+            if data.len() < 24 {
+                return Err(short());
+            }
+            let wal_start = Lsn(data.get_u64());
+            let wal_end = Lsn(data.get_u64());
+            let server_time = data.get_i64();
+            Ok(ReplicationMessage::XLogData { wal_start, wal_end, server_time, data })
+        }
+        b'k' => {
+            if data.len() < 17 {
+                return Err(short());
+            }
+            Ok(ReplicationMessage::Keepalive {
+                wal_end: Lsn(data.get_u64()),
+                server_time: data.get_i64(),
+                reply_requested: data.get_u8() == 1,
+            })
+        }
+        other => Err(PgError::Protocol(format!("unknown replication message {:?}", other as char))),
+    }
+}
+
+/// The write half: standby status updates.
+pub struct StatusSender {
+    write: WriteHalf<Box<dyn Io>>,
+}
+
+impl StatusSender {
+    /// Sends a standby status update ('r'): received, flushed and applied positions.
+    pub async fn send_status(&mut self, written: Lsn, flushed: Lsn, applied: Lsn, reply_requested: bool) -> Result<(), PgError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0) - POSTGRES_EPOCH_OFFSET_US;
+        let mut msg = BytesMut::with_capacity(40);
+        msg.extend_from_slice(b"d");
+        msg.extend_from_slice(&(4u32 + 34).to_be_bytes());
+        msg.extend_from_slice(b"r");
+        msg.extend_from_slice(&written.0.to_be_bytes());
+        msg.extend_from_slice(&flushed.0.to_be_bytes());
+        msg.extend_from_slice(&applied.0.to_be_bytes());
+        msg.extend_from_slice(&now.to_be_bytes());
+        msg.extend_from_slice(&[u8::from(reply_requested)]);
+        self.write.write_all(&msg).await?;
+        self.write.flush().await?;
+        Ok(())
+    }
+
+    /// Ends the stream from our side (CopyDone).
+    pub async fn finish(mut self) -> Result<(), PgError> {
+        let mut out = BytesMut::new();
+        frontend::copy_done(&mut out);
+        self.write.write_all(&out).await?;
+        self.write.flush().await?;
+        Ok(())
+    }
+}
+
+/// An ordinary SQL connection (snapshot reads, catalogue queries) with the same TLS and session settings. The
+/// connection future is spawned on the current runtime, as tokio-postgres requires.
+pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client, PgError> {
+    let mut config = tokio_postgres::Config::new();
+    config
+        .host(&opts.host)
+        .port(opts.port)
+        .user(&opts.user)
+        .dbname(&opts.dbname)
+        .application_name(&opts.application_name)
+        .options(SESSION_OPTIONS);
+    if let Some(p) = &opts.password {
+        config.password(p);
+    }
+    let client = if opts.sslmode.wants_tls() {
+        config.ssl_mode(if opts.sslmode.requires_tls() {
+            tokio_postgres::config::SslMode::Require
+        } else {
+            tokio_postgres::config::SslMode::Prefer
+        });
+        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config(opts.sslmode, opts.sslrootcert.as_ref())?);
+        let (client, conn) = config.connect(tls).await.map_err(|e| auth_or_sql(e, opts))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "SQL connection ended");
+            }
+        });
+        client
+    } else {
+        config.ssl_mode(tokio_postgres::config::SslMode::Disable);
+        let (client, conn) = config.connect(tokio_postgres::NoTls).await.map_err(|e| auth_or_sql(e, opts))?;
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!(error = %e, "SQL connection ended");
+            }
+        });
+        client
+    };
+    Ok(client)
+}
+
+fn auth_or_sql(e: tokio_postgres::Error, opts: &ConnectOptions) -> PgError {
+    match e.code().map(|c| c.code()) {
+        Some("28P01") | Some("28000") => PgError::Auth { user: opts.user.clone(), message: e.to_string() },
+        _ => PgError::Sql(e),
+    }
+}
