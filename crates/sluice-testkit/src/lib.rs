@@ -208,18 +208,25 @@ impl PgCluster {
         format!("host={} port={} user=postgres dbname={dbname}", self.host, self.port)
     }
 
-    /// Runs SQL through `psql` (for setup that must not depend on the code under test).
+    /// Runs SQL through `psql` (for setup that must not depend on the code under test). The SQL is a script: each
+    /// statement commits on its own unless it has BEGIN/COMMIT, as in an interactive session.
     pub fn psql(&self, dbname: &str, sql: &str) -> Result<String, String> {
-        let out = Command::new(self.bin_dir.join("psql"))
+        use std::io::Write;
+        let mut child = Command::new(self.bin_dir.join("psql"))
             .args(["-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", &self.host, "-U", "postgres"])
             .arg("-p")
             .arg(self.port.to_string())
             .arg("-d")
             .arg(dbname)
-            .arg("-c")
-            .arg(sql)
-            .output()
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
             .map_err(|e| format!("run psql: {e}"))?;
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin.write_all(sql.as_bytes()).and_then(|_| stdin.write_all(b"\n")).map_err(|e| format!("write to psql: {e}"))?;
+        drop(stdin);
+        let out = child.wait_with_output().map_err(|e| format!("run psql: {e}"))?;
         if out.status.success() {
             Ok(String::from_utf8_lossy(&out.stdout).into_owned())
         } else {
