@@ -114,7 +114,11 @@ impl CopyTextParser {
             start = end + 1;
         }
         if tuple.len() != self.expected_columns {
-            return Err(CopyParseError::ColumnCount { row: self.rows, expected: self.expected_columns, got: tuple.len() });
+            return Err(CopyParseError::ColumnCount {
+                row: self.rows,
+                expected: self.expected_columns,
+                got: tuple.len(),
+            });
         }
         Ok(tuple)
     }

@@ -42,7 +42,9 @@ impl PgError {
             PgError::Connect { .. } | PgError::Io(_) | PgError::Closed => true,
             // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now, 08xxx connection exceptions.
             PgError::Server { code, .. } => code.starts_with("57P") || code.starts_with("08"),
-            PgError::Sql(e) => e.is_closed() || e.code().is_none_or(|c| c.code().starts_with("57P") || c.code().starts_with("08")),
+            PgError::Sql(e) => {
+                e.is_closed() || e.code().is_none_or(|c| c.code().starts_with("57P") || c.code().starts_with("08"))
+            }
             _ => false,
         }
     }

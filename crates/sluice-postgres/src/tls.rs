@@ -48,11 +48,14 @@ fn roots(sslrootcert: Option<&Path>) -> Result<RootCertStore, PgError> {
     let mut store = RootCertStore::empty();
     match sslrootcert {
         Some(path) => {
-            let pem = std::fs::read(path).map_err(|e| PgError::Tls(format!("cannot read sslrootcert {}: {e}", path.display())))?;
+            let pem = std::fs::read(path)
+                .map_err(|e| PgError::Tls(format!("cannot read sslrootcert {}: {e}", path.display())))?;
             let mut reader = std::io::Cursor::new(pem);
             for cert in rustls_pemfile::certs(&mut reader) {
                 let cert = cert.map_err(|e| PgError::Tls(format!("bad certificate in {}: {e}", path.display())))?;
-                store.add(cert).map_err(|e| PgError::Tls(format!("unusable certificate in {}: {e}", path.display())))?;
+                store
+                    .add(cert)
+                    .map_err(|e| PgError::Tls(format!("unusable certificate in {}: {e}", path.display())))?;
             }
         }
         None => {
@@ -73,7 +76,9 @@ pub fn client_config(mode: SslMode, sslrootcert: Option<&PathBuf>) -> Result<Cli
         SslMode::VerifyFull | SslMode::VerifyCa => {
             let store = roots(sslrootcert.map(|p| p.as_path()))?;
             if store.is_empty() {
-                return Err(PgError::Tls("no root certificates to verify the server with: set database.sslrootcert".into()));
+                return Err(PgError::Tls(
+                    "no root certificates to verify the server with: set database.sslrootcert".into(),
+                ));
             }
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
                 .build()

@@ -26,7 +26,9 @@ fn options(db: &TestDb, user: &str, password: Option<&str>, sslmode: SslMode) ->
 #[tokio::test]
 async fn trust_scram_and_md5_logins_work() {
     let db = cluster().fresh_database("repl_auth").await;
-    for (user, password) in [("postgres", None), ("sluice_scram", Some("scram-secret")), ("sluice_md5", Some("md5-secret"))] {
+    for (user, password) in
+        [("postgres", None), ("sluice_scram", Some("scram-secret")), ("sluice_md5", Some("md5-secret"))]
+    {
         let mut c = ReplicationClient::connect(&options(&db, user, password, SslMode::Disable)).await.unwrap();
         let rows = c.simple_query("SELECT current_user").await.unwrap();
         assert_eq!(rows[0][0].as_deref(), Some(user));
@@ -39,7 +41,8 @@ async fn trust_scram_and_md5_logins_work() {
 #[tokio::test]
 async fn a_wrong_password_is_an_authentication_error_naming_the_user() {
     let db = cluster().fresh_database("repl_badpw").await;
-    let err = ReplicationClient::connect(&options(&db, "sluice_scram", Some("wrong"), SslMode::Disable)).await.err().unwrap();
+    let err =
+        ReplicationClient::connect(&options(&db, "sluice_scram", Some("wrong"), SslMode::Disable)).await.err().unwrap();
     assert!(matches!(err, PgError::Auth { .. }), "{err}");
     assert!(err.to_string().contains("sluice_scram") && err.to_string().contains("pg_hba.conf"), "{err}");
     let err = ReplicationClient::connect(&options(&db, "sluice_md5", None, SslMode::Disable)).await.err().unwrap();
@@ -53,11 +56,14 @@ async fn tls_require_encrypts_and_verify_full_without_a_trusted_ca_fails() {
         eprintln!("the test server has no TLS (openssl missing); skipping");
         return;
     }
-    let mut c = ReplicationClient::connect(&options(&db, "sluice_scram", Some("scram-secret"), SslMode::Require)).await.unwrap();
+    let mut c = ReplicationClient::connect(&options(&db, "sluice_scram", Some("scram-secret"), SslMode::Require))
+        .await
+        .unwrap();
     let rows = c.simple_query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
     assert_eq!(rows[0][0].as_deref(), Some("true"));
     let sql = connect_sql(&options(&db, "postgres", None, SslMode::Require)).await.unwrap();
-    let ssl: bool = sql.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0);
+    let ssl: bool =
+        sql.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).await.unwrap().get(0);
     assert!(ssl);
     let mut verify = options(&db, "postgres", None, SslMode::VerifyFull);
     let dir = tempfile::tempdir().unwrap();
@@ -124,7 +130,11 @@ async fn streaming_delivers_pgoutput_and_status_updates_move_the_slot() {
     let slot = c.create_logical_slot(&slot_name, false, false).await.unwrap();
     db.psql("INSERT INTO t VALUES (1, 'tab\there'); SELECT pg_logical_emit_message(true, 'pfx', 'hello');");
     let stream = c
-        .start_replication(&slot_name, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p"), ("messages", "true")])
+        .start_replication(
+            &slot_name,
+            Lsn::ZERO,
+            &[("proto_version", "1"), ("publication_names", "p"), ("messages", "true")],
+        )
         .await
         .unwrap();
     let (mut reader, mut status) = stream.split();
@@ -182,12 +192,17 @@ async fn a_slot_active_elsewhere_gets_sqlstate_55006_and_a_failed_query_keeps_th
     let mut a = ReplicationClient::connect(&options(&db, "postgres", None, SslMode::Disable)).await.unwrap();
     let busy = format!("{}_busy", db.name);
     a.create_logical_slot(&busy, false, false).await.unwrap();
-    let _stream = a.start_replication(&busy, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")]).await.unwrap();
+    let _stream =
+        a.start_replication(&busy, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")]).await.unwrap();
     let mut b = ReplicationClient::connect(&options(&db, "postgres", None, SslMode::Disable)).await.unwrap();
     let err = b.simple_query("SELECT * FROM no_such_table").await.err().unwrap();
     assert_eq!(err.sqlstate(), Some("42P01"));
     assert_eq!(b.simple_query("SELECT 1").await.unwrap()[0][0].as_deref(), Some("1"));
-    let err = b.start_replication(&busy, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")]).await.err().unwrap();
+    let err = b
+        .start_replication(&busy, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")])
+        .await
+        .err()
+        .unwrap();
     assert_eq!(err.sqlstate(), Some("55006"), "{err}");
 }
 
@@ -211,10 +226,22 @@ async fn the_decoders_agree_with_the_server_on_real_bytes() {
         .unwrap();
     let messages: Vec<PgOutputMessage> =
         rows.iter().map(|r| pgoutput::decode(&Bytes::from(r.get::<_, Vec<u8>>(0))).unwrap()).collect();
-    let update = messages.iter().find_map(|m| match m { PgOutputMessage::Update(u) => Some(u), _ => None }).unwrap();
+    let update = messages
+        .iter()
+        .find_map(|m| match m {
+            PgOutputMessage::Update(u) => Some(u),
+            _ => None,
+        })
+        .unwrap();
     assert_eq!(update.old.as_ref().unwrap().1, vec![Datum::text("1"), Datum::text("a")]);
     assert_eq!(update.new, vec![Datum::text("1"), Datum::text("b")]);
-    let delete = messages.iter().find_map(|m| match m { PgOutputMessage::Delete(d) => Some(d), _ => None }).unwrap();
+    let delete = messages
+        .iter()
+        .find_map(|m| match m {
+            PgOutputMessage::Delete(d) => Some(d),
+            _ => None,
+        })
+        .unwrap();
     assert_eq!(delete.old, vec![Datum::text("2"), Datum::Null]);
     assert!(messages.iter().any(|m| matches!(m, PgOutputMessage::Truncate(t) if t.relation_oids.len() == 1)));
     assert!(messages.iter().any(|m| matches!(m, PgOutputMessage::Message(m) if !m.transactional && m.prefix == "p")));

@@ -224,7 +224,10 @@ impl PgCluster {
             .spawn()
             .map_err(|e| format!("run psql: {e}"))?;
         let mut stdin = child.stdin.take().expect("piped stdin");
-        stdin.write_all(sql.as_bytes()).and_then(|_| stdin.write_all(b"\n")).map_err(|e| format!("write to psql: {e}"))?;
+        stdin
+            .write_all(sql.as_bytes())
+            .and_then(|_| stdin.write_all(b"\n"))
+            .map_err(|e| format!("write to psql: {e}"))?;
         drop(stdin);
         let out = child.wait_with_output().map_err(|e| format!("run psql: {e}"))?;
         if out.status.success() {

@@ -2,5 +2,6 @@
 //! that integration tests can drive the same code the binary runs.
 
 pub mod app;
-pub mod config;
 pub mod pipeline;
+
+pub use sluice_config as config;

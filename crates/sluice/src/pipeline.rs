@@ -69,7 +69,10 @@ struct TestHooks {
 impl TestHooks {
     fn from_env() -> Self {
         let num = |k: &str| std::env::var(k).ok().and_then(|v| v.parse().ok());
-        TestHooks { max_batch: num("SLUICE_TEST_MAX_BATCH").map(|n: u64| n as usize), crash_after_writes: num("SLUICE_TEST_CRASH_AFTER_WRITES") }
+        TestHooks {
+            max_batch: num("SLUICE_TEST_MAX_BATCH").map(|n: u64| n as usize),
+            crash_after_writes: num("SLUICE_TEST_CRASH_AFTER_WRITES"),
+        }
     }
 }
 
@@ -164,7 +167,10 @@ impl<S: Sink> Pipeline<S> {
             self.write_with_retry(part).await?;
             self.writes += 1;
             if self.hooks.crash_after_writes == Some(self.writes) {
-                tracing::error!(writes = self.writes, "SLUICE_TEST_CRASH_AFTER_WRITES reached: aborting before the acknowledgement");
+                tracing::error!(
+                    writes = self.writes,
+                    "SLUICE_TEST_CRASH_AFTER_WRITES reached: aborting before the acknowledgement"
+                );
                 std::process::abort();
             }
         }

@@ -228,7 +228,9 @@ impl<'a> Reader<'a> {
                     tuple.push(Datum::Text(self.bytes(len, "value")?));
                 }
                 b'b' => return Err(DecodeError::BinaryValue { message: self.message }),
-                byte => return Err(DecodeError::Unexpected { message: self.message, what: "column kind", byte, offset }),
+                byte => {
+                    return Err(DecodeError::Unexpected { message: self.message, what: "column kind", byte, offset })
+                }
             }
         }
         Ok(tuple)
@@ -324,7 +326,9 @@ pub fn decode(buf: &Bytes) -> Result<PgOutputMessage, DecodeError> {
                     let offset = r.pos;
                     match r.u8("new tuple marker")? {
                         b'N' => {}
-                        byte => return Err(DecodeError::Unexpected { message, what: "new tuple marker", byte, offset }),
+                        byte => {
+                            return Err(DecodeError::Unexpected { message, what: "new tuple marker", byte, offset })
+                        }
                     }
                     Some((kind, old))
                 }

@@ -50,7 +50,21 @@ fn samples() -> Vec<Bytes> {
         Msg::tag(b'B').u64(0x1_0000_0010).u64(7).u32(42).bytes(),
         Msg::tag(b'C').u8(0).u64(0x10).u64(0x20).u64(9).bytes(),
         Msg::tag(b'O').u64(5).str("origin").bytes(),
-        Msg::tag(b'R').u32(16384).str("public").str("items").u8(b'd').u16(2).u8(1).str("id").u32(23).u32(u32::MAX).u8(0).str("name").u32(25).u32(u32::MAX).bytes(),
+        Msg::tag(b'R')
+            .u32(16384)
+            .str("public")
+            .str("items")
+            .u8(b'd')
+            .u16(2)
+            .u8(1)
+            .str("id")
+            .u32(23)
+            .u32(u32::MAX)
+            .u8(0)
+            .str("name")
+            .u32(25)
+            .u32(u32::MAX)
+            .bytes(),
         Msg::tag(b'Y').u32(16400).str("public").str("mood").bytes(),
         Msg::tag(b'I').u32(16384).u8(b'N').u16(2).text("1").u8(b'n').bytes(),
         Msg::tag(b'U').u32(16384).u8(b'O').u16(2).text("1").text("a").u8(b'N').u16(2).text("1").u8(b'u').bytes(),
@@ -78,7 +92,10 @@ fn commit_carries_start_and_end_of_its_record() {
 
 #[test]
 fn origin_names_the_origin() {
-    assert_eq!(decode(&samples()[2]).unwrap(), PgOutputMessage::Origin(Origin { commit_lsn: Lsn(5), name: "origin".into() }));
+    assert_eq!(
+        decode(&samples()[2]).unwrap(),
+        PgOutputMessage::Origin(Origin { commit_lsn: Lsn(5), name: "origin".into() })
+    );
 }
 
 #[test]
@@ -122,17 +139,28 @@ fn update_with_key_old_tuple_and_without_old_tuple() {
     let keyed = Msg::tag(b'U').u32(1).u8(b'K').u16(1).text("7").u8(b'N').u16(1).text("8").bytes();
     assert_eq!(
         decode(&keyed).unwrap(),
-        PgOutputMessage::Update(Update { relation_oid: 1, old: Some((OldTupleKind::Key, vec![t("7")])), new: vec![t("8")] })
+        PgOutputMessage::Update(Update {
+            relation_oid: 1,
+            old: Some((OldTupleKind::Key, vec![t("7")])),
+            new: vec![t("8")]
+        })
     );
     let plain = Msg::tag(b'U').u32(1).u8(b'N').u16(1).text("8").bytes();
-    assert_eq!(decode(&plain).unwrap(), PgOutputMessage::Update(Update { relation_oid: 1, old: None, new: vec![t("8")] }));
+    assert_eq!(
+        decode(&plain).unwrap(),
+        PgOutputMessage::Update(Update { relation_oid: 1, old: None, new: vec![t("8")] })
+    );
 }
 
 #[test]
 fn delete_carries_the_key_tuple() {
     assert_eq!(
         decode(&samples()[7]).unwrap(),
-        PgOutputMessage::Delete(Delete { relation_oid: 16384, old_kind: OldTupleKind::Key, old: vec![t("1"), Datum::Null] })
+        PgOutputMessage::Delete(Delete {
+            relation_oid: 16384,
+            old_kind: OldTupleKind::Key,
+            old: vec![t("1"), Datum::Null]
+        })
     );
 }
 
@@ -140,7 +168,11 @@ fn delete_carries_the_key_tuple() {
 fn truncate_lists_relations_and_options() {
     assert_eq!(
         decode(&samples()[8]).unwrap(),
-        PgOutputMessage::Truncate(Truncate { cascade: true, restart_identity: true, relation_oids: vec![16384, 16385] })
+        PgOutputMessage::Truncate(Truncate {
+            cascade: true,
+            restart_identity: true,
+            relation_oids: vec![16384, 16385]
+        })
     );
 }
 

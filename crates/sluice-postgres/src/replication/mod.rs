@@ -100,9 +100,7 @@ fn parse_message(buf: &mut BytesMut) -> Result<Option<(u8, Bytes)>, PgError> {
 }
 
 fn fields(body: &[u8]) -> impl Iterator<Item = (u8, String)> + '_ {
-    body.split(|&b| b == 0)
-        .filter(|f| !f.is_empty())
-        .map(|f| (f[0], String::from_utf8_lossy(&f[1..]).into_owned()))
+    body.split(|&b| b == 0).filter(|f| !f.is_empty()).map(|f| (f[0], String::from_utf8_lossy(&f[1..]).into_owned()))
 }
 
 fn server_error(body: &[u8]) -> PgError {
@@ -209,7 +207,10 @@ impl ReplicationClient {
 
     async fn authenticate(&mut self, password: Option<&str>) -> Result<(), PgError> {
         let user = self.user.clone();
-        let need_password = || PgError::Auth { user: user.clone(), message: "the server asks for a password, but none is configured (database.password)".into() };
+        let need_password = || PgError::Auth {
+            user: user.clone(),
+            message: "the server asks for a password, but none is configured (database.password)".into(),
+        };
         let mut scram: Option<ScramSha256> = None;
         loop {
             match self.recv().await? {
@@ -239,23 +240,39 @@ impl ReplicationClient {
                         10 => {
                             let offers_scram = body.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256");
                             if !offers_scram {
-                                return Err(PgError::Auth { user: self.user.clone(), message: "the server offers no SASL mechanism Sluice supports (SCRAM-SHA-256)".into() });
+                                return Err(PgError::Auth {
+                                    user: self.user.clone(),
+                                    message: "the server offers no SASL mechanism Sluice supports (SCRAM-SHA-256)"
+                                        .into(),
+                                });
                             }
-                            let s = ScramSha256::new(password.ok_or_else(need_password)?.as_bytes(), ChannelBinding::unsupported());
+                            let s = ScramSha256::new(
+                                password.ok_or_else(need_password)?.as_bytes(),
+                                ChannelBinding::unsupported(),
+                            );
                             frontend::sasl_initial_response("SCRAM-SHA-256", s.message(), &mut out)?;
                             scram = Some(s);
                         }
                         11 => {
-                            let s = scram.as_mut().ok_or_else(|| PgError::Protocol("SASL continue without SASL start".into()))?;
-                            s.update(&body).map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                            let s = scram
+                                .as_mut()
+                                .ok_or_else(|| PgError::Protocol("SASL continue without SASL start".into()))?;
+                            s.update(&body)
+                                .map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
                             frontend::sasl_response(s.message(), &mut out)?;
                         }
                         12 => {
-                            let s = scram.as_mut().ok_or_else(|| PgError::Protocol("SASL final without SASL start".into()))?;
-                            s.finish(&body).map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                            let s = scram
+                                .as_mut()
+                                .ok_or_else(|| PgError::Protocol("SASL final without SASL start".into()))?;
+                            s.finish(&body)
+                                .map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
                         }
                         other => {
-                            return Err(PgError::Auth { user: self.user.clone(), message: format!("unsupported authentication method {other}") })
+                            return Err(PgError::Auth {
+                                user: self.user.clone(),
+                                message: format!("unsupported authentication method {other}"),
+                            })
                         }
                     }
                     if !out.is_empty() {
@@ -311,7 +328,12 @@ impl ReplicationClient {
 
     /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT|NOEXPORT_SNAPSHOT` (the keyword
     /// form, accepted by PostgreSQL 10 through 17).
-    pub async fn create_logical_slot(&mut self, name: &str, temporary: bool, export_snapshot: bool) -> Result<CreatedSlot, PgError> {
+    pub async fn create_logical_slot(
+        &mut self,
+        name: &str,
+        temporary: bool,
+        export_snapshot: bool,
+    ) -> Result<CreatedSlot, PgError> {
         let sql = format!(
             "CREATE_REPLICATION_SLOT {}{} LOGICAL pgoutput {}",
             quote_ident(name),
@@ -319,7 +341,10 @@ impl ReplicationClient {
             if export_snapshot { "EXPORT_SNAPSHOT" } else { "NOEXPORT_SNAPSHOT" }
         );
         let rows = self.simple_query(&sql).await?;
-        let row = rows.into_iter().next().ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no row".into()))?;
+        let row = rows
+            .into_iter()
+            .next()
+            .ok_or_else(|| PgError::Protocol("CREATE_REPLICATION_SLOT returned no row".into()))?;
         let consistent_point = row
             .get(1)
             .cloned()
@@ -330,7 +355,12 @@ impl ReplicationClient {
     }
 
     /// `START_REPLICATION SLOT s LOGICAL lsn (options)`; the connection turns into a replication stream.
-    pub async fn start_replication(mut self, slot: &str, start: Lsn, plugin_options: &[(&str, &str)]) -> Result<ReplicationStream, PgError> {
+    pub async fn start_replication(
+        mut self,
+        slot: &str,
+        start: Lsn,
+        plugin_options: &[(&str, &str)],
+    ) -> Result<ReplicationStream, PgError> {
         let options = plugin_options
             .iter()
             .map(|(k, v)| format!("{} '{}'", quote_ident(k), v.replace('\'', "''")))
@@ -480,8 +510,15 @@ pub struct StatusSender {
 
 impl StatusSender {
     /// Sends a standby status update ('r'): received, flushed and applied positions.
-    pub async fn send_status(&mut self, written: Lsn, flushed: Lsn, applied: Lsn, reply_requested: bool) -> Result<(), PgError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0) - POSTGRES_EPOCH_OFFSET_US;
+    pub async fn send_status(
+        &mut self,
+        written: Lsn,
+        flushed: Lsn,
+        applied: Lsn,
+        reply_requested: bool,
+    ) -> Result<(), PgError> {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+            - POSTGRES_EPOCH_OFFSET_US;
         let mut msg = BytesMut::with_capacity(40);
         msg.extend_from_slice(b"d");
         msg.extend_from_slice(&(4u32 + 34).to_be_bytes());
@@ -526,7 +563,8 @@ pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client
         } else {
             tokio_postgres::config::SslMode::Prefer
         });
-        let tls = tokio_postgres_rustls::MakeRustlsConnect::new(client_config(opts.sslmode, opts.sslrootcert.as_ref())?);
+        let tls =
+            tokio_postgres_rustls::MakeRustlsConnect::new(client_config(opts.sslmode, opts.sslrootcert.as_ref())?);
         let (client, conn) = config.connect(tls).await.map_err(|e| auth_or_sql(e, opts))?;
         tokio::spawn(async move {
             if let Err(e) = conn.await {

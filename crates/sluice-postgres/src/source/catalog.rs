@@ -8,8 +8,8 @@
 //! The catalogue answers as of *now*, not as of the change being decoded. A schema change between a change and
 //! its decoding can therefore show the newer nullability or enum labels — the same caveat Debezium has.
 
-use std::collections::HashMap;
 use sluice_core::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
+use std::collections::HashMap;
 use tokio_postgres::Client;
 
 use crate::source::{CaptureFilter, SourceError};

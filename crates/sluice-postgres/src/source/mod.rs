@@ -60,9 +60,13 @@ pub struct SourceOptions {
 pub enum SourceItem {
     Event(ChangeEvent),
     /// A transaction ended; once everything before this item is durable, `end_lsn` may be confirmed.
-    Committed { end_lsn: Lsn },
+    Committed {
+        end_lsn: Lsn,
+    },
     /// The server has nothing pending up to `lsn` (a keepalive between transactions).
-    Idle { lsn: Lsn },
+    Idle {
+        lsn: Lsn,
+    },
     /// A snapshot begins: record its progress from here on.
     SnapshotStarted(SnapshotProgress),
     /// Every row of this table has been sent.

@@ -72,11 +72,8 @@ pub(crate) fn quote_table(t: &TableId) -> String {
 /// Runs the checks, ensures publication and slot, and plans the snapshot.
 pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) -> Result<Prepared, SourceError> {
     let client = connect_sql(&options.connect).await?;
-    let wal_level: String = client
-        .query_one("SHOW wal_level", &[])
-        .await
-        .map_err(|e| SourceError::sql("read wal_level", e))?
-        .get(0);
+    let wal_level: String =
+        client.query_one("SHOW wal_level", &[]).await.map_err(|e| SourceError::sql("read wal_level", e))?.get(0);
     if wal_level != "logical" {
         return Err(SourceError::prerequisite(
             format!("the server's wal_level is `{wal_level}`, but logical decoding needs `logical`"),
@@ -135,7 +132,11 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
                 Plan::Resume(progress) => {
                     let todo: Vec<CatalogTable> =
                         tables.iter().filter(|t| !progress.tables_done.contains(&t.id)).cloned().collect();
-                    tracing::info!(done = progress.tables_done.len(), remaining = todo.len(), "resuming an interrupted snapshot");
+                    tracing::info!(
+                        done = progress.tables_done.len(),
+                        remaining = todo.len(),
+                        "resuming an interrupted snapshot"
+                    );
                     (todo, progress.tables.clone(), progress.tables_done.clone())
                 }
             };
@@ -177,7 +178,8 @@ fn plan_snapshot(
     slot_name: &str,
 ) -> Result<Option<Plan>, SourceError> {
     let progress = offsets.and_then(|o| o.snapshot.clone());
-    let streamed_before = offsets.is_some_and(|o| o.acknowledged.is_some() || o.snapshot.as_ref().is_some_and(|s| s.completed));
+    let streamed_before =
+        offsets.is_some_and(|o| o.acknowledged.is_some() || o.snapshot.as_ref().is_some_and(|s| s.completed));
     Ok(match mode {
         SnapshotMode::NoData => None,
         SnapshotMode::Always => Some(Plan::All),
@@ -232,14 +234,19 @@ async fn existing_slot(catalog: &Catalog, options: &SourceOptions) -> Result<Opt
     }
     if active {
         return Err(SourceError::prerequisite(
-            format!("replication slot `{slot}` is active for PID {}: another process is streaming from it", pid.unwrap_or(0)),
+            format!(
+                "replication slot `{slot}` is active for PID {}: another process is streaming from it",
+                pid.unwrap_or(0)
+            ),
             "stop the other process (another Sluice or Debezium on this slot), or set a different slot.name",
         ));
     }
     if wal_status.as_deref() == Some("lost") {
         return Err(SourceError::prerequisite(
             format!("replication slot `{slot}` was invalidated (wal_status = lost): the WAL it needed is gone"),
-            format!("drop it (SELECT pg_drop_replication_slot('{slot}')) and move the offsets file away to re-snapshot"),
+            format!(
+                "drop it (SELECT pg_drop_replication_slot('{slot}')) and move the offsets file away to re-snapshot"
+            ),
         ));
     }
     let lsn = confirmed.as_deref().and_then(|s| s.parse().ok()).unwrap_or(Lsn::ZERO);
@@ -322,11 +329,7 @@ mod tests {
     use sluice_core::Position;
 
     fn offsets(progress: Option<SnapshotProgress>, acked: bool) -> Offsets {
-        Offsets {
-            slot_name: "s".into(),
-            acknowledged: acked.then(|| Position::new(Lsn(10), 0)),
-            snapshot: progress,
-        }
+        Offsets { slot_name: "s".into(), acknowledged: acked.then(|| Position::new(Lsn(10), 0)), snapshot: progress }
     }
 
     fn progress(completed: bool) -> SnapshotProgress {

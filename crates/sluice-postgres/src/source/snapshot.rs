@@ -78,7 +78,11 @@ pub(crate) async fn run_if_planned(
 }
 
 /// One reader: imports the snapshot, then reads tables off the queue. `Ok(false)` when the pipeline is gone.
-async fn reader(options: &SourceOptions, shared: Arc<Shared>, items: mpsc::Sender<ItemChunk>) -> Result<bool, SourceError> {
+async fn reader(
+    options: &SourceOptions,
+    shared: Arc<Shared>,
+    items: mpsc::Sender<ItemChunk>,
+) -> Result<bool, SourceError> {
     let client = connect_sql(&options.connect).await?;
     client
         .batch_execute(&format!(

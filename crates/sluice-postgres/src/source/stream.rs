@@ -17,7 +17,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_core::{ChangeEvent, Datum, Lsn, Op, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple};
+use sluice_core::{
+    ChangeEvent, Datum, Lsn, Op, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple,
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::pgoutput::{self, PgOutputMessage};
@@ -212,9 +214,8 @@ impl Decoder<'_> {
             PgOutputMessage::Relation(r) => {
                 let id = TableId::new(r.namespace, r.name);
                 let captured = self.options.filter.table(&id);
-                let keep: Vec<usize> = (0..r.columns.len())
-                    .filter(|&i| self.options.filter.column(&id, &r.columns[i].name))
-                    .collect();
+                let keep: Vec<usize> =
+                    (0..r.columns.len()).filter(|&i| self.options.filter.column(&id, &r.columns[i].name)).collect();
                 let columns: Vec<(String, u32, i32)> =
                     r.columns.iter().map(|c| (c.name.clone(), c.type_oid, c.type_modifier)).collect();
                 let schema = if captured {
@@ -298,7 +299,11 @@ impl Decoder<'_> {
         }
         let project = |t: Tuple| -> Result<Tuple, SourceError> {
             if t.len() != relation.columns {
-                return Err(SourceError::RowShape { table: schema.id.clone(), expected: relation.columns, got: t.len() });
+                return Err(SourceError::RowShape {
+                    table: schema.id.clone(),
+                    expected: relation.columns,
+                    got: t.len(),
+                });
             }
             Ok(match &relation.projection {
                 None => t,

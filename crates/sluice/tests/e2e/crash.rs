@@ -139,7 +139,12 @@ async fn rows_sharing_one_lsn_all_arrive_and_none_is_skipped_after_a_restart() {
     assert_ne!(crashing.wait_exit(WAIT), 0);
     let sluice = setup.start();
     let records = setup.wait_for_records("all 8000 rows", WAIT, |r| {
-        r.iter().filter(|r| r["topic"] == "test.public.bulk").map(|r| &r["value"]["after"]["id"]).collect::<std::collections::HashSet<_>>().len() >= 8000
+        r.iter()
+            .filter(|r| r["topic"] == "test.public.bulk")
+            .map(|r| &r["value"]["after"]["id"])
+            .collect::<std::collections::HashSet<_>>()
+            .len()
+            >= 8000
     });
     sluice.stop();
     let ids: std::collections::BTreeSet<i64> = records

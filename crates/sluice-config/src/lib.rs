@@ -1,0 +1,763 @@
+//! Sluice's configuration: Debezium Server's keys, validated before anything connects.
+//!
+//! Users arrive with a Debezium Server `application.properties`; the promise is that it works as it is, or fails at
+//! once with every problem named — never half-applied. So every key is classified:
+//!
+//! - a key Sluice implements is parsed and checked (bad values list the allowed ones);
+//! - a key Debezium defines that Sluice does not implement yet is an error that says exactly that, rather than being
+//!   silently ignored (the user would think it works);
+//! - `quarkus.*` keys configure Debezium Server's runtime (logging, HTTP port) and mean nothing here: accepted and
+//!   reported as ignored;
+//! - anything else is a typo until proven otherwise: an error with the closest valid key.
+//!
+//! All problems are collected and reported together, one per line; the binary exits with code 2.
+
+mod properties;
+mod substitute;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+
+pub use properties::{parse as parse_properties, Entry};
+
+const SOURCE: &str = "debezium.source.";
+const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
+const FILE_OFFSET_STORE: &str = "org.apache.kafka.connect.storage.FileOffsetBackingStore";
+
+/// The source keys Sluice implements (after `debezium.source.`).
+const SOURCE_KEYS: &[&str] = &[
+    "connector.class",
+    "database.hostname",
+    "database.port",
+    "database.user",
+    "database.password",
+    "database.dbname",
+    "database.sslmode",
+    "database.sslrootcert",
+    "topic.prefix",
+    "plugin.name",
+    "slot.name",
+    "publication.name",
+    "publication.autocreate.mode",
+    "schema.include.list",
+    "schema.exclude.list",
+    "table.include.list",
+    "table.exclude.list",
+    "column.include.list",
+    "column.exclude.list",
+    "snapshot.mode",
+    "snapshot.max.threads",
+    "tombstones.on.delete",
+    "skipped.operations",
+    "decimal.handling.mode",
+    "time.precision.mode",
+    "binary.handling.mode",
+    "unavailable.value.placeholder",
+    "include.unknown.datatypes",
+    "money.fraction.digits",
+    "status.update.interval.ms",
+    "offset.storage",
+    "offset.storage.file.filename",
+    "offset.flush.interval.ms",
+];
+
+/// Keys (after `debezium.source.`) Debezium's PostgreSQL connector defines and Sluice does not implement yet. A
+/// trailing `.` marks a prefix.
+const SOURCE_NOT_YET: &[&str] = &[
+    "heartbeat.",
+    "signal.",
+    "incremental.snapshot.",
+    "snapshot.select.statement.overrides",
+    "snapshot.fetch.size",
+    "snapshot.lock.timeout.ms",
+    "snapshot.include.collection.list",
+    "snapshot.delay.ms",
+    "snapshot.locking.mode",
+    "snapshot.isolation.mode",
+    "message.key.columns",
+    "converters",
+    "provide.transaction.metadata",
+    "hstore.handling.mode",
+    "interval.handling.mode",
+    "schema.name.adjustment.mode",
+    "field.name.adjustment.mode",
+    "event.processing.failure.handling.mode",
+    "max.batch.size",
+    "max.queue.size",
+    "max.queue.size.in.bytes",
+    "poll.interval.ms",
+    "database.initial.statements",
+    "database.tcpKeepAlive",
+    "database.sslcert",
+    "database.sslkey",
+    "database.sslpassword",
+    "database.sslfactory",
+    "slot.stream.params",
+    "slot.max.retries",
+    "slot.retry.delay.ms",
+    "slot.drop.on.stop",
+    "xmin.fetch.interval.ms",
+    "truncate.handling.mode",
+    "include.schema.changes",
+    "include.schema.comments",
+    "message.prefix.include.list",
+    "message.prefix.exclude.list",
+    "column.mask.",
+    "column.truncate.",
+    "column.propagate.source.type",
+    "datatype.propagate.source.type",
+    "errors.max.retries",
+    "retriable.restart.connector.wait.ms",
+    "topic.naming.strategy",
+    "topic.delimiter",
+    "topic.cache.size",
+    "topic.heartbeat.prefix",
+    "topic.transaction",
+    "custom.metric.tags",
+    "notification.",
+    "offset.storage.topic",
+    "offset.storage.partitions",
+    "offset.storage.replication.factor",
+    "offset.flush.timeout.ms",
+    "publish.via.partition.root",
+    "replica.identity.autoset.values",
+    "lsn.flush.mode",
+    "flush.lsn.source",
+    "transforms",
+    "predicates",
+    "schema.history.internal.",
+];
+
+/// Sink types of Debezium Server that Sluice does not have yet.
+const SINKS_NOT_YET: &[&str] = &[
+    "kafka",
+    "kinesis",
+    "pubsub",
+    "pulsar",
+    "redis",
+    "nats-jetstream",
+    "nats-streaming",
+    "http",
+    "rabbitmq",
+    "rabbitmqstream",
+    "eventhubs",
+    "pravega",
+    "infinispan",
+    "rocketmq",
+    "milvus",
+    "qdrant",
+    "sqs",
+    "instructlab",
+];
+
+/// libpq's `sslmode`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SslMode {
+    Disable,
+    Allow,
+    Prefer,
+    Require,
+    VerifyCa,
+    VerifyFull,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PublicationAutocreateMode {
+    AllTables,
+    Disabled,
+    Filtered,
+    NoTables,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SnapshotMode {
+    Initial,
+    Always,
+    InitialOnly,
+    NoData,
+    WhenNeeded,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DecimalHandlingMode {
+    Precise,
+    Double,
+    String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimePrecisionMode {
+    Adaptive,
+    AdaptiveTimeMicroseconds,
+    Connect,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BinaryHandlingMode {
+    Bytes,
+    Base64,
+    Base64UrlSafe,
+    Hex,
+}
+
+/// Debezium's `skipped.operations`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SkippedOperations {
+    pub create: bool,
+    pub update: bool,
+    pub delete: bool,
+    pub truncate: bool,
+}
+
+/// A key or value converter (`debezium.format.key|value`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Converter {
+    Json { schemas_enable: bool },
+    SimpleString,
+    Binary,
+}
+
+/// Debezium's include/exclude lists, as anchored regular expressions.
+#[derive(Clone, Debug, Default)]
+pub struct TableFilters {
+    schema_include: Option<Vec<Regex>>,
+    schema_exclude: Vec<Regex>,
+    table_include: Option<Vec<Regex>>,
+    table_exclude: Vec<Regex>,
+    column_include: Option<Vec<Regex>>,
+    column_exclude: Vec<Regex>,
+}
+
+fn any_match(list: &[Regex], s: &str) -> bool {
+    list.iter().any(|r| r.is_match(s))
+}
+
+impl TableFilters {
+    pub fn includes_table(&self, schema: &str, table: &str) -> bool {
+        if schema == "pg_catalog" || schema == "information_schema" || schema.starts_with("pg_toast") {
+            return false;
+        }
+        if let Some(inc) = &self.schema_include {
+            if !any_match(inc, schema) {
+                return false;
+            }
+        }
+        if any_match(&self.schema_exclude, schema) {
+            return false;
+        }
+        let full = format!("{schema}.{table}");
+        if let Some(inc) = &self.table_include {
+            if !any_match(inc, &full) {
+                return false;
+            }
+        }
+        !any_match(&self.table_exclude, &full)
+    }
+
+    pub fn includes_column(&self, schema: &str, table: &str, column: &str) -> bool {
+        let full = format!("{schema}.{table}.{column}");
+        if let Some(inc) = &self.column_include {
+            if !any_match(inc, &full) {
+                return false;
+            }
+        }
+        !any_match(&self.column_exclude, &full)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SourceConfig {
+    pub hostname: String,
+    pub port: u16,
+    pub user: String,
+    pub password: Option<String>,
+    pub dbname: String,
+    pub sslmode: SslMode,
+    pub sslrootcert: Option<PathBuf>,
+    pub topic_prefix: String,
+    pub slot_name: String,
+    pub publication_name: String,
+    pub publication_autocreate_mode: PublicationAutocreateMode,
+    pub filters: TableFilters,
+    pub snapshot_mode: SnapshotMode,
+    pub snapshot_max_threads: usize,
+    pub tombstones_on_delete: bool,
+    pub skipped_operations: SkippedOperations,
+    pub decimal_handling_mode: DecimalHandlingMode,
+    pub time_precision_mode: TimePrecisionMode,
+    pub binary_handling_mode: BinaryHandlingMode,
+    pub unavailable_value_placeholder: String,
+    pub include_unknown_datatypes: bool,
+    pub money_fraction_digits: u8,
+    pub status_update_interval: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SinkConfig {
+    File { path: PathBuf },
+    Stdout,
+    Null,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FormatConfig {
+    pub key: Converter,
+    pub value: Converter,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OffsetConfig {
+    pub file: PathBuf,
+    pub flush_interval: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub source: SourceConfig,
+    pub sink: SinkConfig,
+    pub format: FormatConfig,
+    pub offsets: OffsetConfig,
+}
+
+/// A valid configuration plus what the caller should log.
+#[derive(Clone, Debug)]
+pub struct LoadedConfig {
+    pub config: Config,
+    /// `quarkus.*` keys, accepted and ignored.
+    pub ignored_keys: Vec<String>,
+    /// Deprecations and similar.
+    pub warnings: Vec<String>,
+}
+
+/// Every problem found, one per line.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{}", .0.join("\n"))]
+    Invalid(Vec<String>),
+}
+
+impl ConfigError {
+    /// The individual problems.
+    pub fn problems(&self) -> Vec<String> {
+        match self {
+            ConfigError::Read { .. } => vec![self.to_string()],
+            ConfigError::Invalid(p) => p.clone(),
+        }
+    }
+}
+
+/// Loads and validates a properties file.
+pub fn load(path: &Path) -> Result<LoadedConfig, ConfigError> {
+    let text =
+        std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+    parse_str(&text)
+}
+
+/// Validates properties text, resolving placeholders from the process environment.
+pub fn parse_str(text: &str) -> Result<LoadedConfig, ConfigError> {
+    parse_with_env(text, &|name| std::env::var(name).ok())
+}
+
+/// Validates properties text with a given environment (tests).
+pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedConfig, ConfigError> {
+    let mut values: BTreeMap<String, (String, usize)> = BTreeMap::new();
+    let mut problems = Vec::new();
+    for entry in properties::parse(text) {
+        let value = match substitute::substitute(&entry.key, &entry.value, env) {
+            Ok(v) => v,
+            Err(e) => {
+                problems.push(format!("line {}: {e}", entry.line));
+                entry.value
+            }
+        };
+        values.insert(entry.key, (value, entry.line));
+    }
+    let mut r = Reader { values, problems, warnings: Vec::new(), ignored: Vec::new() };
+    r.classify_keys();
+    let config = r.build();
+    if r.problems.is_empty() {
+        Ok(LoadedConfig { config, ignored_keys: r.ignored, warnings: r.warnings })
+    } else {
+        Err(ConfigError::Invalid(r.problems))
+    }
+}
+
+struct Reader {
+    values: BTreeMap<String, (String, usize)>,
+    problems: Vec<String>,
+    warnings: Vec<String>,
+    ignored: Vec<String>,
+}
+
+fn all_supported_keys() -> Vec<String> {
+    let mut keys: Vec<String> = SOURCE_KEYS.iter().map(|k| format!("{SOURCE}{k}")).collect();
+    keys.extend(
+        [
+            "debezium.sink.type",
+            "debezium.sink.file.path",
+            "debezium.format.key",
+            "debezium.format.value",
+            "debezium.format.key.schemas.enable",
+            "debezium.format.value.schemas.enable",
+        ]
+        .map(String::from),
+    );
+    keys
+}
+
+fn not_yet(key: &str) -> bool {
+    SOURCE_NOT_YET.iter().any(|k| {
+        if k.ends_with('.') {
+            key.starts_with(k)
+        } else {
+            key == *k || key.starts_with(&format!("{k}."))
+        }
+    })
+}
+
+impl Reader {
+    fn classify_keys(&mut self) {
+        let supported = all_supported_keys();
+        let keys: Vec<(String, usize)> = self.values.iter().map(|(k, (_, line))| (k.clone(), *line)).collect();
+        for (key, line) in keys {
+            if supported.contains(&key) {
+                continue;
+            }
+            if key.starts_with("quarkus.") {
+                self.ignored.push(key);
+                continue;
+            }
+            let problem = if key == "debezium.source.database.server.name" {
+                "`debezium.source.database.server.name` is Debezium 1.x's name for the topic prefix: use `debezium.source.topic.prefix`".to_string()
+            } else if let Some(rest) = key.strip_prefix(SOURCE).filter(|r| not_yet(r)) {
+                let _ = rest;
+                format!("`{key}` is a Debezium key that Sluice does not support yet")
+            } else if key.starts_with("debezium.transforms") || key.starts_with("debezium.predicates") {
+                format!("`{key}`: transforms (including the outbox event router) are not supported yet")
+            } else if let Some(sink) = key
+                .strip_prefix("debezium.sink.")
+                .and_then(|r| r.split('.').next())
+                .filter(|s| SINKS_NOT_YET.contains(s))
+            {
+                format!("`{key}`: the `{sink}` sink is not supported yet")
+            } else {
+                match closest(&key, &supported) {
+                    Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
+                    None => format!("unknown key `{key}`: Sluice reads Debezium Server's debezium.source.*, debezium.sink.* and debezium.format.* keys (see docs/configuration.md)"),
+                }
+            };
+            self.problems.push(format!("line {line}: {problem}"));
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(|(v, _)| v.as_str())
+    }
+
+    fn source(&self, key: &str) -> Option<&str> {
+        self.get(&format!("{SOURCE}{key}"))
+    }
+
+    fn required(&mut self, key: &str) -> String {
+        match self.source(key) {
+            Some(v) if !v.trim().is_empty() => v.trim().to_string(),
+            _ => {
+                self.problems.push(format!("missing required key `{SOURCE}{key}`"));
+                String::new()
+            }
+        }
+    }
+
+    fn string(&self, key: &str, default: &str) -> String {
+        self.source(key).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
+    }
+
+    fn number<T: std::str::FromStr + Copy>(&mut self, full_key: &str, default: T, what: &str) -> T {
+        match self.get(full_key) {
+            None => default,
+            Some(v) => match v.trim().parse() {
+                Ok(n) => n,
+                Err(_) => {
+                    self.problems.push(format!("`{full_key}` = `{v}` is not {what}"));
+                    default
+                }
+            },
+        }
+    }
+
+    fn boolean(&mut self, full_key: &str, default: bool) -> bool {
+        match self.get(full_key).map(|v| v.trim().to_ascii_lowercase()) {
+            None => default,
+            Some(v) if v == "true" => true,
+            Some(v) if v == "false" => false,
+            Some(v) => {
+                self.problems.push(format!("`{full_key}` = `{v}` is not a boolean (use true or false)"));
+                default
+            }
+        }
+    }
+
+    fn choice<T: Copy>(&mut self, full_key: &str, default: T, options: &[(&str, T)]) -> T {
+        let Some(v) = self.get(full_key).map(|v| v.trim().to_string()) else { return default };
+        match options.iter().find(|(name, _)| name.eq_ignore_ascii_case(&v)) {
+            Some((_, t)) => *t,
+            None => {
+                let allowed: Vec<&str> = options.iter().map(|(n, _)| *n).collect();
+                self.problems
+                    .push(format!("`{full_key}` = `{v}` is not valid; allowed values: {}", allowed.join(", ")));
+                default
+            }
+        }
+    }
+
+    fn regex_list(&mut self, key: &str) -> Option<Vec<Regex>> {
+        let full = format!("{SOURCE}{key}");
+        let value = self.get(&full)?.to_string();
+        let mut out = Vec::new();
+        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            match Regex::new(&format!("^(?:{part})$")) {
+                Ok(r) => out.push(r),
+                Err(e) => self.problems.push(format!("`{full}`: `{part}` is not a valid regular expression: {e}")),
+            }
+        }
+        Some(out)
+    }
+
+    fn filters(&mut self) -> TableFilters {
+        let mut pair = |this: &mut Reader, kind: &str| {
+            let include = this.regex_list(&format!("{kind}.include.list"));
+            let exclude = this.regex_list(&format!("{kind}.exclude.list"));
+            if include.is_some() && exclude.is_some() {
+                this.problems.push(format!(
+                    "`{SOURCE}{kind}.include.list` and `{SOURCE}{kind}.exclude.list` cannot both be set (as in Debezium): keep one"
+                ));
+            }
+            (include, exclude.unwrap_or_default())
+        };
+        let (schema_include, schema_exclude) = pair(self, "schema");
+        let (table_include, table_exclude) = pair(self, "table");
+        let (column_include, column_exclude) = pair(self, "column");
+        TableFilters { schema_include, schema_exclude, table_include, table_exclude, column_include, column_exclude }
+    }
+
+    fn skipped_operations(&mut self) -> SkippedOperations {
+        let key = format!("{SOURCE}skipped.operations");
+        let value = self.get(&key).unwrap_or("t").trim().to_string();
+        let mut ops = SkippedOperations::default();
+        if value.eq_ignore_ascii_case("none") {
+            return ops;
+        }
+        for op in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+            match op {
+                "c" => ops.create = true,
+                "u" => ops.update = true,
+                "d" => ops.delete = true,
+                "t" => ops.truncate = true,
+                other => {
+                    self.problems.push(format!("`{key}`: `{other}` is not an operation; allowed: c, u, d, t, or none"))
+                }
+            }
+        }
+        ops
+    }
+
+    fn converter(&mut self, which: &str) -> Converter {
+        let key = format!("debezium.format.{which}");
+        let schemas_key = format!("{key}.schemas.enable");
+        let kind = self.choice(&key, 0u8, &[("json", 0), ("simplestring", 1), ("binary", 2)]);
+        let schemas_enable = self.boolean(&schemas_key, true);
+        match kind {
+            0 => Converter::Json { schemas_enable },
+            1 => Converter::SimpleString,
+            _ => Converter::Binary,
+        }
+    }
+
+    fn build(&mut self) -> Config {
+        let connector = self.required("connector.class");
+        if !connector.is_empty() && connector != CONNECTOR_CLASS {
+            self.problems.push(format!(
+                "`{SOURCE}connector.class` = `{connector}`: Sluice is a PostgreSQL connector; use {CONNECTOR_CLASS}"
+            ));
+        }
+        let plugin = self.string("plugin.name", "pgoutput");
+        if plugin != "pgoutput" {
+            self.problems.push(format!(
+                "`{SOURCE}plugin.name` = `{plugin}` is not supported: Sluice reads pgoutput, PostgreSQL's built-in plugin (set pgoutput)"
+            ));
+        }
+        let store = self.string("offset.storage", FILE_OFFSET_STORE);
+        if store != FILE_OFFSET_STORE {
+            self.problems.push(format!(
+                "`{SOURCE}offset.storage` = `{store}` is not supported yet; Sluice stores offsets in a file ({FILE_OFFSET_STORE})"
+            ));
+        }
+        let snapshot_key = format!("{SOURCE}snapshot.mode");
+        if self.get(&snapshot_key).map(str::trim) == Some("never") {
+            self.warnings.push("snapshot.mode=never is deprecated in Debezium; it means no_data".into());
+            self.values.insert(snapshot_key.clone(), ("no_data".into(), 0));
+        }
+        let source = SourceConfig {
+            hostname: self.required("database.hostname"),
+            port: self.number(&format!("{SOURCE}database.port"), 5432u16, "a port number (1-65535)"),
+            user: self.required("database.user"),
+            password: self.source("database.password").map(String::from),
+            dbname: self.required("database.dbname"),
+            sslmode: self.choice(
+                &format!("{SOURCE}database.sslmode"),
+                SslMode::Prefer,
+                &[
+                    ("disable", SslMode::Disable),
+                    ("allow", SslMode::Allow),
+                    ("prefer", SslMode::Prefer),
+                    ("require", SslMode::Require),
+                    ("verify-ca", SslMode::VerifyCa),
+                    ("verify-full", SslMode::VerifyFull),
+                ],
+            ),
+            sslrootcert: self.source("database.sslrootcert").map(PathBuf::from),
+            topic_prefix: self.required("topic.prefix"),
+            slot_name: self.string("slot.name", "debezium"),
+            publication_name: self.string("publication.name", "dbz_publication"),
+            publication_autocreate_mode: self.choice(
+                &format!("{SOURCE}publication.autocreate.mode"),
+                PublicationAutocreateMode::AllTables,
+                &[
+                    ("all_tables", PublicationAutocreateMode::AllTables),
+                    ("disabled", PublicationAutocreateMode::Disabled),
+                    ("filtered", PublicationAutocreateMode::Filtered),
+                    ("no_tables", PublicationAutocreateMode::NoTables),
+                ],
+            ),
+            filters: self.filters(),
+            snapshot_mode: self.choice(
+                &snapshot_key,
+                SnapshotMode::Initial,
+                &[
+                    ("initial", SnapshotMode::Initial),
+                    ("always", SnapshotMode::Always),
+                    ("initial_only", SnapshotMode::InitialOnly),
+                    ("no_data", SnapshotMode::NoData),
+                    ("never", SnapshotMode::NoData),
+                    ("when_needed", SnapshotMode::WhenNeeded),
+                ],
+            ),
+            snapshot_max_threads: {
+                let n = self.number(&format!("{SOURCE}snapshot.max.threads"), 1usize, "a whole number");
+                if n == 0 {
+                    self.problems.push(format!("`{SOURCE}snapshot.max.threads` must be at least 1"));
+                }
+                n.max(1)
+            },
+            tombstones_on_delete: self.boolean(&format!("{SOURCE}tombstones.on.delete"), true),
+            skipped_operations: self.skipped_operations(),
+            decimal_handling_mode: self.choice(
+                &format!("{SOURCE}decimal.handling.mode"),
+                DecimalHandlingMode::Precise,
+                &[
+                    ("precise", DecimalHandlingMode::Precise),
+                    ("double", DecimalHandlingMode::Double),
+                    ("string", DecimalHandlingMode::String),
+                ],
+            ),
+            time_precision_mode: self.choice(
+                &format!("{SOURCE}time.precision.mode"),
+                TimePrecisionMode::Adaptive,
+                &[
+                    ("adaptive", TimePrecisionMode::Adaptive),
+                    ("adaptive_time_microseconds", TimePrecisionMode::AdaptiveTimeMicroseconds),
+                    ("connect", TimePrecisionMode::Connect),
+                ],
+            ),
+            binary_handling_mode: self.choice(
+                &format!("{SOURCE}binary.handling.mode"),
+                BinaryHandlingMode::Bytes,
+                &[
+                    ("bytes", BinaryHandlingMode::Bytes),
+                    ("base64", BinaryHandlingMode::Base64),
+                    ("base64-url-safe", BinaryHandlingMode::Base64UrlSafe),
+                    ("hex", BinaryHandlingMode::Hex),
+                ],
+            ),
+            unavailable_value_placeholder: self
+                .source("unavailable.value.placeholder")
+                .unwrap_or("__debezium_unavailable_value")
+                .to_string(),
+            include_unknown_datatypes: self.boolean(&format!("{SOURCE}include.unknown.datatypes"), false),
+            money_fraction_digits: self.number(
+                &format!("{SOURCE}money.fraction.digits"),
+                2u8,
+                "a whole number of digits",
+            ),
+            status_update_interval: Duration::from_millis(self.number(
+                &format!("{SOURCE}status.update.interval.ms"),
+                10_000u64,
+                "a number of milliseconds",
+            ))
+            .max(Duration::from_millis(1)),
+        };
+        let sink_type = self.get("debezium.sink.type").map(|s| s.trim().to_string());
+        let sink = match sink_type.as_deref() {
+            None => {
+                self.problems.push("missing required key `debezium.sink.type` (file, stdout or null)".into());
+                SinkConfig::Null
+            }
+            Some("file") => match self.get("debezium.sink.file.path") {
+                Some(p) if !p.trim().is_empty() => SinkConfig::File { path: PathBuf::from(p.trim()) },
+                _ => {
+                    self.problems.push("missing required key `debezium.sink.file.path` (the sink type is file)".into());
+                    SinkConfig::Null
+                }
+            },
+            Some("stdout") => SinkConfig::Stdout,
+            Some("null") => SinkConfig::Null,
+            Some(other) if SINKS_NOT_YET.contains(&other) => {
+                self.problems.push(format!(
+                    "`debezium.sink.type` = `{other}`: this sink is not supported yet{}",
+                    if other == "kafka" { " (it is coming next)" } else { "" }
+                ));
+                SinkConfig::Null
+            }
+            Some(other) => {
+                self.problems
+                    .push(format!("`debezium.sink.type` = `{other}` is not valid; allowed values: file, stdout, null"));
+                SinkConfig::Null
+            }
+        };
+        if sink_type.as_deref() != Some("file") && self.get("debezium.sink.file.path").is_some() {
+            self.warnings.push("debezium.sink.file.path is set but the sink type is not file; it is unused".into());
+        }
+        let format = FormatConfig { key: self.converter("key"), value: self.converter("value") };
+        let offsets = OffsetConfig {
+            file: PathBuf::from(self.string("offset.storage.file.filename", "data/offsets.dat")),
+            flush_interval: Duration::from_millis(self.number(
+                &format!("{SOURCE}offset.flush.interval.ms"),
+                0u64,
+                "a number of milliseconds",
+            )),
+        };
+        Config { source, sink, format, offsets }
+    }
+}
+
+/// The valid key closest to a misspelt one, when it is close enough to be a likely typo.
+fn closest(key: &str, candidates: &[String]) -> Option<String> {
+    candidates
+        .iter()
+        .map(|c| (strsim::levenshtein(key, c), c))
+        .filter(|(d, c)| *d <= (c.len() / 4).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,228 @@
+use super::*;
+
+const BASE: &str = "\
+debezium.source.connector.class=io.debezium.connector.postgresql.PostgresConnector
+debezium.source.database.hostname=localhost
+debezium.source.database.user=sluice
+debezium.source.database.dbname=shop
+debezium.source.topic.prefix=shop
+debezium.sink.type=stdout
+";
+
+fn no_env(_: &str) -> Option<String> {
+    None
+}
+
+fn ok(extra: &str) -> LoadedConfig {
+    parse_with_env(&format!("{BASE}{extra}"), &no_env).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn problems(text: &str) -> Vec<String> {
+    match parse_with_env(text, &no_env) {
+        Ok(_) => panic!("expected errors"),
+        Err(e) => e.problems(),
+    }
+}
+
+fn one_problem(extra: &str) -> String {
+    let p = problems(&format!("{BASE}{extra}"));
+    assert_eq!(p.len(), 1, "{p:?}");
+    p[0].clone()
+}
+
+#[test]
+fn defaults_follow_debezium() {
+    let c = ok("").config;
+    let s = &c.source;
+    assert_eq!((s.port, s.slot_name.as_str(), s.publication_name.as_str()), (5432, "debezium", "dbz_publication"));
+    assert_eq!(s.sslmode, SslMode::Prefer);
+    assert_eq!(s.publication_autocreate_mode, PublicationAutocreateMode::AllTables);
+    assert_eq!(s.snapshot_mode, SnapshotMode::Initial);
+    assert_eq!(s.skipped_operations, SkippedOperations { truncate: true, ..Default::default() });
+    assert_eq!(s.decimal_handling_mode, DecimalHandlingMode::Precise);
+    assert_eq!(s.time_precision_mode, TimePrecisionMode::Adaptive);
+    assert_eq!(s.binary_handling_mode, BinaryHandlingMode::Bytes);
+    assert_eq!(s.unavailable_value_placeholder, "__debezium_unavailable_value");
+    assert!(s.tombstones_on_delete && !s.include_unknown_datatypes);
+    assert_eq!(s.status_update_interval, Duration::from_secs(10));
+    assert_eq!(c.format.value, Converter::Json { schemas_enable: true });
+    assert_eq!(c.offsets.file, PathBuf::from("data/offsets.dat"));
+    assert_eq!(c.sink, SinkConfig::Stdout);
+}
+
+#[test]
+fn an_unknown_key_names_the_closest_valid_one() {
+    let p = one_problem("debezium.source.tabel.include.list=public.t\n");
+    assert!(
+        p.contains("unknown key `debezium.source.tabel.include.list`")
+            && p.contains("did you mean `debezium.source.table.include.list`"),
+        "{p}"
+    );
+    assert!(p.starts_with("line 7:"), "{p}");
+}
+
+#[test]
+fn a_far_off_unknown_key_points_to_the_docs() {
+    let p = one_problem("something.else=1\n");
+    assert!(p.contains("docs/configuration.md"), "{p}");
+}
+
+#[test]
+fn debezium_keys_not_implemented_yet_say_so() {
+    for key in [
+        "debezium.source.heartbeat.interval.ms",
+        "debezium.source.signal.data.collection",
+        "debezium.source.provide.transaction.metadata",
+    ] {
+        let p = one_problem(&format!("{key}=1\n"));
+        assert!(p.contains("does not support yet"), "{p}");
+    }
+    let p = one_problem("debezium.transforms=outbox\n");
+    assert!(p.contains("not supported yet"), "{p}");
+    let p = one_problem("debezium.sink.kafka.producer.bootstrap.servers=x:9092\n");
+    assert!(p.contains("`kafka` sink is not supported yet"), "{p}");
+}
+
+#[test]
+fn the_kafka_sink_type_is_not_supported_yet() {
+    let text = BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=kafka");
+    let p = problems(&text);
+    assert!(p.iter().any(|p| p.contains("not supported yet") && p.contains("coming next")), "{p:?}");
+}
+
+#[test]
+fn a_bad_enum_value_lists_the_allowed_ones() {
+    let p = one_problem("debezium.source.snapshot.mode=sometimes\n");
+    assert!(p.contains("allowed values: initial, always, initial_only, no_data, never, when_needed"), "{p}");
+    let p = one_problem("debezium.source.publication.autocreate.mode=yes\n");
+    assert!(p.contains("all_tables, disabled, filtered, no_tables"), "{p}");
+}
+
+#[test]
+fn bad_numbers_and_booleans_are_named() {
+    assert!(one_problem("debezium.source.database.port=abc\n").contains("not a port number"));
+    assert!(one_problem("debezium.source.tombstones.on.delete=maybe\n").contains("not a boolean"));
+    assert!(one_problem("debezium.source.snapshot.max.threads=0\n").contains("at least 1"));
+}
+
+#[test]
+fn missing_required_keys_are_all_named() {
+    let p = problems("debezium.sink.type=stdout\n");
+    for key in ["connector.class", "database.hostname", "database.user", "database.dbname", "topic.prefix"] {
+        assert!(p.iter().any(|p| p.contains(&format!("`debezium.source.{key}`"))), "{key} not named in {p:?}");
+    }
+    let p = problems(&BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=file"));
+    assert!(p.iter().any(|p| p.contains("debezium.sink.file.path")), "{p:?}");
+}
+
+#[test]
+fn include_and_exclude_of_one_kind_conflict() {
+    let p = one_problem("debezium.source.table.include.list=a\\.b\ndebezium.source.table.exclude.list=a\\.c\n");
+    assert!(p.contains("cannot both be set"), "{p}");
+}
+
+#[test]
+fn an_invalid_regex_names_the_key() {
+    let p = one_problem("debezium.source.table.include.list=public.(broken\n");
+    assert!(p.contains("table.include.list") && p.contains("not a valid regular expression"), "{p}");
+}
+
+#[test]
+fn server_name_points_to_topic_prefix() {
+    let p = one_problem("debezium.source.database.server.name=old\n");
+    assert!(p.contains("debezium.source.topic.prefix"), "{p}");
+}
+
+#[test]
+fn wrong_connector_and_plugin_are_rejected_with_the_fix() {
+    let p = problems(&BASE.replace("PostgresConnector", "MySqlConnector"));
+    assert!(p[0].contains(CONNECTOR_CLASS), "{p:?}");
+    let p = one_problem("debezium.source.plugin.name=decoderbufs\n");
+    assert!(p.contains("pgoutput"), "{p}");
+    let p = one_problem("debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore\n");
+    assert!(p.contains("not supported yet"), "{p}");
+}
+
+#[test]
+fn quarkus_keys_are_ignored_and_reported() {
+    let loaded = ok("quarkus.log.console.json=false\n");
+    assert_eq!(loaded.ignored_keys, ["quarkus.log.console.json"]);
+}
+
+#[test]
+fn never_is_an_alias_of_no_data_with_a_warning() {
+    let loaded = ok("debezium.source.snapshot.mode=never\n");
+    assert_eq!(loaded.config.source.snapshot_mode, SnapshotMode::NoData);
+    assert!(loaded.warnings[0].contains("deprecated"));
+}
+
+#[test]
+fn every_problem_is_reported_at_once() {
+    let p = problems(&format!("{BASE}debezium.source.database.port=x\ndebezium.source.snapshot.mode=y\ndebezium.source.tabel.include.list=z\n"));
+    assert_eq!(p.len(), 3, "{p:?}");
+}
+
+#[test]
+fn filters_are_anchored_regexes_over_qualified_names() {
+    let f = ok("debezium.source.table.include.list=public\\.orders.*, inventory\\..*\ndebezium.source.column.exclude.list=public\\.orders\\.secret\n")
+        .config
+        .source
+        .filters;
+    assert!(f.includes_table("public", "orders"));
+    assert!(f.includes_table("public", "orders_2024"));
+    assert!(f.includes_table("inventory", "items"));
+    assert!(!f.includes_table("public", "customers"));
+    assert!(!f.includes_table("xpublic", "orders"), "anchored at the start");
+    assert!(f.includes_column("public", "orders", "id"));
+    assert!(!f.includes_column("public", "orders", "secret"));
+    assert!(f.includes_column("public", "orders", "secret_not"), "anchored at the end");
+    let f = ok("debezium.source.schema.exclude.list=audit\n").config.source.filters;
+    assert!(!f.includes_table("audit", "log") && f.includes_table("public", "t"));
+    assert!(!f.includes_table("pg_catalog", "pg_class"), "system schemas are never captured");
+}
+
+#[test]
+fn skipped_operations_parse_and_none_clears_them() {
+    let s = ok("debezium.source.skipped.operations=c,d\n").config.source.skipped_operations;
+    assert_eq!(s, SkippedOperations { create: true, delete: true, ..Default::default() });
+    assert_eq!(
+        ok("debezium.source.skipped.operations=none\n").config.source.skipped_operations,
+        SkippedOperations::default()
+    );
+    assert!(one_problem("debezium.source.skipped.operations=x\n").contains("allowed: c, u, d, t"));
+}
+
+#[test]
+fn placeholders_resolve_from_the_environment_and_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.properties");
+    std::fs::write(&secrets, "password=from-file\n").unwrap();
+    let text = format!(
+        "{BASE}debezium.source.database.password=${{file:{}:password}}\ndebezium.source.slot.name=${{SLOT}}\n",
+        secrets.display()
+    );
+    let env = |n: &str| (n == "SLOT").then(|| "from_env".to_string());
+    let c = parse_with_env(&text, &env).unwrap().config;
+    assert_eq!(c.source.password.as_deref(), Some("from-file"));
+    assert_eq!(c.source.slot_name, "from_env");
+    let p = problems(&format!("{BASE}debezium.source.database.password=${{env:PGPASS}}\n"));
+    assert!(p[0].contains("PGPASS") && p[0].starts_with("line 7"), "{p:?}");
+}
+
+#[test]
+fn formats_and_schemas_enable() {
+    let f = ok("debezium.format.key=simplestring\ndebezium.format.value.schemas.enable=false\n").config.format;
+    assert_eq!(f.key, Converter::SimpleString);
+    assert_eq!(f.value, Converter::Json { schemas_enable: false });
+    assert!(one_problem("debezium.format.value=avro\n").contains("json, simplestring, binary"));
+}
+
+#[test]
+fn load_reads_a_file_and_reports_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("application.properties");
+    std::fs::write(&path, BASE).unwrap();
+    assert!(load(&path).is_ok());
+    let err = load(&dir.path().join("missing.properties")).unwrap_err();
+    assert!(err.to_string().contains("missing.properties"));
+}
