@@ -533,7 +533,7 @@ impl Reader {
     }
 
     fn filters(&mut self) -> TableFilters {
-        let mut pair = |this: &mut Reader, kind: &str| {
+        let pair = |this: &mut Reader, kind: &str| {
             let include = this.regex_list(&format!("{kind}.include.list"));
             let exclude = this.regex_list(&format!("{kind}.exclude.list"));
             if include.is_some() && exclude.is_some() {

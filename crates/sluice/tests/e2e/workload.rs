@@ -6,7 +6,7 @@
 //! those operations are checked too.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -14,7 +14,6 @@ use sluice_testkit::TestDb;
 
 pub struct Workload {
     stop: Arc<AtomicBool>,
-    pub committed: Arc<AtomicU64>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -33,8 +32,7 @@ impl Workload {
     pub async fn start(db: &TestDb, keys: u32) -> Workload {
         let client = db.client().await;
         let stop = Arc::new(AtomicBool::new(false));
-        let committed = Arc::new(AtomicU64::new(0));
-        let (s, c) = (stop.clone(), committed.clone());
+        let s = stop.clone();
         let task = tokio::spawn(async move {
             let mut n: u64 = 0;
             while !s.load(Ordering::Relaxed) {
@@ -62,10 +60,9 @@ impl Workload {
                 }
                 sql.push_str("COMMIT;");
                 client.batch_execute(&sql).await.unwrap();
-                c.fetch_add(1, Ordering::Relaxed);
             }
         });
-        Workload { stop, committed, task: Some(task) }
+        Workload { stop, task: Some(task) }
     }
 
     pub async fn finish(mut self) {

@@ -1,0 +1,389 @@
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sluice_core::{ColumnSchema, Datum, LogicalMessage, Lsn, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId};
+
+use super::*;
+
+fn opts() -> EncoderOptions {
+    EncoderOptions {
+        topic_prefix: "app".into(),
+        database: "shop".into(),
+        key: Converter::Json { schemas_enable: false },
+        value: Converter::Json { schemas_enable: false },
+        decimal_handling_mode: DecimalHandlingMode::Precise,
+        time_precision_mode: TimePrecisionMode::Adaptive,
+        binary_handling_mode: BinaryHandlingMode::Bytes,
+        unavailable_value_placeholder: "__debezium_unavailable_value".into(),
+        include_unknown_datatypes: false,
+        money_fraction_digits: 2,
+        tombstones_on_delete: true,
+    }
+}
+
+fn col(name: &str, oid: u32, typmod: i32, pk: bool) -> ColumnSchema {
+    ColumnSchema {
+        name: name.into(),
+        type_oid: oid,
+        type_modifier: typmod,
+        type_name: format!("oid{oid}"),
+        base_type_oid: oid,
+        enum_values: None,
+        primary_key: pk,
+        nullable: !pk,
+    }
+}
+
+fn table(columns: Vec<ColumnSchema>) -> Arc<TableSchema> {
+    Arc::new(TableSchema { relation_oid: 1, id: TableId::new("public", "t"), columns, replica_identity: ReplicaIdentity::Default })
+}
+
+fn event(op: Op, table: &Arc<TableSchema>, before: Option<Vec<Datum>>, after: Option<Vec<Datum>>) -> ChangeEvent {
+    ChangeEvent {
+        op,
+        table: Some(table.clone()),
+        before,
+        after,
+        message: None,
+        source: SourceInfo {
+            position: Position::new(Lsn(1000), 3),
+            lsn: Lsn(990),
+            tx_id: Some(77),
+            ts_us: 1_700_000_000_123_456,
+            snapshot: SnapshotMarker::False,
+        },
+    }
+}
+
+fn payload_json(p: &Payload) -> Value {
+    match p {
+        Payload::Json(b) => serde_json::from_slice(b).unwrap(),
+        other => panic!("not json: {other:?}"),
+    }
+}
+
+/// The JSON value one column of the given type gets for `text`.
+fn value_of(oid: u32, typmod: i32, text: &str, o: EncoderOptions) -> Result<Value, EncodeError> {
+    let t = table(vec![col("id", 23, -1, true), col("v", oid, typmod, false)]);
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text(text)])), &mut out)?;
+    Ok(payload_json(out[0].value.as_ref().unwrap())["after"]["v"].clone())
+}
+
+fn v(oid: u32, typmod: i32, text: &str) -> Value {
+    value_of(oid, typmod, text, opts()).unwrap()
+}
+
+fn numeric_typmod(p: i32, s: i32) -> i32 {
+    ((p << 16) | s) + 4
+}
+
+#[test]
+fn integers_floats_and_booleans() {
+    assert_eq!(v(21, -1, "-5"), json!(-5));
+    assert_eq!(v(23, -1, "2147483647"), json!(2147483647));
+    assert_eq!(v(20, -1, "9223372036854775807"), json!(9223372036854775807_i64));
+    assert_eq!(v(700, -1, "1.5"), json!(1.5));
+    assert_eq!(v(701, -1, "2.25e+20"), json!(2.25e20));
+    assert_eq!(v(701, -1, "NaN"), json!("NaN"));
+    assert_eq!(v(701, -1, "-Infinity"), json!("-Infinity"));
+    assert_eq!(v(16, -1, "t"), json!(true));
+    assert_eq!(v(16, -1, "f"), json!(false));
+}
+
+#[test]
+fn numeric_with_scale_is_a_connect_decimal_in_base64() {
+    // 12.34 → unscaled 1234 = 0x04D2.
+    assert_eq!(v(1700, numeric_typmod(10, 2), "12.34"), json!("BNI="));
+    assert_eq!(v(1700, numeric_typmod(10, 2), "-1.00"), json!("nA=="));
+    assert_eq!(v(1700, numeric_typmod(10, 2), "NaN"), Value::Null);
+}
+
+#[test]
+fn numeric_without_scale_is_a_variable_scale_decimal() {
+    // 12.345 → scale 3, unscaled 12345 = 0x3039.
+    assert_eq!(v(1700, -1, "12.345"), json!({"scale": 3, "value": "MDk="}));
+}
+
+#[test]
+fn decimal_handling_double_and_string() {
+    let mut o = opts();
+    o.decimal_handling_mode = DecimalHandlingMode::Double;
+    assert_eq!(value_of(1700, numeric_typmod(10, 2), "12.34", o.clone()).unwrap(), json!(12.34));
+    o.decimal_handling_mode = DecimalHandlingMode::String;
+    assert_eq!(value_of(1700, -1, "12.345", o).unwrap(), json!("12.345"));
+}
+
+#[test]
+fn money_uses_the_fraction_digits() {
+    assert_eq!(v(790, -1, "$1,234.56"), json!("AeJA"));
+    assert_eq!(v(790, -1, "-$1.00"), json!("nA=="));
+}
+
+#[test]
+fn strings_uuid_json_xml_and_network_types() {
+    assert_eq!(v(25, -1, "héllo \"x\""), json!("héllo \"x\""));
+    assert_eq!(v(1042, 7, "ab "), json!("ab "));
+    assert_eq!(v(2950, -1, "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"), json!("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"));
+    assert_eq!(v(3802, -1, "{\"a\": 1}"), json!("{\"a\": 1}"));
+    assert_eq!(v(142, -1, "<a/>"), json!("<a/>"));
+    assert_eq!(v(869, -1, "192.168.0.1"), json!("192.168.0.1"));
+    assert_eq!(v(650, -1, "10.0.0.0/8"), json!("10.0.0.0/8"));
+    assert_eq!(v(829, -1, "08:00:2b:01:02:03"), json!("08:00:2b:01:02:03"));
+}
+
+#[test]
+fn bytea_per_binary_handling_mode() {
+    assert_eq!(v(17, -1, "\\x0102ff"), json!("AQL/"));
+    let mut o = opts();
+    o.binary_handling_mode = BinaryHandlingMode::Hex;
+    assert_eq!(value_of(17, -1, "\\x0102ff", o.clone()).unwrap(), json!("0102ff"));
+    o.binary_handling_mode = BinaryHandlingMode::Base64UrlSafe;
+    assert_eq!(value_of(17, -1, "\\xfbff", o).unwrap(), json!("-_8="));
+}
+
+#[test]
+fn dates_times_and_timestamps_in_adaptive_mode() {
+    assert_eq!(v(1082, -1, "2024-01-02"), json!(19724));
+    assert_eq!(v(1083, -1, "12:34:56.789"), json!(45_296_789_000_i64));
+    assert_eq!(v(1083, 3, "12:34:56.789"), json!(45_296_789));
+    assert_eq!(v(1266, -1, "12:34:56+02"), json!("10:34:56Z"));
+    assert_eq!(v(1114, -1, "2018-06-20 15:13:16.945104"), json!(1_529_507_596_945_104_i64));
+    assert_eq!(v(1114, 3, "2018-06-20 15:13:16.945"), json!(1_529_507_596_945_i64));
+    assert_eq!(v(1184, -1, "2018-06-20 15:13:16.945104+00"), json!("2018-06-20T15:13:16.945104Z"));
+    assert_eq!(v(1186, -1, "1 day 02:00:00"), json!(93_600_000_000_i64));
+}
+
+#[test]
+fn connect_time_precision_uses_milliseconds() {
+    let mut o = opts();
+    o.time_precision_mode = TimePrecisionMode::Connect;
+    assert_eq!(value_of(1083, -1, "00:00:01.5", o.clone()).unwrap(), json!(1500));
+    assert_eq!(value_of(1114, -1, "1970-01-01 00:00:01.5", o).unwrap(), json!(1500));
+    let mut o = opts();
+    o.time_precision_mode = TimePrecisionMode::AdaptiveTimeMicroseconds;
+    assert_eq!(value_of(1083, 3, "00:00:01.5", o).unwrap(), json!(1_500_000));
+}
+
+#[test]
+fn arrays_of_scalars_with_nulls_quotes_and_nesting() {
+    assert_eq!(v(1007, -1, "{1,2,NULL}"), json!([1, 2, null]));
+    assert_eq!(v(1009, -1, "{a,\"b c\",\"q\\\"x\",NULL,\"NULL\"}"), json!(["a", "b c", "q\"x", null, "NULL"]));
+    assert_eq!(v(1007, -1, "{{1,2},{3,4}}"), json!([[1, 2], [3, 4]]));
+    assert_eq!(v(1007, -1, "{}"), json!([]));
+    assert_eq!(v(1182, -1, "{1970-01-02}"), json!([1]));
+}
+
+#[test]
+fn enums_and_enum_arrays() {
+    let mut c = col("v", 16500, -1, false);
+    c.enum_values = Some(vec!["sad".into(), "happy".into()]);
+    let t = table(vec![col("id", 23, -1, true), c.clone()]);
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o.clone()).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("happy")])), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["v"], json!("happy"));
+    let field = &value["schema"]["fields"][1]["fields"][1];
+    assert_eq!(field["name"], "io.debezium.data.Enum");
+    assert_eq!(field["parameters"]["allowed"], "sad,happy");
+    c.base_type_oid = 1009;
+    let t = table(vec![col("id", 23, -1, true), c]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{sad,happy}")])), &mut out).unwrap();
+    assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"]["v"], json!(["sad", "happy"]));
+}
+
+#[test]
+fn unknown_types_are_left_out_or_sent_as_bytes() {
+    let t = table(vec![col("id", 23, -1, true), col("g", 600, -1, false)]);
+    let e = event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("(1,2)")]));
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&e, &mut out).unwrap();
+    assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"], json!({"id": 1}));
+    let mut out = Vec::new();
+    Encoder::new(EncoderOptions { include_unknown_datatypes: true, ..opts() }).encode(&e, &mut out).unwrap();
+    assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"]["g"], json!("KDEsMik="));
+}
+
+#[test]
+fn a_full_envelope_with_schema_matches_debeziums_shape() {
+    let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
+    let o = EncoderOptions { key: Converter::Json { schemas_enable: true }, value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("7"), Datum::text("x")])), &mut out).unwrap();
+    let r = &out[0];
+    assert_eq!(&*r.topic, "app.public.t");
+    let key = payload_json(r.key.as_ref().unwrap());
+    assert_eq!(key["payload"], json!({"id": 7}));
+    assert_eq!(key["schema"], json!({"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"app.public.t.Key"}));
+    let value = payload_json(r.value.as_ref().unwrap());
+    let p = &value["payload"];
+    assert_eq!(p["before"], Value::Null);
+    assert_eq!(p["after"], json!({"id": 7, "name": "x"}));
+    assert_eq!(p["op"], "c");
+    assert_eq!(p["transaction"], Value::Null);
+    let s = &p["source"];
+    assert_eq!(s["connector"], "postgresql");
+    assert_eq!(s["name"], "app");
+    assert_eq!(s["db"], "shop");
+    assert_eq!(s["schema"], "public");
+    assert_eq!(s["table"], "t");
+    assert_eq!(s["txId"], 77);
+    assert_eq!(s["lsn"], 990);
+    assert_eq!(s["sequence"], "[\"1000\",\"3\"]");
+    assert_eq!(s["ts_ms"], 1_700_000_000_123_i64);
+    assert_eq!(s["ts_us"], 1_700_000_000_123_456_i64);
+    assert_eq!(s["snapshot"], "false");
+    assert!(p["ts_ms"].as_i64().unwrap() > 1_700_000_000_000);
+    let schema = &value["schema"];
+    assert_eq!(schema["name"], "app.public.t.Envelope");
+    let names: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(names, ["before", "after", "source", "transaction", "op", "ts_ms", "ts_us", "ts_ns"]);
+    assert_eq!(schema["fields"][1]["name"], "app.public.t.Value");
+    assert_eq!(schema["fields"][1]["fields"][1], json!({"type":"string","optional":true,"field":"name"}));
+    assert_eq!(schema["fields"][2]["name"], "io.debezium.connector.postgresql.Source");
+    // The payload field names match the schema's source fields.
+    let source_fields: Vec<&str> = schema["fields"][2]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let payload_fields: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(source_fields, payload_fields);
+}
+
+#[test]
+fn deletes_carry_before_and_are_followed_by_a_tombstone() {
+    let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Delete, &t, Some(vec![Datum::text("7"), Datum::Null]), None), &mut out).unwrap();
+    assert_eq!(out.len(), 2);
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["before"], json!({"id": 7, "name": null}));
+    assert_eq!(value["after"], Value::Null);
+    assert_eq!(value["op"], "d");
+    assert_eq!(out[1].value, None);
+    assert_eq!(payload_json(out[1].key.as_ref().unwrap()), json!({"id": 7}));
+    let mut out = Vec::new();
+    Encoder::new(EncoderOptions { tombstones_on_delete: false, ..opts() })
+        .encode(&event(Op::Delete, &t, Some(vec![Datum::text("7"), Datum::Null]), None), &mut out)
+        .unwrap();
+    assert_eq!(out.len(), 1);
+}
+
+#[test]
+fn tables_without_primary_key_have_null_keys() {
+    let t = table(vec![col("a", 23, -1, false)]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1")])), &mut out).unwrap();
+    assert_eq!(out[0].key, None);
+}
+
+#[test]
+fn truncate_has_no_key_and_no_images() {
+    let t = table(vec![col("id", 23, -1, true)]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Truncate, &t, None, None), &mut out).unwrap();
+    assert_eq!(out.len(), 1);
+    assert_eq!(out[0].key, None);
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!((value["op"].as_str(), &value["before"], &value["after"]), (Some("t"), &Value::Null, &Value::Null));
+}
+
+#[test]
+fn logical_messages_go_to_the_message_topic() {
+    let mut e = event(Op::Message, &table(vec![]), None, None);
+    e.table = None;
+    e.message = Some(LogicalMessage { transactional: true, prefix: "outbox".into(), content: bytes::Bytes::from_static(b"hi") });
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&e, &mut out).unwrap();
+    assert_eq!(&*out[0].topic, "app.message");
+    assert_eq!(payload_json(out[0].key.as_ref().unwrap()), json!({"prefix": "outbox"}));
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["op"], "m");
+    assert_eq!(value["message"], json!({"prefix": "outbox", "content": "aGk="}));
+}
+
+#[test]
+fn unchanged_toast_values_carry_the_placeholder() {
+    let t = table(vec![col("id", 23, -1, true), col("big", 25, -1, false), col("blob", 17, -1, false), col("n", 23, -1, false)]);
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::Unchanged, Datum::Unchanged, Datum::Unchanged];
+    Encoder::new(opts()).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    assert_eq!(after["big"], "__debezium_unavailable_value");
+    assert_eq!(after["blob"], "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==");
+    assert_eq!(after["n"], Value::Null);
+}
+
+#[test]
+fn simplestring_keys_are_connect_struct_text() {
+    let t = table(vec![col("id", 23, -1, true), col("k2", 25, -1, true)]);
+    let mut out = Vec::new();
+    Encoder::new(EncoderOptions { key: Converter::SimpleString, ..opts() })
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("x")])), &mut out)
+        .unwrap();
+    assert_eq!(out[0].key, Some(Payload::String("Struct{id=1,k2=x}".into())));
+}
+
+#[test]
+fn the_binary_converter_refuses_struct_values() {
+    let t = table(vec![col("id", 23, -1, true)]);
+    let err = Encoder::new(EncoderOptions { value: Converter::Binary, ..opts() })
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1")])), &mut Vec::new())
+        .unwrap_err();
+    assert!(err.to_string().contains("binary converter needs a byte-array value"), "{err}");
+}
+
+#[test]
+fn malformed_values_are_errors_naming_table_column_and_type() {
+    for (oid, text) in [(23, "12x"), (16, "yes"), (1082, "2024-99-01"), (1700, "1.2.3"), (17, "\\xZZ"), (1007, "{1,2"), (1184, "nope")] {
+        let err = value_of(oid, -1, text, opts()).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("public.t.v") && msg.contains(&format!("oid{oid}")), "{msg}");
+    }
+}
+
+#[test]
+fn a_new_schema_version_rebuilds_the_cache() {
+    let t1 = table(vec![col("id", 23, -1, true)]);
+    let t2 = table(vec![col("id", 23, -1, true), col("added", 25, -1, false)]);
+    let mut enc = Encoder::new(opts());
+    let mut out = Vec::new();
+    enc.encode(&event(Op::Create, &t1, None, Some(vec![Datum::text("1")])), &mut out).unwrap();
+    enc.encode(&event(Op::Create, &t2, None, Some(vec![Datum::text("2"), Datum::text("x")])), &mut out).unwrap();
+    assert_eq!(payload_json(out[1].value.as_ref().unwrap())["after"], json!({"id": 2, "added": "x"}));
+}
+
+#[test]
+#[ignore = "prints throughput; run with --ignored --nocapture"]
+fn throughput_of_an_eight_column_row_with_schemas() {
+    let t = table(vec![
+        col("id", 20, -1, true),
+        col("a", 23, -1, false),
+        col("b", 25, -1, false),
+        col("c", 1700, numeric_typmod(12, 2), false),
+        col("d", 1184, -1, false),
+        col("e", 16, -1, false),
+        col("f", 701, -1, false),
+        col("g", 3802, -1, false),
+    ]);
+    let row = vec![
+        Datum::text("123456"),
+        Datum::text("42"),
+        Datum::text("some text of about forty characters long."),
+        Datum::text("1234.56"),
+        Datum::text("2024-01-02 03:04:05.123456+00"),
+        Datum::text("t"),
+        Datum::text("3.14159"),
+        Datum::text("{\"k\": 1}"),
+    ];
+    let mut enc = Encoder::new(EncoderOptions { key: Converter::Json { schemas_enable: true }, value: Converter::Json { schemas_enable: true }, ..opts() });
+    let e = event(Op::Create, &t, None, Some(row));
+    let n = 200_000;
+    let start = std::time::Instant::now();
+    let mut out = Vec::with_capacity(1024);
+    for _ in 0..n {
+        out.clear();
+        enc.encode(&e, &mut out).unwrap();
+    }
+    let secs = start.elapsed().as_secs_f64();
+    println!("{:.0} events/s", n as f64 / secs);
+}

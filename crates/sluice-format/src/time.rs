@@ -1,0 +1,273 @@
+//! PostgreSQL's date and time text forms (DateStyle ISO, TimeZone UTC, IntervalStyle postgres — the session
+//! settings every Sluice connection uses) to Debezium's numbers and strings.
+//!
+//! Civil dates convert with the proleptic Gregorian calendar, as Java's `java.time` does; BC years are
+//! astronomical (1 BC is year 0). `infinity` and `-infinity` map to the extreme values of the target type.
+
+const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// Days from 1970-01-01 to a civil date.
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count from 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+fn num(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// `YYYY-MM-DD` (with optional ` BC`) → days since the epoch.
+pub fn date_days(text: &str) -> Option<i64> {
+    match text {
+        "infinity" => return Some(i64::from(i32::MAX)),
+        "-infinity" => return Some(i64::from(i32::MIN)),
+        _ => {}
+    }
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let mut parts = body.splitn(3, '-');
+    let y = num(parts.next()?)?;
+    let m = num(parts.next()?)? as u32;
+    let d = num(parts.next()?)? as u32;
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let y = if bc { 1 - y } else { y };
+    Some(days_from_civil(y, m, d))
+}
+
+/// `HH:MM:SS[.ffffff]` → microseconds since midnight (24:00:00 allowed).
+pub fn time_micros(text: &str) -> Option<i64> {
+    let (hms, frac) = match text.split_once('.') {
+        Some((a, b)) => (a, Some(b)),
+        None => (text, None),
+    };
+    let mut parts = hms.split(':');
+    let h = num(parts.next()?)?;
+    let m = num(parts.next()?)?;
+    let s = num(parts.next()?)?;
+    if parts.next().is_some() || h > 24 || m > 59 || s > 60 {
+        return None;
+    }
+    let micros = match frac {
+        None => 0,
+        Some(f) if !f.is_empty() && f.len() <= 6 => num(f)? * 10_i64.pow(6 - f.len() as u32),
+        Some(_) => return None,
+    };
+    Some(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
+}
+
+/// Splits a trailing UTC offset (`+05`, `-03:30`, `+05:30:15`) off a time text; returns the offset in seconds.
+fn split_offset(text: &str) -> Option<(&str, i64)> {
+    let i = text.rfind(['+', '-'])?;
+    let (body, off) = text.split_at(i);
+    let sign = if off.starts_with('-') { -1 } else { 1 };
+    let mut parts = off[1..].split(':');
+    let h = num(parts.next()?)?;
+    let m = parts.next().map(num).unwrap_or(Some(0))?;
+    let s = parts.next().map(num).unwrap_or(Some(0))?;
+    Some((body, sign * (h * 3600 + m * 60 + s)))
+}
+
+/// Appends `HH:MM:SS` plus the fraction with trailing zeros removed (as `java.time`'s ISO formatters print it).
+fn push_time(out: &mut String, micros_of_day: i64) {
+    let secs = micros_of_day / 1_000_000;
+    let frac = micros_of_day % 1_000_000;
+    out.push_str(&format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60));
+    if frac != 0 {
+        let f = format!("{frac:06}");
+        out.push('.');
+        out.push_str(f.trim_end_matches('0'));
+    }
+}
+
+/// `HH:MM:SS[.ffffff]+HH[:MM]` → Debezium's ZonedTime, in UTC (`10:15:30.5Z`).
+pub fn zoned_time(text: &str) -> Option<String> {
+    let (body, offset) = split_offset(text)?;
+    let local = time_micros(body)?;
+    let utc = (local - offset * 1_000_000).rem_euclid(MICROS_PER_DAY);
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, utc);
+    out.push('Z');
+    Some(out)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` → microseconds since the epoch (the text's own wall clock, as UTC).
+pub fn timestamp_micros(text: &str) -> Option<i64> {
+    match text {
+        "infinity" => return Some(i64::MAX),
+        "-infinity" => return Some(i64::MIN),
+        _ => {}
+    }
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, true),
+        None => (text, false),
+    };
+    let (date, time) = body.split_once(' ')?;
+    let days = date_days(&if bc { format!("{date} BC") } else { date.to_string() })?;
+    Some(days * MICROS_PER_DAY + time_micros(time)?)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM][ BC]` → microseconds since the epoch, in UTC.
+pub fn timestamptz_micros(text: &str) -> Option<i64> {
+    match text {
+        "infinity" => return Some(i64::MAX),
+        "-infinity" => return Some(i64::MIN),
+        _ => {}
+    }
+    let (body, bc) = match text.strip_suffix(" BC") {
+        Some(b) => (b, " BC"),
+        None => (text, ""),
+    };
+    let (local, offset) = split_offset(body)?;
+    let micros = timestamp_micros(&format!("{local}{bc}"))?;
+    Some(micros - offset * 1_000_000)
+}
+
+/// Debezium's ZonedTimestamp: ISO-8601 in UTC, `2024-01-02T03:04:05.123456Z`.
+pub fn zoned_timestamp(micros: i64) -> String {
+    match micros {
+        i64::MAX => return "infinity".into(),
+        i64::MIN => return "-infinity".into(),
+        _ => {}
+    }
+    let days = micros.div_euclid(MICROS_PER_DAY);
+    let (y, m, d) = civil_from_days(days);
+    let mut out = String::with_capacity(32);
+    if (0..=9999).contains(&y) {
+        out.push_str(&format!("{y:04}-{m:02}-{d:02}T"));
+    } else {
+        out.push_str(&format!("{y:+05}-{m:02}-{d:02}T"));
+    }
+    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY));
+    out.push('Z');
+    out
+}
+
+/// Debezium's MicroDuration: an interval in microseconds, with a month counted as 365.25 / 12 days.
+pub fn interval_micros(text: &str) -> Option<i64> {
+    const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
+    let mut months: i64 = 0;
+    let mut days: i64 = 0;
+    let mut micros: i64 = 0;
+    let mut tokens = text.split_whitespace().peekable();
+    while let Some(tok) = tokens.next() {
+        if tok.contains(':') {
+            let (neg, t) = match tok.strip_prefix('-') {
+                Some(t) => (true, t),
+                None => (false, tok.strip_prefix('+').unwrap_or(tok)),
+            };
+            let (hms, frac) = match t.split_once('.') {
+                Some((a, b)) => (a, Some(b)),
+                None => (t, None),
+            };
+            let mut parts = hms.split(':');
+            let h = num(parts.next()?)?;
+            let m = num(parts.next()?)?;
+            let s = parts.next().map(num).unwrap_or(Some(0))?;
+            let f = match frac {
+                Some(f) if !f.is_empty() && f.len() <= 6 => num(f)? * 10_i64.pow(6 - f.len() as u32),
+                Some(_) => return None,
+                None => 0,
+            };
+            let v = ((h * 60 + m) * 60 + s) * 1_000_000 + f;
+            micros += if neg { -v } else { v };
+            continue;
+        }
+        let n: i64 = tok.parse().ok()?;
+        let unit = tokens.next()?;
+        match unit.trim_end_matches('s') {
+            "year" => months += n * 12,
+            "mon" => months += n,
+            "day" => days += n,
+            _ => return None,
+        }
+    }
+    let month_micros = months as f64 * DAYS_PER_MONTH * MICROS_PER_DAY as f64;
+    Some(month_micros as i64 + days * MICROS_PER_DAY + micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_count_days_from_the_epoch() {
+        assert_eq!(date_days("1970-01-01"), Some(0));
+        assert_eq!(date_days("2024-01-02"), Some(19724));
+        assert_eq!(date_days("1969-12-31"), Some(-1));
+        assert_eq!(date_days("0001-01-01 BC"), Some(days_from_civil(0, 1, 1)));
+        assert_eq!(date_days("infinity"), Some(i64::from(i32::MAX)));
+        assert_eq!(date_days("2024-13-01"), None);
+        assert_eq!(date_days("garbage"), None);
+    }
+
+    #[test]
+    fn times_count_microseconds() {
+        assert_eq!(time_micros("12:34:56.789"), Some(45_296_789_000));
+        assert_eq!(time_micros("00:00:00"), Some(0));
+        assert_eq!(time_micros("24:00:00"), Some(MICROS_PER_DAY));
+        assert_eq!(time_micros("1:2"), None);
+    }
+
+    #[test]
+    fn zoned_times_are_utc() {
+        assert_eq!(zoned_time("12:34:56+02").as_deref(), Some("10:34:56Z"));
+        assert_eq!(zoned_time("01:00:00.5-03:30").as_deref(), Some("04:30:00.5Z"));
+        assert_eq!(zoned_time("00:30:00+01").as_deref(), Some("23:30:00Z"));
+    }
+
+    #[test]
+    fn timestamps_and_zoned_timestamps() {
+        assert_eq!(timestamp_micros("2018-06-20 15:13:16.945104"), Some(1_529_507_596_945_104));
+        assert_eq!(timestamptz_micros("2018-06-20 17:13:16.945104+02"), Some(1_529_507_596_945_104));
+        assert_eq!(zoned_timestamp(1_529_507_596_945_104), "2018-06-20T15:13:16.945104Z");
+        assert_eq!(zoned_timestamp(0), "1970-01-01T00:00:00Z");
+        assert_eq!(zoned_timestamp(1_500_000), "1970-01-01T00:00:01.5Z");
+        assert_eq!(timestamp_micros("infinity"), Some(i64::MAX));
+        let bc = timestamp_micros("0044-03-15 12:00:00 BC").unwrap();
+        assert!(bc < timestamp_micros("0001-01-01 00:00:00").unwrap());
+    }
+
+    #[test]
+    fn civil_dates_round_trip() {
+        for days in [-800_000, -1, 0, 1, 19724, 2_932_896] {
+            let (y, m, d) = civil_from_days(days);
+            assert_eq!(days_from_civil(y, m, d), days);
+        }
+    }
+
+    #[test]
+    fn intervals_use_debeziums_month_length() {
+        assert_eq!(interval_micros("1 day 02:00:00"), Some(93_600_000_000));
+        assert_eq!(interval_micros("00:00:01.5"), Some(1_500_000));
+        assert_eq!(interval_micros("1 mon"), Some((30.4375 * 86_400_000_000.0) as i64));
+        assert_eq!(interval_micros("1 year"), Some((365.25 * 86_400_000_000.0) as i64));
+        assert_eq!(interval_micros("-1 days +02:00:00"), Some(-86_400_000_000 + 7_200_000_000));
+        assert_eq!(interval_micros("3 fortnights"), None);
+    }
+}

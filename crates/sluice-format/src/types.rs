@@ -1,0 +1,480 @@
+//! Debezium's mapping of PostgreSQL types to Kafka Connect schemas, and the conversion of PostgreSQL's text form of
+//! each value into its JSON representation.
+//!
+//! The kind of a column is chosen once per table (from the type OID, the type modifier and the configured
+//! handling modes); converting a value is then a match on that kind. Values that do not parse as their type's
+//! text form are errors, never panics and never silently dropped.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+use base64::Engine;
+use sluice_core::ColumnSchema;
+
+use crate::{decimal, json, time, BinaryHandlingMode, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
+
+/// How one column is represented.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    Bool,
+    Int16,
+    Int32,
+    Int64,
+    Float32,
+    Float64,
+    /// A string with an optional Connect semantic name (`io.debezium.data.Json`, `…Uuid`, `…Xml`).
+    Text(Option<&'static str>),
+    Enum(String),
+    Bytes(BinaryHandlingMode),
+    Decimal { scale: u32, precision: Option<u32> },
+    VariableDecimal,
+    DecimalAsDouble,
+    DecimalAsString,
+    /// money, with its fixed scale.
+    Money(Box<Kind>, u32),
+    /// Days since the epoch; `true` for Connect's Date, else io.debezium.time.Date.
+    Date(bool),
+    TimeMillis(&'static str),
+    TimeMicros,
+    TimeTz,
+    TimestampMillis(&'static str),
+    TimestampMicros,
+    TimestampTz,
+    Interval,
+    Array(Box<Kind>),
+    /// include.unknown.datatypes=true: the text form's bytes.
+    Unknown,
+}
+
+const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+
+/// The kind for a column, or `None` when its type is unknown and unknown types are excluded.
+pub fn kind_of(column: &ColumnSchema, opts: &EncoderOptions) -> Option<Kind> {
+    if let Some(labels) = &column.enum_values {
+        let e = Kind::Enum(labels.join(","));
+        return Some(if column.base_type_oid == 1009 { Kind::Array(Box::new(e)) } else { e });
+    }
+    let oid = column.base_type_oid;
+    if let Some(elem) = array_element(oid) {
+        return scalar(elem, column.type_modifier, opts).map(|k| Kind::Array(Box::new(k)));
+    }
+    scalar(oid, column.type_modifier, opts)
+}
+
+fn array_element(oid: u32) -> Option<u32> {
+    Some(match oid {
+        1000 => 16,
+        1001 => 17,
+        1002 => 18,
+        1003 => 19,
+        1016 => 20,
+        1005 => 21,
+        1007 => 23,
+        1009 => 25,
+        1028 => 26,
+        199 => 114,
+        143 => 142,
+        651 => 650,
+        1021 => 700,
+        1022 => 701,
+        791 => 790,
+        1040 => 829,
+        1041 => 869,
+        775 => 774,
+        1014 => 1042,
+        1015 => 1043,
+        1182 => 1082,
+        1183 => 1083,
+        1115 => 1114,
+        1185 => 1184,
+        1187 => 1186,
+        1270 => 1266,
+        1231 => 1700,
+        2951 => 2950,
+        3807 => 3802,
+        _ => return None,
+    })
+}
+
+fn time_precision(typmod: i32) -> i32 {
+    if typmod < 0 {
+        6
+    } else {
+        typmod
+    }
+}
+
+fn decimal_kind(mode: DecimalHandlingMode, scale: Option<u32>, precision: Option<u32>) -> Kind {
+    match (mode, scale) {
+        (DecimalHandlingMode::Precise, Some(scale)) => Kind::Decimal { scale, precision },
+        (DecimalHandlingMode::Precise, None) => Kind::VariableDecimal,
+        (DecimalHandlingMode::Double, _) => Kind::DecimalAsDouble,
+        (DecimalHandlingMode::String, _) => Kind::DecimalAsString,
+    }
+}
+
+fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
+    let adaptive = opts.time_precision_mode == TimePrecisionMode::Adaptive;
+    let connect = opts.time_precision_mode == TimePrecisionMode::Connect;
+    Some(match oid {
+        16 => Kind::Bool,
+        21 => Kind::Int16,
+        23 => Kind::Int32,
+        20 | 26 => Kind::Int64,
+        700 => Kind::Float32,
+        701 => Kind::Float64,
+        25 | 1043 | 1042 | 18 | 19 | 650 | 869 | 829 | 774 => Kind::Text(None),
+        114 | 3802 => Kind::Text(Some("io.debezium.data.Json")),
+        2950 => Kind::Text(Some("io.debezium.data.Uuid")),
+        142 => Kind::Text(Some("io.debezium.data.Xml")),
+        17 => Kind::Bytes(opts.binary_handling_mode),
+        1700 => {
+            let (precision, scale) = if typmod >= 4 {
+                let t = (typmod - 4) as u32;
+                (Some(t >> 16), Some(t & 0xffff))
+            } else {
+                (None, None)
+            };
+            decimal_kind(opts.decimal_handling_mode, scale, precision)
+        }
+        790 => {
+            let digits = u32::from(opts.money_fraction_digits);
+            Kind::Money(Box::new(decimal_kind(opts.decimal_handling_mode, Some(digits), None)), digits)
+        }
+        1082 => Kind::Date(connect),
+        1083 if connect => Kind::TimeMillis("org.apache.kafka.connect.data.Time"),
+        1083 if adaptive && time_precision(typmod) <= 3 => Kind::TimeMillis("io.debezium.time.Time"),
+        1083 => Kind::TimeMicros,
+        1266 => Kind::TimeTz,
+        1114 if connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
+        1114 if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
+        1114 => Kind::TimestampMicros,
+        1184 => Kind::TimestampTz,
+        1186 => Kind::Interval,
+        _ if opts.include_unknown_datatypes => Kind::Unknown,
+        _ => return None,
+    })
+}
+
+impl Kind {
+    /// Writes this kind's Connect schema for a field (`field` included when `Some`).
+    pub fn write_schema(&self, out: &mut Vec<u8>, optional: bool, field: Option<&str>) {
+        let (ty, name, params): (&str, Option<&str>, Option<String>) = match self {
+            Kind::Bool => ("boolean", None, None),
+            Kind::Int16 => ("int16", None, None),
+            Kind::Int32 => ("int32", None, None),
+            Kind::Int64 => ("int64", None, None),
+            Kind::Float32 => ("float", None, None),
+            Kind::Float64 | Kind::DecimalAsDouble => ("double", None, None),
+            Kind::Text(name) => ("string", *name, None),
+            Kind::DecimalAsString => ("string", None, None),
+            Kind::Enum(allowed) => ("string", Some("io.debezium.data.Enum"), Some(format!("{{\"allowed\":{}}}", quoted(allowed)))),
+            Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => ("bytes", None, None),
+            Kind::Bytes(_) => ("string", None, None),
+            Kind::Decimal { scale, precision } => (
+                "bytes",
+                Some("org.apache.kafka.connect.data.Decimal"),
+                Some(match precision {
+                    Some(p) => format!("{{\"scale\":\"{scale}\",\"connect.decimal.precision\":\"{p}\"}}"),
+                    None => format!("{{\"scale\":\"{scale}\"}}"),
+                }),
+            ),
+            Kind::VariableDecimal => {
+                out.extend_from_slice(
+                    b"{\"type\":\"struct\",\"fields\":[{\"type\":\"int32\",\"optional\":false,\"field\":\"scale\"},\
+                      {\"type\":\"bytes\",\"optional\":false,\"field\":\"value\"}],\"optional\":",
+                );
+                out.extend_from_slice(if optional { b"true" } else { b"false" });
+                out.extend_from_slice(b",\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"");
+                close_field(out, field);
+                return;
+            }
+            Kind::Money(inner, _) => return inner.write_schema(out, optional, field),
+            Kind::Date(true) => ("int32", Some("org.apache.kafka.connect.data.Date"), None),
+            Kind::Date(false) => ("int32", Some("io.debezium.time.Date"), None),
+            Kind::TimeMillis(name) => ("int32", Some(*name), None),
+            Kind::TimeMicros => ("int64", Some("io.debezium.time.MicroTime"), None),
+            Kind::TimeTz => ("string", Some("io.debezium.time.ZonedTime"), None),
+            Kind::TimestampMillis(name) => ("int64", Some(*name), None),
+            Kind::TimestampMicros => ("int64", Some("io.debezium.time.MicroTimestamp"), None),
+            Kind::TimestampTz => ("string", Some("io.debezium.time.ZonedTimestamp"), None),
+            Kind::Interval => ("int64", Some("io.debezium.time.MicroDuration"), None),
+            Kind::Array(elem) => {
+                out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
+                elem.write_schema(out, true, None);
+                out.extend_from_slice(b",\"optional\":");
+                out.extend_from_slice(if optional { b"true" } else { b"false" });
+                close_field(out, field);
+                return;
+            }
+        };
+        out.extend_from_slice(b"{\"type\":\"");
+        out.extend_from_slice(ty.as_bytes());
+        out.extend_from_slice(b"\",\"optional\":");
+        out.extend_from_slice(if optional { b"true" } else { b"false" });
+        if let Some(name) = name {
+            out.extend_from_slice(b",\"name\":\"");
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"\",\"version\":1");
+        }
+        if let Some(params) = params {
+            out.extend_from_slice(b",\"parameters\":");
+            out.extend_from_slice(params.as_bytes());
+        }
+        close_field(out, field);
+    }
+
+    /// Writes the JSON value for a value's text form; `Err` carries what was wrong.
+    pub fn write_value(&self, out: &mut Vec<u8>, text: &[u8]) -> Result<(), String> {
+        let s = || std::str::from_utf8(text).map_err(|_| "not UTF-8".to_string());
+        let bad = |what: &str| format!("`{}` is not {what}", String::from_utf8_lossy(text));
+        match self {
+            Kind::Bool => out.extend_from_slice(match text {
+                b"t" => b"true",
+                b"f" => b"false",
+                _ => return Err(bad("a boolean")),
+            }),
+            Kind::Int16 | Kind::Int32 | Kind::Int64 => {
+                let digits = text.strip_prefix(b"-").unwrap_or(text);
+                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+                    return Err(bad("an integer"));
+                }
+                out.extend_from_slice(text);
+            }
+            Kind::Float32 | Kind::Float64 | Kind::DecimalAsDouble => match text {
+                b"NaN" | b"Infinity" | b"-Infinity" => json::bytes_as_string(out, text),
+                _ => {
+                    s()?.parse::<f64>().map_err(|_| bad("a number"))?;
+                    out.extend_from_slice(text);
+                }
+            },
+            Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::bytes_as_string(out, text),
+            Kind::Unknown => write_base64(out, text, false),
+            Kind::Bytes(mode) => {
+                let bytes = decode_bytea(text).ok_or_else(|| bad("bytea hex output"))?;
+                match mode {
+                    BinaryHandlingMode::Bytes | BinaryHandlingMode::Base64 => write_base64(out, &bytes, false),
+                    BinaryHandlingMode::Base64UrlSafe => write_base64(out, &bytes, true),
+                    BinaryHandlingMode::Hex => {
+                        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                        json::string(out, &hex);
+                    }
+                }
+            }
+            Kind::Decimal { scale, .. } => match decimal::parse(text) {
+                Some(d) => write_base64(out, &d.rescale(*scale).unscaled_bytes(), false),
+                None if text == b"NaN" => out.extend_from_slice(b"null"),
+                None => return Err(bad("a decimal")),
+            },
+            Kind::VariableDecimal => match decimal::parse(text) {
+                Some(d) => {
+                    out.extend_from_slice(b"{\"scale\":");
+                    json::uint(out, u64::from(d.scale));
+                    out.extend_from_slice(b",\"value\":");
+                    write_base64(out, &d.unscaled_bytes(), false);
+                    out.push(b'}');
+                }
+                None if text == b"NaN" || text == b"Infinity" || text == b"-Infinity" => out.extend_from_slice(b"null"),
+                None => return Err(bad("a decimal")),
+            },
+            Kind::Money(inner, _) => {
+                let cleaned: Vec<u8> = text.iter().copied().filter(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-').collect();
+                if cleaned.is_empty() {
+                    return Err(bad("an amount of money"));
+                }
+                inner.write_value(out, &cleaned)?;
+            }
+            Kind::Date(_) => json::int(out, time::date_days(s()?).ok_or_else(|| bad("a date"))?),
+            Kind::TimeMillis(_) => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? / 1000),
+            Kind::TimeMicros => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))?),
+            Kind::TimeTz => json::string(out, &time::zoned_time(s()?).ok_or_else(|| bad("a time with time zone"))?),
+            Kind::TimestampMillis(_) => {
+                let us = time::timestamp_micros(s()?).ok_or_else(|| bad("a timestamp"))?;
+                json::int(out, if us == i64::MAX || us == i64::MIN { us } else { us.div_euclid(1000) });
+            }
+            Kind::TimestampMicros => json::int(out, time::timestamp_micros(s()?).ok_or_else(|| bad("a timestamp"))?),
+            Kind::TimestampTz => {
+                let us = time::timestamptz_micros(s()?).ok_or_else(|| bad("a timestamp with time zone"))?;
+                json::string(out, &time::zoned_timestamp(us));
+            }
+            Kind::Interval => json::int(out, time::interval_micros(s()?).ok_or_else(|| bad("an interval"))?),
+            Kind::Array(elem) => write_array(out, elem, text)?,
+        }
+        Ok(())
+    }
+
+    /// Writes the unavailable-value placeholder in this kind's representation (unchanged TOAST values).
+    pub fn write_placeholder(&self, out: &mut Vec<u8>, placeholder: &str) {
+        match self {
+            Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => write_base64(out, placeholder.as_bytes(), false),
+            Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString | Kind::Bytes(_) | Kind::TimeTz | Kind::TimestampTz => {
+                json::string(out, placeholder)
+            }
+            Kind::Array(elem) => {
+                out.push(b'[');
+                elem.write_placeholder(out, placeholder);
+                out.push(b']');
+            }
+            _ => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+fn quoted(s: &str) -> String {
+    let mut out = Vec::new();
+    json::string(&mut out, s);
+    String::from_utf8(out).unwrap_or_default()
+}
+
+fn close_field(out: &mut Vec<u8>, field: Option<&str>) {
+    if let Some(f) = field {
+        out.extend_from_slice(b",\"field\":");
+        json::string(out, f);
+    }
+    out.push(b'}');
+}
+
+fn write_base64(out: &mut Vec<u8>, bytes: &[u8], url_safe: bool) {
+    out.push(b'"');
+    let engine = if url_safe { &URL_SAFE } else { &STANDARD };
+    let start = out.len();
+    out.resize(start + base64::encoded_len(bytes.len(), true).unwrap_or(0), 0);
+    let n = engine.encode_slice(bytes, &mut out[start..]).unwrap_or(0);
+    out.truncate(start + n);
+    out.push(b'"');
+}
+
+fn decode_bytea(text: &[u8]) -> Option<Vec<u8>> {
+    let hex = text.strip_prefix(b"\\x")?;
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    hex.chunks(2)
+        .map(|p| {
+            let h = (p[0] as char).to_digit(16)?;
+            let l = (p[1] as char).to_digit(16)?;
+            Some((h * 16 + l) as u8)
+        })
+        .collect()
+}
+
+/// Writes a PostgreSQL array literal (`{1,2,NULL}`, `{"a b","c\"d"}`, `{{1,2},{3,4}}`) as JSON arrays.
+fn write_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8]) -> Result<(), String> {
+    // Skip an optional dimension decoration: `[1:2]={…}`.
+    let text = match text.iter().position(|&b| b == b'=') {
+        Some(i) if text.first() == Some(&b'[') => &text[i + 1..],
+        _ => text,
+    };
+    let mut pos = 0;
+    parse_array(out, elem, text, &mut pos)?;
+    if pos != text.len() {
+        return Err(format!("`{}` has trailing characters after the array", String::from_utf8_lossy(text)));
+    }
+    Ok(())
+}
+
+fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize) -> Result<(), String> {
+    let bad = || format!("`{}` is not an array literal", String::from_utf8_lossy(text));
+    if text.get(*pos) != Some(&b'{') {
+        return Err(bad());
+    }
+    *pos += 1;
+    out.push(b'[');
+    if text.get(*pos) == Some(&b'}') {
+        *pos += 1;
+        out.push(b']');
+        return Ok(());
+    }
+    let mut first = true;
+    loop {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        match text.get(*pos) {
+            Some(b'{') => parse_array(out, elem, text, pos)?,
+            Some(b'"') => {
+                *pos += 1;
+                let mut value = Vec::new();
+                loop {
+                    match text.get(*pos) {
+                        Some(b'\\') => {
+                            value.push(*text.get(*pos + 1).ok_or_else(bad)?);
+                            *pos += 2;
+                        }
+                        Some(b'"') => {
+                            *pos += 1;
+                            break;
+                        }
+                        Some(&b) => {
+                            value.push(b);
+                            *pos += 1;
+                        }
+                        None => return Err(bad()),
+                    }
+                }
+                elem.write_value(out, &value)?;
+            }
+            Some(_) => {
+                let start = *pos;
+                while let Some(&b) = text.get(*pos) {
+                    if b == b',' || b == b'}' {
+                        break;
+                    }
+                    *pos += 1;
+                }
+                let raw = &text[start..*pos];
+                if raw == b"NULL" {
+                    out.extend_from_slice(b"null");
+                } else {
+                    elem.write_value(out, raw)?;
+                }
+            }
+            None => return Err(bad()),
+        }
+        match text.get(*pos) {
+            Some(b',') => *pos += 1,
+            Some(b'}') => {
+                *pos += 1;
+                out.push(b']');
+                return Ok(());
+            }
+            _ => return Err(bad()),
+        }
+    }
+}
+
+/// The Connect schema of Debezium's PostgreSQL `source` block.
+pub fn write_source_schema(out: &mut Vec<u8>) {
+    out.extend_from_slice(b"{\"type\":\"struct\",\"fields\":[");
+    let fields: [(&str, &str, bool); 14] = [
+        ("string", "version", false),
+        ("string", "connector", false),
+        ("string", "name", false),
+        ("int64", "ts_ms", false),
+        ("string", "snapshot", true),
+        ("string", "db", false),
+        ("string", "sequence", true),
+        ("int64", "ts_us", true),
+        ("int64", "ts_ns", true),
+        ("string", "schema", false),
+        ("string", "table", false),
+        ("int64", "txId", true),
+        ("int64", "lsn", true),
+        ("int64", "xmin", true),
+    ];
+    for (i, (ty, name, optional)) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        if *name == "snapshot" {
+            out.extend_from_slice(b"{\"type\":\"string\",\"optional\":true,\"name\":\"io.debezium.data.Enum\",\"version\":1,\"parameters\":{\"allowed\":\"");
+            out.extend_from_slice(SNAPSHOT_ALLOWED.as_bytes());
+            out.extend_from_slice(b"\"},\"default\":\"false\",\"field\":\"snapshot\"}");
+            continue;
+        }
+        out.extend_from_slice(format!("{{\"type\":\"{ty}\",\"optional\":{optional},\"field\":\"{name}\"}}").as_bytes());
+    }
+    out.extend_from_slice(b"],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}");
+}
+
+/// The Connect schema of the `transaction` block (always null: transaction metadata is not provided yet).
+pub const TRANSACTION_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
