@@ -291,8 +291,13 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
             kind
         })
         .collect();
-    let key_columns: Vec<usize> =
-        schema.columns.iter().enumerate().filter(|(i, c)| c.primary_key && kinds[*i].is_some()).map(|(i, _)| i).collect();
+    let key_columns: Vec<usize> = schema
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(i, c)| c.primary_key && kinds[*i].is_some())
+        .map(|(i, _)| i)
+        .collect();
 
     let fields = |out: &mut Vec<u8>, only: Option<&[usize]>| {
         let mut first = true;
@@ -346,14 +351,32 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
     json::string(&mut source_table, &id.table);
     source_table.push(b',');
 
-    TableCache { schema: schema.clone(), topic: Arc::from(base), kinds, key_columns, key_schema, envelope_schema, source_table }
+    TableCache {
+        schema: schema.clone(),
+        topic: Arc::from(base),
+        kinds,
+        key_columns,
+        key_schema,
+        envelope_schema,
+        source_table,
+    }
 }
 
 /// Writes a row (or just the `only` columns) as a JSON object.
-fn write_row(out: &mut Vec<u8>, cache: &TableCache, opts: &EncoderOptions, row: &Tuple, only: Option<&[usize]>) -> Result<(), EncodeError> {
+fn write_row(
+    out: &mut Vec<u8>,
+    cache: &TableCache,
+    opts: &EncoderOptions,
+    row: &Tuple,
+    only: Option<&[usize]>,
+) -> Result<(), EncodeError> {
     let columns = &cache.schema.columns;
     if row.len() != columns.len() {
-        return Err(EncodeError::RowShape { table: cache.schema.id.to_string(), expected: columns.len(), got: row.len() });
+        return Err(EncodeError::RowShape {
+            table: cache.schema.id.to_string(),
+            expected: columns.len(),
+            got: row.len(),
+        });
     }
     out.push(b'{');
     let mut first = true;

@@ -1,7 +1,9 @@
 use std::sync::Arc;
 
 use serde_json::{json, Value};
-use sluice_core::{ColumnSchema, Datum, LogicalMessage, Lsn, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId};
+use sluice_core::{
+    ColumnSchema, Datum, LogicalMessage, Lsn, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId,
+};
 
 use super::*;
 
@@ -35,7 +37,12 @@ fn col(name: &str, oid: u32, typmod: i32, pk: bool) -> ColumnSchema {
 }
 
 fn table(columns: Vec<ColumnSchema>) -> Arc<TableSchema> {
-    Arc::new(TableSchema { relation_oid: 1, id: TableId::new("public", "t"), columns, replica_identity: ReplicaIdentity::Default })
+    Arc::new(TableSchema {
+        relation_oid: 1,
+        id: TableId::new("public", "t"),
+        columns,
+        replica_identity: ReplicaIdentity::Default,
+    })
 }
 
 fn event(op: Op, table: &Arc<TableSchema>, before: Option<Vec<Datum>>, after: Option<Vec<Datum>>) -> ChangeEvent {
@@ -181,7 +188,9 @@ fn enums_and_enum_arrays() {
     let t = table(vec![col("id", 23, -1, true), c.clone()]);
     let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
     let mut out = Vec::new();
-    Encoder::new(o.clone()).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("happy")])), &mut out).unwrap();
+    Encoder::new(o.clone())
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("happy")])), &mut out)
+        .unwrap();
     let value = payload_json(out[0].value.as_ref().unwrap());
     assert_eq!(value["payload"]["after"]["v"], json!("happy"));
     let field = &value["schema"]["fields"][1]["fields"][1];
@@ -190,7 +199,9 @@ fn enums_and_enum_arrays() {
     c.base_type_oid = 1009;
     let t = table(vec![col("id", 23, -1, true), c]);
     let mut out = Vec::new();
-    Encoder::new(opts()).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{sad,happy}")])), &mut out).unwrap();
+    Encoder::new(opts())
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{sad,happy}")])), &mut out)
+        .unwrap();
     assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"]["v"], json!(["sad", "happy"]));
 }
 
@@ -209,14 +220,23 @@ fn unknown_types_are_left_out_or_sent_as_bytes() {
 #[test]
 fn a_full_envelope_with_schema_matches_debeziums_shape() {
     let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
-    let o = EncoderOptions { key: Converter::Json { schemas_enable: true }, value: Converter::Json { schemas_enable: true }, ..opts() };
+    let o = EncoderOptions {
+        key: Converter::Json { schemas_enable: true },
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    };
     let mut out = Vec::new();
-    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::text("7"), Datum::text("x")])), &mut out).unwrap();
+    Encoder::new(o)
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("7"), Datum::text("x")])), &mut out)
+        .unwrap();
     let r = &out[0];
     assert_eq!(&*r.topic, "app.public.t");
     let key = payload_json(r.key.as_ref().unwrap());
     assert_eq!(key["payload"], json!({"id": 7}));
-    assert_eq!(key["schema"], json!({"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"app.public.t.Key"}));
+    assert_eq!(
+        key["schema"],
+        json!({"type":"struct","fields":[{"type":"int32","optional":false,"field":"id"}],"optional":false,"name":"app.public.t.Key"})
+    );
     let value = payload_json(r.value.as_ref().unwrap());
     let p = &value["payload"];
     assert_eq!(p["before"], Value::Null);
@@ -244,7 +264,8 @@ fn a_full_envelope_with_schema_matches_debeziums_shape() {
     assert_eq!(schema["fields"][1]["fields"][1], json!({"type":"string","optional":true,"field":"name"}));
     assert_eq!(schema["fields"][2]["name"], "io.debezium.connector.postgresql.Source");
     // The payload field names match the schema's source fields.
-    let source_fields: Vec<&str> = schema["fields"][2]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    let source_fields: Vec<&str> =
+        schema["fields"][2]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
     let payload_fields: Vec<&str> = s.as_object().unwrap().keys().map(String::as_str).collect();
     assert_eq!(source_fields, payload_fields);
 }
@@ -253,7 +274,9 @@ fn a_full_envelope_with_schema_matches_debeziums_shape() {
 fn deletes_carry_before_and_are_followed_by_a_tombstone() {
     let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
     let mut out = Vec::new();
-    Encoder::new(opts()).encode(&event(Op::Delete, &t, Some(vec![Datum::text("7"), Datum::Null]), None), &mut out).unwrap();
+    Encoder::new(opts())
+        .encode(&event(Op::Delete, &t, Some(vec![Datum::text("7"), Datum::Null]), None), &mut out)
+        .unwrap();
     assert_eq!(out.len(), 2);
     let value = payload_json(out[0].value.as_ref().unwrap());
     assert_eq!(value["before"], json!({"id": 7, "name": null}));
@@ -291,7 +314,11 @@ fn truncate_has_no_key_and_no_images() {
 fn logical_messages_go_to_the_message_topic() {
     let mut e = event(Op::Message, &table(vec![]), None, None);
     e.table = None;
-    e.message = Some(LogicalMessage { transactional: true, prefix: "outbox".into(), content: bytes::Bytes::from_static(b"hi") });
+    e.message = Some(LogicalMessage {
+        transactional: true,
+        prefix: "outbox".into(),
+        content: bytes::Bytes::from_static(b"hi"),
+    });
     let mut out = Vec::new();
     Encoder::new(opts()).encode(&e, &mut out).unwrap();
     assert_eq!(&*out[0].topic, "app.message");
@@ -303,7 +330,12 @@ fn logical_messages_go_to_the_message_topic() {
 
 #[test]
 fn unchanged_toast_values_carry_the_placeholder() {
-    let t = table(vec![col("id", 23, -1, true), col("big", 25, -1, false), col("blob", 17, -1, false), col("n", 23, -1, false)]);
+    let t = table(vec![
+        col("id", 23, -1, true),
+        col("big", 25, -1, false),
+        col("blob", 17, -1, false),
+        col("n", 23, -1, false),
+    ]);
     let mut out = Vec::new();
     let row = vec![Datum::text("1"), Datum::Unchanged, Datum::Unchanged, Datum::Unchanged];
     Encoder::new(opts()).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
@@ -334,7 +366,9 @@ fn the_binary_converter_refuses_struct_values() {
 
 #[test]
 fn malformed_values_are_errors_naming_table_column_and_type() {
-    for (oid, text) in [(23, "12x"), (16, "yes"), (1082, "2024-99-01"), (1700, "1.2.3"), (17, "\\xZZ"), (1007, "{1,2"), (1184, "nope")] {
+    for (oid, text) in
+        [(23, "12x"), (16, "yes"), (1082, "2024-99-01"), (1700, "1.2.3"), (17, "\\xZZ"), (1007, "{1,2"), (1184, "nope")]
+    {
         let err = value_of(oid, -1, text, opts()).unwrap_err();
         let msg = err.to_string();
         assert!(msg.contains("public.t.v") && msg.contains(&format!("oid{oid}")), "{msg}");
@@ -375,7 +409,11 @@ fn throughput_of_an_eight_column_row_with_schemas() {
         Datum::text("3.14159"),
         Datum::text("{\"k\": 1}"),
     ];
-    let mut enc = Encoder::new(EncoderOptions { key: Converter::Json { schemas_enable: true }, value: Converter::Json { schemas_enable: true }, ..opts() });
+    let mut enc = Encoder::new(EncoderOptions {
+        key: Converter::Json { schemas_enable: true },
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    });
     let e = event(Op::Create, &t, None, Some(row));
     let n = 200_000;
     let start = std::time::Instant::now();

@@ -24,7 +24,10 @@ pub enum Kind {
     Text(Option<&'static str>),
     Enum(String),
     Bytes(BinaryHandlingMode),
-    Decimal { scale: u32, precision: Option<u32> },
+    Decimal {
+        scale: u32,
+        precision: Option<u32>,
+    },
     VariableDecimal,
     DecimalAsDouble,
     DecimalAsString,
@@ -166,7 +169,9 @@ impl Kind {
             Kind::Float64 | Kind::DecimalAsDouble => ("double", None, None),
             Kind::Text(name) => ("string", *name, None),
             Kind::DecimalAsString => ("string", None, None),
-            Kind::Enum(allowed) => ("string", Some("io.debezium.data.Enum"), Some(format!("{{\"allowed\":{}}}", quoted(allowed)))),
+            Kind::Enum(allowed) => {
+                ("string", Some("io.debezium.data.Enum"), Some(format!("{{\"allowed\":{}}}", quoted(allowed))))
+            }
             Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => ("bytes", None, None),
             Kind::Bytes(_) => ("string", None, None),
             Kind::Decimal { scale, precision } => (
@@ -276,7 +281,8 @@ impl Kind {
                 None => return Err(bad("a decimal")),
             },
             Kind::Money(inner, _) => {
-                let cleaned: Vec<u8> = text.iter().copied().filter(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-').collect();
+                let cleaned: Vec<u8> =
+                    text.iter().copied().filter(|b| b.is_ascii_digit() || *b == b'.' || *b == b'-').collect();
                 if cleaned.is_empty() {
                     return Err(bad("an amount of money"));
                 }
@@ -305,9 +311,12 @@ impl Kind {
     pub fn write_placeholder(&self, out: &mut Vec<u8>, placeholder: &str) {
         match self {
             Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => write_base64(out, placeholder.as_bytes(), false),
-            Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString | Kind::Bytes(_) | Kind::TimeTz | Kind::TimestampTz => {
-                json::string(out, placeholder)
-            }
+            Kind::Text(_)
+            | Kind::Enum(_)
+            | Kind::DecimalAsString
+            | Kind::Bytes(_)
+            | Kind::TimeTz
+            | Kind::TimestampTz => json::string(out, placeholder),
             Kind::Array(elem) => {
                 out.push(b'[');
                 elem.write_placeholder(out, placeholder);
@@ -473,7 +482,9 @@ pub fn write_source_schema(out: &mut Vec<u8>) {
         }
         out.extend_from_slice(format!("{{\"type\":\"{ty}\",\"optional\":{optional},\"field\":\"{name}\"}}").as_bytes());
     }
-    out.extend_from_slice(b"],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}");
+    out.extend_from_slice(
+        b"],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}",
+    );
 }
 
 /// The Connect schema of the `transaction` block (always null: transaction metadata is not provided yet).

@@ -88,7 +88,8 @@ async fn a_crash_between_sink_write_and_acknowledgement_redelivers_the_batch() {
     let code = crashing.wait_exit(WAIT);
     assert_ne!(code, 0, "the failpoint aborts the process");
     let written = read_records(&setup.events_path());
-    assert_eq!(written.len() - before, 20, "four writes of five records before the abort");
+    let new = written.len() - before;
+    assert!((4..=20).contains(&new), "four writes of at most five records each before the abort ({new})");
     let unacknowledged = identity(written.last().unwrap());
 
     let sluice = setup.start();
