@@ -41,7 +41,7 @@ impl Workload {
                 let width = (n % 4) as u32 + 1;
                 let ids: Vec<String> = (0..width).map(|i| ((k + i * 7 - 1) % keys + 1).to_string()).collect();
                 let list = ids.join(",");
-                if n % 7 == 0 {
+                if n.is_multiple_of(7) {
                     client
                         .batch_execute(&format!(
                             "BEGIN; UPDATE acct SET v = -v - 1000000 WHERE id IN ({list});
@@ -55,7 +55,7 @@ impl Workload {
                 let mut sql = format!(
                     "BEGIN; UPDATE acct SET v = v + 1 WHERE id IN ({list}); INSERT INTO journal VALUES ({n}, 'tx {n}');"
                 );
-                if n % 5 == 0 && n > 10 {
+                if n.is_multiple_of(5) && n > 10 {
                     sql.push_str(&format!("DELETE FROM journal WHERE id = {};", n - 10));
                 }
                 sql.push_str("COMMIT;");
