@@ -2,4 +2,5 @@ mod support;
 
 mod crash;
 mod pipeline;
+mod types;
 mod workload;
