@@ -31,7 +31,7 @@ use crate::PgError;
 /// Session settings every Sluice connection uses: value text forms depend on them.
 const SESSION_OPTIONS: &str = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3";
 /// How much the stream reader asks the socket for at once.
-const READ_CHUNK: usize = 512 * 1024;
+const READ_CHUNK: usize = 256 * 1024;
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]

@@ -39,7 +39,7 @@ impl FileSink {
         if cut > 0 {
             tracing::warn!(path = %path.display(), bytes = cut, "cut a torn last line left by a crash; its records will be written again");
         }
-        Ok(FileSink { path, file: Some(file), buf: Vec::with_capacity(1 << 20) })
+        Ok(FileSink { path, file: Some(file), buf: Vec::with_capacity(1 << 16) })
     }
 
     pub fn path(&self) -> &Path {
