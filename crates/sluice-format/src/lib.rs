@@ -93,6 +93,8 @@ struct TableCache {
     key_columns: Vec<usize>,
     key_schema: Vec<u8>,
     envelope_schema: Vec<u8>,
+    /// The size of the last encoded value, so the next buffer is allocated once at the right size.
+    value_size_hint: std::cell::Cell<usize>,
     /// `"schema":"…","table":"…",` for the source block.
     source_table: Vec<u8>,
 }
@@ -162,7 +164,13 @@ impl Encoder {
             _ => None,
         };
 
-        let mut payload = Vec::with_capacity(512);
+        let value_json = matches!(opts.value, Converter::Json { .. });
+        let mut payload = Vec::with_capacity(cache.value_size_hint.get());
+        if let Converter::Json { schemas_enable: true } = opts.value {
+            payload.extend_from_slice(b"{\"schema\":");
+            payload.extend_from_slice(&cache.envelope_schema);
+            payload.extend_from_slice(b",\"payload\":");
+        }
         payload.extend_from_slice(b"{\"before\":");
         match &event.before {
             Some(row) => write_row(&mut payload, cache, opts, row, None)?,
@@ -180,7 +188,15 @@ impl Encoder {
         payload.extend_from_slice(b"\"");
         write_ts(&mut payload, now);
         payload.push(b'}');
-        let value = convert(&opts.value, &cache.envelope_schema, payload, "the change event envelope")?;
+        let value = if value_json {
+            if let Converter::Json { schemas_enable: true } = opts.value {
+                payload.push(b'}');
+            }
+            cache.value_size_hint.set(payload.len() + 64);
+            Payload::Json(payload)
+        } else {
+            convert(&opts.value, &cache.envelope_schema, payload, "the change event envelope")?
+        };
 
         let topic = cache.topic.clone();
         let tombstone = event.op == Op::Delete && opts.tombstones_on_delete && key.is_some();
@@ -351,6 +367,7 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
     json::string(&mut source_table, &id.table);
     source_table.push(b',');
 
+    let value_size_hint = std::cell::Cell::new(envelope_schema.len() + 512);
     TableCache {
         schema: schema.clone(),
         topic: Arc::from(base),
@@ -358,6 +375,7 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
         key_columns,
         key_schema,
         envelope_schema,
+        value_size_hint,
         source_table,
     }
 }
