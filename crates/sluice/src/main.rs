@@ -39,6 +39,11 @@ enum Command {
     },
 }
 
+/// Events allocate and free payload buffers of a few KiB at a high rate; glibc's allocator keeps returning that
+/// memory to the kernel and faulting it back in (a fifth of the CPU in profiles). mimalloc reuses it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const EXIT_RUNTIME: u8 = 1;
 const EXIT_CONFIG: u8 = 2;
 
