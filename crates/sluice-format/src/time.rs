@@ -93,15 +93,30 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
     Some((body, sign * (h * 3600 + m * 60 + s)))
 }
 
+/// Appends `n` as exactly `width` decimal digits (n is non-negative and fits).
+fn push_digits(out: &mut String, n: i64, width: u32) {
+    for i in (0..width).rev() {
+        out.push(char::from(b'0' + (n / 10_i64.pow(i) % 10) as u8));
+    }
+}
+
 /// Appends `HH:MM:SS` plus the fraction with trailing zeros removed (as `java.time`'s ISO formatters print it).
 fn push_time(out: &mut String, micros_of_day: i64) {
     let secs = micros_of_day / 1_000_000;
-    let frac = micros_of_day % 1_000_000;
-    out.push_str(&format!("{:02}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60));
+    let mut frac = micros_of_day % 1_000_000;
+    push_digits(out, secs / 3600, 2);
+    out.push(':');
+    push_digits(out, secs / 60 % 60, 2);
+    out.push(':');
+    push_digits(out, secs % 60, 2);
     if frac != 0 {
-        let f = format!("{frac:06}");
+        let mut width = 6;
+        while frac % 10 == 0 {
+            frac /= 10;
+            width -= 1;
+        }
         out.push('.');
-        out.push_str(f.trim_end_matches('0'));
+        push_digits(out, frac, width);
     }
 }
 
@@ -159,10 +174,15 @@ pub fn zoned_timestamp(micros: i64) -> String {
     let (y, m, d) = civil_from_days(days);
     let mut out = String::with_capacity(32);
     if (0..=9999).contains(&y) {
-        out.push_str(&format!("{y:04}-{m:02}-{d:02}T"));
+        push_digits(&mut out, y, 4);
     } else {
-        out.push_str(&format!("{y:+05}-{m:02}-{d:02}T"));
+        out.push_str(&format!("{y:+05}"));
     }
+    out.push('-');
+    push_digits(&mut out, i64::from(m), 2);
+    out.push('-');
+    push_digits(&mut out, i64::from(d), 2);
+    out.push('T');
     push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY));
     out.push('Z');
     out

@@ -22,7 +22,7 @@ use crate::config::{self, Config, SinkConfig};
 use crate::pipeline::{Pipeline, PipelineError};
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
-const CHANNEL_CHUNKS: usize = 4;
+const CHANNEL_CHUNKS: usize = 2;
 const RESTART_MIN: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(60);
 

@@ -21,7 +21,7 @@ use sluice_postgres::source::{ItemChunk, SourceItem};
 use tokio::sync::{mpsc, watch};
 
 /// At most this many records go into one sink write (tests lower it with `SLUICE_TEST_MAX_BATCH`).
-const MAX_BATCH_RECORDS: usize = 2048;
+const MAX_BATCH_RECORDS: usize = 1024;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(30);
 

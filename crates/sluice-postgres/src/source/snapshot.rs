@@ -22,7 +22,7 @@ use crate::replication::connect_sql;
 use crate::source::setup::{quote_ident, quote_table, Prepared, SnapshotPlan};
 use crate::source::{CatalogTable, ItemChunk, SourceError, SourceItem, SourceOptions};
 
-const CHUNK_ITEMS: usize = 1024;
+const CHUNK_ITEMS: usize = 512;
 const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// State the readers share.

@@ -27,7 +27,7 @@ use crate::replication::ReplicationMessage;
 use crate::source::setup::Prepared;
 use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
 
-const CHUNK_ITEMS: usize = 1024;
+const CHUNK_ITEMS: usize = 512;
 /// Status updates are sent at least this often when the confirmed position moved (or at the configured status
 /// interval, when that is shorter).
 const STATUS_EAGER: Duration = Duration::from_secs(1);
