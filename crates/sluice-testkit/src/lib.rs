@@ -114,6 +114,12 @@ impl PgCluster {
     /// Creates and starts a cluster in `dir` (which must be empty or missing). With `owner_pid`, a watchdog stops
     /// the server and removes `dir` once that process has exited.
     pub fn start(dir: &Path, owner_pid: Option<u32>) -> Result<PgCluster, String> {
+        Self::start_with_settings(dir, owner_pid, "")
+    }
+
+    /// Like [`start`](Self::start), with extra `postgresql.conf` lines that override the harness's defaults (for
+    /// tests of misconfigured servers: `wal_level = replica`, `max_replication_slots = 1`).
+    pub fn start_with_settings(dir: &Path, owner_pid: Option<u32>, settings: &str) -> Result<PgCluster, String> {
         let bin = bin_dir();
         if !bin.join("initdb").exists() {
             return Err(format!(
@@ -150,6 +156,8 @@ impl PgCluster {
         if tls {
             conf.push_str("ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
         }
+        conf.push_str(settings);
+        conf.push('\n');
         append(&data.join("postgresql.conf"), &conf)?;
         let hba = "local all all trust\n\
                    host all sluice_scram 127.0.0.1/32 scram-sha-256\n\
@@ -235,6 +243,15 @@ impl PgCluster {
         } else {
             Err(format!("psql failed: {}", String::from_utf8_lossy(&out.stderr)))
         }
+    }
+
+    /// A cluster of its own with extra settings, stopped and removed when this process exits. Leaked on purpose: a
+    /// test's cluster lives as long as the test process.
+    pub fn dedicated(settings: &str) -> &'static PgCluster {
+        let dir = tempfile::Builder::new().prefix("sluice-pg-").tempdir().expect("create a temporary directory").keep();
+        let cluster =
+            PgCluster::start_with_settings(&dir, Some(std::process::id()), settings).unwrap_or_else(|e| panic!("{e}"));
+        Box::leak(Box::new(cluster))
     }
 
     /// A new, empty database with a unique name starting with `prefix`.

@@ -224,3 +224,22 @@ async fn a_configuration_error_exits_with_code_2_before_connecting() {
     assert_eq!(code, 2, "{log}");
     assert!(log.contains("debezium.source.table.include.list"), "names the closest valid key: {log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_without_logical_wal_level_is_told_how_to_fix_it() {
+    let cluster = sluice_testkit::PgCluster::dedicated("wal_level = replica");
+    let setup = Setup::on(cluster, "wal_replica").await;
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("wal_level is `replica`") && log.contains("wal_level = logical"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn no_free_replication_slot_is_told_how_to_fix_it() {
+    let cluster = sluice_testkit::PgCluster::dedicated("max_replication_slots = 1");
+    let setup = Setup::on(cluster, "no_free_slot").await;
+    setup.db.psql("SELECT pg_create_logical_replication_slot('taken', 'pgoutput')");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("max_replication_slots"), "{log}");
+}

@@ -20,7 +20,12 @@ pub struct Setup {
 impl Setup {
     /// A database with a file sink, JSON without schemas, topic prefix `test`.
     pub async fn new(prefix: &str) -> Setup {
-        let db = sluice_testkit::cluster().fresh_database(prefix).await;
+        Self::on(sluice_testkit::cluster(), prefix).await
+    }
+
+    /// The same on a given cluster.
+    pub async fn on(cluster: &'static sluice_testkit::PgCluster, prefix: &str) -> Setup {
+        let db = cluster.fresh_database(prefix).await;
         let dir = tempfile::tempdir().unwrap();
         let mut properties = BTreeMap::new();
         let c = db.cluster;
