@@ -117,7 +117,11 @@ pub(crate) async fn run(
                 confirmed = confirmed.max(*flush.borrow_and_update());
             }
             _ = tick.tick() => {
-                let due = last_status.elapsed() >= options.status_interval;
+                // While back-pressure keeps the loop from reading, the server's keepalive requests go unseen:
+                // report at least every second then, whatever status.update.interval.ms says, so a short
+                // wal_sender_timeout never ends the connection.
+                let stalled = pending.is_some() && last_status.elapsed() >= eager.min(STATUS_EAGER);
+                let due = stalled || last_status.elapsed() >= options.status_interval;
                 if due || (confirmed != reported && last_status.elapsed() >= eager) {
                     status.send_status(confirmed, confirmed, confirmed, false).await?;
                     reported = confirmed;

@@ -243,3 +243,51 @@ async fn no_free_replication_slot_is_told_how_to_fix_it() {
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("max_replication_slots"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_sink_does_not_let_the_server_time_the_connection_out() {
+    use std::io::BufRead;
+    let cluster = sluice_testkit::PgCluster::dedicated("wal_sender_timeout = '2s'");
+    let mut setup = Setup::on(cluster, "backpressure").await;
+    setup.set("debezium.sink.type", "stdout");
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY, pad text)");
+    let mut sluice = setup.start_piped();
+    let stdout = sluice.take_stdout();
+    sluice.wait_for_log("streaming started", WAIT);
+    // Far more than a pipe buffer holds: the stdout sink blocks, the channel fills, the source stops reading.
+    setup.db.psql("INSERT INTO t SELECT g, repeat('x', 500) FROM generate_series(1, 20000) g");
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    let reader = std::thread::spawn(move || std::io::BufReader::new(stdout).lines().take(20000).count());
+    let lines = reader.join().unwrap();
+    assert_eq!(lines, 20000);
+    let log = sluice.log();
+    assert!(!log.contains("transient failure"), "the connection was lost while the sink stalled:\n{log}");
+    sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_lost_slot_stops_initial_mode_and_makes_when_needed_snapshot_again() {
+    let mut setup = Setup::new("lost_slot").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO t VALUES (2)");
+    setup.wait_for_records("the insert", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    let slot = setup.properties["debezium.source.slot.name"].clone();
+    setup.db.psql(&format!("SELECT pg_drop_replication_slot('{slot}')"));
+    setup.db.psql("INSERT INTO t VALUES (3)");
+
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("cannot be recovered") && log.contains("when_needed"), "{log}");
+
+    setup.set("debezium.source.snapshot.mode", "when_needed");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.wait_for_records("a new snapshot", WAIT, |r| r.len() >= 5);
+    sluice.stop();
+    let reads: Vec<i64> =
+        setup.envelopes("t").iter().filter(|e| e["op"] == "r").map(|e| e["after"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(reads, [1, 1, 2, 3], "the first snapshot, then a full new one including the row written meanwhile");
+}

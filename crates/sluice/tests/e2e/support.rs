@@ -75,6 +75,15 @@ impl Setup {
     }
 
     pub fn start_with_env(&self, extra_env: &[(&str, &str)]) -> Sluice {
+        self.spawn(extra_env, Stdio::null())
+    }
+
+    /// Starts `sluice run` with its stdout on a pipe the test reads (or, to apply back-pressure, does not read).
+    pub fn start_piped(&self) -> Sluice {
+        self.spawn(&[], Stdio::piped())
+    }
+
+    fn spawn(&self, extra_env: &[(&str, &str)], stdout: Stdio) -> Sluice {
         self.write_config();
         let log = self.dir.path().join(format!("sluice-{}.log", unique()));
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_sluice"));
@@ -86,7 +95,7 @@ impl Setup {
         for (k, v) in extra_env {
             cmd.env(k, v);
         }
-        cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(std::fs::File::create(&log).unwrap());
+        cmd.stdin(Stdio::null()).stdout(stdout).stderr(std::fs::File::create(&log).unwrap());
         Sluice { child: cmd.spawn().expect("start sluice"), log }
     }
 
@@ -151,6 +160,11 @@ pub struct Sluice {
 }
 
 impl Sluice {
+    /// The process's stdout, when started with [`Setup::start_piped`].
+    pub fn take_stdout(&mut self) -> std::process::ChildStdout {
+        self.child.stdout.take().expect("started with start_piped")
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
