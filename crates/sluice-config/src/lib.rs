@@ -153,72 +153,9 @@ const SINKS_NOT_YET: &[&str] = &[
     "instructlab",
 ];
 
-/// libpq's `sslmode`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SslMode {
-    Disable,
-    Allow,
-    Prefer,
-    Require,
-    VerifyCa,
-    VerifyFull,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PublicationAutocreateMode {
-    AllTables,
-    Disabled,
-    Filtered,
-    NoTables,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SnapshotMode {
-    Initial,
-    Always,
-    InitialOnly,
-    NoData,
-    WhenNeeded,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DecimalHandlingMode {
-    Precise,
-    Double,
-    String,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TimePrecisionMode {
-    Adaptive,
-    AdaptiveTimeMicroseconds,
-    Connect,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum BinaryHandlingMode {
-    Bytes,
-    Base64,
-    Base64UrlSafe,
-    Hex,
-}
-
-/// Debezium's `skipped.operations`.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SkippedOperations {
-    pub create: bool,
-    pub update: bool,
-    pub delete: bool,
-    pub truncate: bool,
-}
-
-/// A key or value converter (`debezium.format.key|value`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Converter {
-    Json { schemas_enable: bool },
-    SimpleString,
-    Binary,
-}
+pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, TimePrecisionMode};
+pub use sluice_postgres::source::{PublicationMode as PublicationAutocreateMode, SkippedOperations, SnapshotMode};
+pub use sluice_postgres::tls::SslMode;
 
 /// Debezium's include/exclude lists, as anchored regular expressions.
 #[derive(Clone, Debug, Default)]

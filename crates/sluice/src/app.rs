@@ -9,12 +9,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
-use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, Encoder, EncoderOptions, TimePrecisionMode};
+use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::replication::ConnectOptions;
-use sluice_postgres::source::{
-    self, CaptureFilter, PublicationMode, SkippedOperations, SnapshotMode, SourceError, SourceOptions, SourceOutcome,
-};
-use sluice_postgres::tls::SslMode;
+use sluice_postgres::source::{self, CaptureFilter, SourceError, SourceOptions, SourceOutcome};
 use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
 use tokio::sync::{mpsc, watch};
 
@@ -86,44 +83,6 @@ async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-fn sslmode(mode: config::SslMode) -> SslMode {
-    match mode {
-        config::SslMode::Disable => SslMode::Disable,
-        config::SslMode::Allow => SslMode::Allow,
-        config::SslMode::Prefer => SslMode::Prefer,
-        config::SslMode::Require => SslMode::Require,
-        config::SslMode::VerifyCa => SslMode::VerifyCa,
-        config::SslMode::VerifyFull => SslMode::VerifyFull,
-    }
-}
-
-fn publication_mode(mode: config::PublicationAutocreateMode) -> PublicationMode {
-    match mode {
-        config::PublicationAutocreateMode::AllTables => PublicationMode::AllTables,
-        config::PublicationAutocreateMode::Disabled => PublicationMode::Disabled,
-        config::PublicationAutocreateMode::Filtered => PublicationMode::Filtered,
-        config::PublicationAutocreateMode::NoTables => PublicationMode::NoTables,
-    }
-}
-
-fn snapshot_mode(mode: config::SnapshotMode) -> SnapshotMode {
-    match mode {
-        config::SnapshotMode::Initial => SnapshotMode::Initial,
-        config::SnapshotMode::Always => SnapshotMode::Always,
-        config::SnapshotMode::InitialOnly => SnapshotMode::InitialOnly,
-        config::SnapshotMode::NoData => SnapshotMode::NoData,
-        config::SnapshotMode::WhenNeeded => SnapshotMode::WhenNeeded,
-    }
-}
-
-fn converter(c: &config::Converter) -> Converter {
-    match c {
-        config::Converter::Json { schemas_enable } => Converter::Json { schemas_enable: *schemas_enable },
-        config::Converter::SimpleString => Converter::SimpleString,
-        config::Converter::Binary => Converter::Binary,
-    }
-}
-
 fn source_options(config: &Config) -> SourceOptions {
     let s = &config.source;
     SourceOptions {
@@ -133,21 +92,16 @@ fn source_options(config: &Config) -> SourceOptions {
             user: s.user.clone(),
             password: s.password.clone(),
             dbname: s.dbname.clone(),
-            sslmode: sslmode(s.sslmode),
+            sslmode: s.sslmode,
             sslrootcert: s.sslrootcert.clone(),
             application_name: format!("sluice {}", s.topic_prefix),
         },
         slot_name: s.slot_name.clone(),
         publication_name: s.publication_name.clone(),
-        publication_mode: publication_mode(s.publication_autocreate_mode),
-        snapshot_mode: snapshot_mode(s.snapshot_mode),
+        publication_mode: s.publication_autocreate_mode,
+        snapshot_mode: s.snapshot_mode,
         snapshot_max_threads: s.snapshot_max_threads,
-        skipped_operations: SkippedOperations {
-            create: s.skipped_operations.create,
-            update: s.skipped_operations.update,
-            delete: s.skipped_operations.delete,
-            truncate: s.skipped_operations.truncate,
-        },
+        skipped_operations: s.skipped_operations,
         filter: Arc::new(Filters(s.filters.clone())),
         status_interval: s.status_update_interval,
     }
@@ -158,24 +112,11 @@ fn encoder_options(config: &Config) -> EncoderOptions {
     EncoderOptions {
         topic_prefix: s.topic_prefix.clone(),
         database: s.dbname.clone(),
-        key: converter(&config.format.key),
-        value: converter(&config.format.value),
-        decimal_handling_mode: match s.decimal_handling_mode {
-            config::DecimalHandlingMode::Precise => DecimalHandlingMode::Precise,
-            config::DecimalHandlingMode::Double => DecimalHandlingMode::Double,
-            config::DecimalHandlingMode::String => DecimalHandlingMode::String,
-        },
-        time_precision_mode: match s.time_precision_mode {
-            config::TimePrecisionMode::Adaptive => TimePrecisionMode::Adaptive,
-            config::TimePrecisionMode::AdaptiveTimeMicroseconds => TimePrecisionMode::AdaptiveTimeMicroseconds,
-            config::TimePrecisionMode::Connect => TimePrecisionMode::Connect,
-        },
-        binary_handling_mode: match s.binary_handling_mode {
-            config::BinaryHandlingMode::Bytes => BinaryHandlingMode::Bytes,
-            config::BinaryHandlingMode::Base64 => BinaryHandlingMode::Base64,
-            config::BinaryHandlingMode::Base64UrlSafe => BinaryHandlingMode::Base64UrlSafe,
-            config::BinaryHandlingMode::Hex => BinaryHandlingMode::Hex,
-        },
+        key: config.format.key.clone(),
+        value: config.format.value.clone(),
+        decimal_handling_mode: s.decimal_handling_mode,
+        time_precision_mode: s.time_precision_mode,
+        binary_handling_mode: s.binary_handling_mode,
         unavailable_value_placeholder: s.unavailable_value_placeholder.clone(),
         include_unknown_datatypes: s.include_unknown_datatypes,
         money_fraction_digits: s.money_fraction_digits,

@@ -111,22 +111,12 @@ impl Catalog {
             .await
             .map_err(|e| SourceError::sql("read the table's columns", e))?;
         let columns: Vec<(String, u32, i32)> = rows.iter().map(|r| (r.get(0), r.get(1), r.get(2))).collect();
-        self.resolve(table.oid, table.id.clone(), table.replica_identity, &columns, filter).await
+        self.relation_schema(table.oid, table.id.clone(), table.replica_identity, &columns, filter).await
     }
 
-    /// Builds a table's schema from a Relation message's columns (name, type OID, type modifier).
+    /// Builds a table's schema from its columns (name, type OID, type modifier), as a Relation message or the
+    /// catalogue lists them, adding keys, nullability and resolved types.
     pub async fn relation_schema(
-        &mut self,
-        oid: u32,
-        id: TableId,
-        replica_identity: ReplicaIdentity,
-        columns: &[(String, u32, i32)],
-        filter: &dyn CaptureFilter,
-    ) -> Result<TableSchema, SourceError> {
-        self.resolve(oid, id, replica_identity, columns, filter).await
-    }
-
-    async fn resolve(
         &mut self,
         oid: u32,
         id: TableId,
