@@ -291,3 +291,44 @@ async fn a_lost_slot_stops_initial_mode_and_makes_when_needed_snapshot_again() {
         setup.envelopes("t").iter().filter(|e| e["op"] == "r").map(|e| e["after"]["id"].as_i64().unwrap()).collect();
     assert_eq!(reads, [1, 1, 2, 3], "the first snapshot, then a full new one including the row written meanwhile");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_pipeline_runs_over_tls_with_scram_and_a_password_from_a_file() {
+    let mut setup = Setup::new("tls_scram").await;
+    if !setup.db.cluster.tls() {
+        eprintln!("the test server has no TLS (openssl missing); skipping");
+        return;
+    }
+    let secrets = setup.dir.path().join("secrets.properties");
+    std::fs::write(&secrets, "password=scram-secret\n").unwrap();
+    setup.set("debezium.source.database.user", "sluice_scram");
+    setup.set("debezium.source.database.password", &format!("${{file:{}:password}}", secrets.display()));
+    setup.set("debezium.source.database.sslmode", "require");
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1);");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    let encrypted = setup.db.psql(
+        "SELECT bool_and(s.ssl) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) WHERE a.usename = 'sluice_scram'",
+    );
+    assert_eq!(encrypted.trim(), "t", "every Sluice connection uses TLS");
+    setup.db.psql("INSERT INTO t VALUES (2)");
+    setup.wait_for_records("snapshot and insert", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    assert_eq!(ops(&setup.envelopes("t")), ["r", "c"]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_column_added_while_streaming_appears_in_later_events() {
+    let setup = Setup::new("alter").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY, a text)");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql(
+        "INSERT INTO t VALUES (1, 'x'); ALTER TABLE t ADD COLUMN b int DEFAULT 7; INSERT INTO t VALUES (2, 'y', 8);",
+    );
+    setup.wait_for_records("both inserts", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    let envelopes = setup.envelopes("t");
+    assert_eq!(envelopes[0]["after"], json!({"id": 1, "a": "x"}));
+    assert_eq!(envelopes[1]["after"], json!({"id": 2, "a": "y", "b": 8}));
+}
