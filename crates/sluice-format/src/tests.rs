@@ -376,6 +376,78 @@ fn malformed_values_are_errors_naming_table_column_and_type() {
 }
 
 #[test]
+fn out_of_range_integers_and_non_json_numbers_are_errors() {
+    for (oid, text) in [(21, "40000"), (23, "2147483648"), (20, "9223372036854775808"), (23, "007"), (701, "inf")] {
+        assert!(value_of(oid, -1, text, opts()).is_err(), "{oid} {text}");
+    }
+    for text in ["1.", ".5", "+1", "1e"] {
+        assert!(value_of(701, -1, text, opts()).is_err(), "{text}");
+    }
+}
+
+#[test]
+fn numeric_infinities_are_null_in_precise_mode_and_strings_in_double_mode() {
+    for text in ["Infinity", "-Infinity", "NaN"] {
+        assert_eq!(v(1700, numeric_typmod(10, 2), text), Value::Null, "{text}");
+        assert_eq!(v(1700, -1, text), Value::Null, "{text}");
+        let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::Double, ..opts() };
+        assert_eq!(value_of(1700, -1, text, o).unwrap(), json!(text));
+    }
+}
+
+#[test]
+fn zoned_timestamps_pad_the_fraction_to_the_column_precision() {
+    assert_eq!(v(1184, -1, "2024-01-02 03:04:05+00"), json!("2024-01-02T03:04:05.000000Z"));
+    assert_eq!(v(1184, 3, "2024-01-02 03:04:05.12+00"), json!("2024-01-02T03:04:05.120Z"));
+    assert_eq!(v(1184, 0, "2024-01-02 03:04:05+00"), json!("2024-01-02T03:04:05Z"));
+    assert_eq!(v(1184, -1, "2024-01-02 05:04:05.5+02"), json!("2024-01-02T03:04:05.500000Z"));
+    assert_eq!(v(1184, -1, "0044-03-15 12:00:00+00 BC"), json!("-0043-03-15T12:00:00.000000Z"));
+    assert_eq!(v(1184, -1, "infinity"), json!("infinity"));
+    assert_eq!(v(1184, -1, "-infinity"), json!("-infinity"));
+}
+
+#[test]
+fn timestamp_infinities_use_the_jdbc_driver_sentinels() {
+    assert_eq!(v(1114, -1, "infinity"), json!(9_223_372_036_825_200_000_i64));
+    assert_eq!(v(1114, 3, "-infinity"), json!(-9_223_372_036_832_400_000_i64));
+    assert_eq!(v(1082, -1, "infinity"), json!(i32::MAX));
+    assert_eq!(v(1082, -1, "0001-12-31 BC"), json!(-719_163));
+}
+
+/// Every type the encoder maps, for the never-panics property below.
+const ALL_OIDS: [u32; 39] = [
+    16, 17, 18, 19, 20, 21, 23, 25, 26, 114, 142, 650, 700, 701, 774, 790, 829, 869, 1042, 1043, 1082, 1083, 1114,
+    1184, 1186, 1266, 1700, 2950, 3802, 1000, 1001, 1007, 1009, 1115, 1182, 1185, 1187, 1231, 1270,
+];
+
+proptest::proptest! {
+    #[test]
+    fn any_text_for_any_type_is_valid_json_or_an_error(
+        oid_index in 0..ALL_OIDS.len(),
+        typmod in proptest::prop_oneof![proptest::strategy::Just(-1), 0..=0x7fff_i32],
+        text in r#"[-+0-9a-zA-Z:. {},\\"$x]{0,40}|\PC{0,20}"#,
+    ) {
+        let t = table(vec![col("id", 23, -1, true), col("v", ALL_OIDS[oid_index], typmod, false)]);
+        let mut out = Vec::new();
+        let row = vec![Datum::text("1"), Datum::text(text.as_str())];
+        let mode = if typmod % 2 == 0 { TimePrecisionMode::Connect } else { TimePrecisionMode::Adaptive };
+        let mut enc = Encoder::new(EncoderOptions {
+            value: Converter::Json { schemas_enable: true },
+            time_precision_mode: mode,
+            ..opts()
+        });
+        match enc.encode(&event(Op::Create, &t, None, Some(row)), &mut out) {
+            Ok(()) => {
+                let Some(Payload::Json(bytes)) = &out[0].value else { panic!("no JSON value") };
+                proptest::prop_assert!(serde_json::from_slice::<Value>(bytes).is_ok(), "{}", String::from_utf8_lossy(bytes));
+            }
+            Err(EncodeError::Value { column, .. }) => proptest::prop_assert_eq!(column, "v"),
+            Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
+        }
+    }
+}
+
+#[test]
 fn a_new_schema_version_rebuilds_the_cache() {
     let t1 = table(vec![col("id", 23, -1, true)]);
     let t2 = table(vec![col("id", 23, -1, true), col("added", 25, -1, false)]);

@@ -2,9 +2,21 @@
 //! settings every Sluice connection uses) to Debezium's numbers and strings.
 //!
 //! Civil dates convert with the proleptic Gregorian calendar, as Java's `java.time` does; BC years are
-//! astronomical (1 BC is year 0). `infinity` and `-infinity` map to the extreme values of the target type.
+//! astronomical (1 BC is year 0). Infinities follow Debezium where it defines them: `timestamp` ±infinity becomes
+//! the PostgreSQL JDBC driver's sentinels (9223372036825200000 / -9223372036832400000, whatever the unit), and
+//! `timestamptz` the strings `infinity` / `-infinity`; `date` ±infinity becomes `i32::MAX` / `i32::MIN` days.
+//!
+//! All arithmetic is checked: text that does not fit (a year of twenty digits) is an error, never an overflow.
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The PostgreSQL JDBC driver's `DATE_POSITIVE_INFINITY` / `DATE_NEGATIVE_INFINITY`, which Debezium emits for
+/// `timestamp` ±infinity.
+const POSITIVE_INFINITY: i64 = 9_223_372_036_825_200_000;
+const NEGATIVE_INFINITY: i64 = -9_223_372_036_832_400_000;
+
+/// PostgreSQL's largest year (5874897 AD); anything beyond cannot be a value's text.
+const MAX_YEAR: i64 = 5_874_898;
 
 /// Days from 1970-01-01 to a civil date.
 fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
@@ -56,6 +68,9 @@ pub fn date_days(text: &str) -> Option<i64> {
     if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
         return None;
     }
+    if y > MAX_YEAR {
+        return None;
+    }
     let y = if bc { 1 - y } else { y };
     Some(days_from_civil(y, m, d))
 }
@@ -90,6 +105,9 @@ fn split_offset(text: &str) -> Option<(&str, i64)> {
     let h = num(parts.next()?)?;
     let m = parts.next().map(num).unwrap_or(Some(0))?;
     let s = parts.next().map(num).unwrap_or(Some(0))?;
+    if parts.next().is_some() || h > 24 || m > 59 || s > 59 {
+        return None;
+    }
     Some((body, sign * (h * 3600 + m * 60 + s)))
 }
 
@@ -100,8 +118,9 @@ fn push_digits(out: &mut String, n: i64, width: u32) {
     }
 }
 
-/// Appends `HH:MM:SS` plus the fraction with trailing zeros removed (as `java.time`'s ISO formatters print it).
-fn push_time(out: &mut String, micros_of_day: i64) {
+/// Appends `HH:MM:SS` plus the fraction: `Some(width)` pads or cuts it to exactly that many digits (none for 0);
+/// `None` drops trailing zeros (as `java.time`'s ISO formatters print it).
+fn push_time(out: &mut String, micros_of_day: i64, width: Option<u32>) {
     let secs = micros_of_day / 1_000_000;
     let mut frac = micros_of_day % 1_000_000;
     push_digits(out, secs / 3600, 2);
@@ -109,7 +128,12 @@ fn push_time(out: &mut String, micros_of_day: i64) {
     push_digits(out, secs / 60 % 60, 2);
     out.push(':');
     push_digits(out, secs % 60, 2);
-    if frac != 0 {
+    if let Some(width) = width {
+        if width > 0 {
+            out.push('.');
+            push_digits(out, frac / 10_i64.pow(6 - width.min(6)), width.min(6));
+        }
+    } else if frac != 0 {
         let mut width = 6;
         while frac % 10 == 0 {
             frac /= 10;
@@ -126,25 +150,30 @@ pub fn zoned_time(text: &str) -> Option<String> {
     let local = time_micros(body)?;
     let utc = (local - offset * 1_000_000).rem_euclid(MICROS_PER_DAY);
     let mut out = String::with_capacity(20);
-    push_time(&mut out, utc);
+    push_time(&mut out, utc, None);
     out.push('Z');
     Some(out)
 }
 
-/// `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` → microseconds since the epoch (the text's own wall clock, as UTC).
-pub fn timestamp_micros(text: &str) -> Option<i64> {
+/// A `timestamp` as Debezium's number: milliseconds (`millis`) or microseconds since the epoch, or the JDBC
+/// driver's sentinels for ±infinity.
+pub fn timestamp_number(text: &str, millis: bool) -> Option<i64> {
     match text {
-        "infinity" => return Some(i64::MAX),
-        "-infinity" => return Some(i64::MIN),
-        _ => {}
+        "infinity" => Some(POSITIVE_INFINITY),
+        "-infinity" => Some(NEGATIVE_INFINITY),
+        _ => timestamp_micros(text).map(|us| if millis { us.div_euclid(1000) } else { us }),
     }
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` → microseconds since the epoch (the text's own wall clock, as UTC).
+fn timestamp_micros(text: &str) -> Option<i64> {
     let (body, bc) = match text.strip_suffix(" BC") {
         Some(b) => (b, true),
         None => (text, false),
     };
     let (date, time) = body.split_once(' ')?;
     let days = date_days(&if bc { format!("{date} BC") } else { date.to_string() })?;
-    Some(days * MICROS_PER_DAY + time_micros(time)?)
+    days.checked_mul(MICROS_PER_DAY)?.checked_add(time_micros(time)?)
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM][ BC]` → microseconds since the epoch, in UTC.
@@ -160,11 +189,13 @@ pub fn timestamptz_micros(text: &str) -> Option<i64> {
     };
     let (local, offset) = split_offset(body)?;
     let micros = timestamp_micros(&format!("{local}{bc}"))?;
-    Some(micros - offset * 1_000_000)
+    micros.checked_sub(offset * 1_000_000)
 }
 
-/// Debezium's ZonedTimestamp: ISO-8601 in UTC, `2024-01-02T03:04:05.123456Z`.
-pub fn zoned_timestamp(micros: i64) -> String {
+/// Debezium's ZonedTimestamp: ISO-8601 in UTC with the fraction padded to the column's precision, as recent
+/// Debezium versions print it: `2024-01-02T03:04:05.120000Z` for `timestamptz(6)` (the default),
+/// `2024-01-02T03:04:05Z` for `timestamptz(0)`.
+pub fn zoned_timestamp(micros: i64, precision: u32) -> String {
     match micros {
         i64::MAX => return "infinity".into(),
         i64::MIN => return "-infinity".into(),
@@ -183,7 +214,7 @@ pub fn zoned_timestamp(micros: i64) -> String {
     out.push('-');
     push_digits(&mut out, i64::from(d), 2);
     out.push('T');
-    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY));
+    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY), Some(precision));
     out.push('Z');
     out
 }
@@ -214,21 +245,25 @@ pub fn interval_micros(text: &str) -> Option<i64> {
                 Some(_) => return None,
                 None => 0,
             };
-            let v = ((h * 60 + m) * 60 + s) * 1_000_000 + f;
-            micros += if neg { -v } else { v };
+            if m > 59 || s > 59 {
+                return None;
+            }
+            let v = h.checked_mul(3600)?.checked_add(m * 60 + s)?.checked_mul(1_000_000)?.checked_add(f)?;
+            micros = micros.checked_add(if neg { -v } else { v })?;
             continue;
         }
         let n: i64 = tok.parse().ok()?;
         let unit = tokens.next()?;
         match unit.trim_end_matches('s') {
-            "year" => months += n * 12,
-            "mon" => months += n,
-            "day" => days += n,
+            "year" => months = months.checked_add(n.checked_mul(12)?)?,
+            "mon" => months = months.checked_add(n)?,
+            "day" => days = days.checked_add(n)?,
             _ => return None,
         }
     }
+    // Months are converted in floating point, as Debezium does; the cast saturates instead of wrapping.
     let month_micros = months as f64 * DAYS_PER_MONTH * MICROS_PER_DAY as f64;
-    Some(month_micros as i64 + days * MICROS_PER_DAY + micros)
+    (month_micros as i64).checked_add(days.checked_mul(MICROS_PER_DAY)?)?.checked_add(micros)
 }
 
 #[cfg(test)]
@@ -265,10 +300,16 @@ mod tests {
     fn timestamps_and_zoned_timestamps() {
         assert_eq!(timestamp_micros("2018-06-20 15:13:16.945104"), Some(1_529_507_596_945_104));
         assert_eq!(timestamptz_micros("2018-06-20 17:13:16.945104+02"), Some(1_529_507_596_945_104));
-        assert_eq!(zoned_timestamp(1_529_507_596_945_104), "2018-06-20T15:13:16.945104Z");
-        assert_eq!(zoned_timestamp(0), "1970-01-01T00:00:00Z");
-        assert_eq!(zoned_timestamp(1_500_000), "1970-01-01T00:00:01.5Z");
-        assert_eq!(timestamp_micros("infinity"), Some(i64::MAX));
+        assert_eq!(zoned_timestamp(1_529_507_596_945_104, 6), "2018-06-20T15:13:16.945104Z");
+        assert_eq!(zoned_timestamp(0, 6), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(zoned_timestamp(1_500_000, 6), "1970-01-01T00:00:01.500000Z");
+        assert_eq!(zoned_timestamp(1_500_000, 3), "1970-01-01T00:00:01.500Z");
+        assert_eq!(zoned_timestamp(1_500_000, 0), "1970-01-01T00:00:01Z");
+        assert_eq!(zoned_timestamp(i64::MAX, 6), "infinity");
+        assert_eq!(timestamp_number("infinity", false), Some(POSITIVE_INFINITY));
+        assert_eq!(timestamp_number("-infinity", true), Some(NEGATIVE_INFINITY));
+        assert_eq!(timestamp_number("1970-01-01 00:00:00.001999", true), Some(1));
+        assert_eq!(timestamp_number("1969-12-31 23:59:59.9995", true), Some(-1));
         let bc = timestamp_micros("0044-03-15 12:00:00 BC").unwrap();
         assert!(bc < timestamp_micros("0001-01-01 00:00:00").unwrap());
     }
@@ -289,5 +330,17 @@ mod tests {
         assert_eq!(interval_micros("1 year"), Some((365.25 * 86_400_000_000.0) as i64));
         assert_eq!(interval_micros("-1 days +02:00:00"), Some(-86_400_000_000 + 7_200_000_000));
         assert_eq!(interval_micros("3 fortnights"), None);
+    }
+
+    #[test]
+    fn out_of_range_text_is_refused_not_overflowed() {
+        assert_eq!(date_days("99999999999999999-01-01"), None);
+        assert_eq!(timestamp_micros("5874897-12-31 00:00:00"), None);
+        assert_eq!(date_days("5874897-12-31"), Some(2_145_042_905));
+        assert_eq!(timestamptz_micros("2024-01-01 00:00:00+9999999999999999"), None);
+        assert_eq!(interval_micros("9223372036854775807 years"), None);
+        assert_eq!(interval_micros("9223372036854775807:00:00"), None);
+        assert_eq!(interval_micros("2562047788:00:54.775807"), Some(i64::MAX));
+        assert_eq!(interval_micros("-2562047788:00:54.775807"), Some(-i64::MAX));
     }
 }

@@ -40,7 +40,8 @@ pub enum Kind {
     TimeTz,
     TimestampMillis(&'static str),
     TimestampMicros,
-    TimestampTz,
+    /// ZonedTimestamp, with the fraction padded to the column's precision (0–6).
+    TimestampTz(u32),
     Interval,
     Array(Box<Kind>),
     /// include.unknown.datatypes=true: the text form's bytes.
@@ -150,7 +151,7 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
         1114 if connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
         1114 if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
         1114 => Kind::TimestampMicros,
-        1184 => Kind::TimestampTz,
+        1184 => Kind::TimestampTz(time_precision(typmod).clamp(0, 6) as u32),
         1186 => Kind::Interval,
         _ if opts.include_unknown_datatypes => Kind::Unknown,
         _ => return None,
@@ -200,7 +201,7 @@ impl Kind {
             Kind::TimeTz => ("string", Some("io.debezium.time.ZonedTime"), None),
             Kind::TimestampMillis(name) => ("int64", Some(*name), None),
             Kind::TimestampMicros => ("int64", Some("io.debezium.time.MicroTimestamp"), None),
-            Kind::TimestampTz => ("string", Some("io.debezium.time.ZonedTimestamp"), None),
+            Kind::TimestampTz(_) => ("string", Some("io.debezium.time.ZonedTimestamp"), None),
             Kind::Interval => ("int64", Some("io.debezium.time.MicroDuration"), None),
             Kind::Array(elem) => {
                 out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
@@ -237,19 +238,18 @@ impl Kind {
                 b"f" => b"false",
                 _ => return Err(bad("a boolean")),
             }),
-            Kind::Int16 | Kind::Int32 | Kind::Int64 => {
-                let digits = text.strip_prefix(b"-").unwrap_or(text);
-                if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-                    return Err(bad("an integer"));
-                }
-                out.extend_from_slice(text);
+            Kind::Int16 => {
+                int_in_range(out, text, i64::from(i16::MIN), i64::from(i16::MAX)).ok_or_else(|| bad("an int2"))?
             }
+            Kind::Int32 => {
+                int_in_range(out, text, i64::from(i32::MIN), i64::from(i32::MAX)).ok_or_else(|| bad("an int4"))?
+            }
+            Kind::Int64 => int_in_range(out, text, i64::MIN, i64::MAX).ok_or_else(|| bad("an int8"))?,
+            // JSON has no NaN or infinities: Connect's JSON converter writes them as strings.
             Kind::Float32 | Kind::Float64 | Kind::DecimalAsDouble => match text {
                 b"NaN" | b"Infinity" | b"-Infinity" => json::bytes_as_string(out, text),
-                _ => {
-                    s()?.parse::<f64>().map_err(|_| bad("a number"))?;
-                    out.extend_from_slice(text);
-                }
+                _ if json::is_number(text) => out.extend_from_slice(text),
+                _ => return Err(bad("a number")),
             },
             Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::bytes_as_string(out, text),
             Kind::Unknown => write_base64(out, text, false),
@@ -266,7 +266,8 @@ impl Kind {
             }
             Kind::Decimal { scale, .. } => match decimal::parse(text) {
                 Some(d) => write_base64(out, &d.rescale(*scale).unscaled_bytes(), false),
-                None if text == b"NaN" => out.extend_from_slice(b"null"),
+                // Connect's Decimal cannot carry NaN or ±Infinity (PostgreSQL 14+): Debezium sends null.
+                None if is_special_numeric(text) => out.extend_from_slice(b"null"),
                 None => return Err(bad("a decimal")),
             },
             Kind::VariableDecimal => match decimal::parse(text) {
@@ -277,7 +278,7 @@ impl Kind {
                     write_base64(out, &d.unscaled_bytes(), false);
                     out.push(b'}');
                 }
-                None if text == b"NaN" || text == b"Infinity" || text == b"-Infinity" => out.extend_from_slice(b"null"),
+                None if is_special_numeric(text) => out.extend_from_slice(b"null"),
                 None => return Err(bad("a decimal")),
             },
             Kind::Money(inner, _) => {
@@ -292,14 +293,13 @@ impl Kind {
             Kind::TimeMillis(_) => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? / 1000),
             Kind::TimeMicros => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))?),
             Kind::TimeTz => json::string(out, &time::zoned_time(s()?).ok_or_else(|| bad("a time with time zone"))?),
-            Kind::TimestampMillis(_) => {
-                let us = time::timestamp_micros(s()?).ok_or_else(|| bad("a timestamp"))?;
-                json::int(out, if us == i64::MAX || us == i64::MIN { us } else { us.div_euclid(1000) });
+            Kind::TimestampMillis(_) | Kind::TimestampMicros => {
+                let millis = matches!(self, Kind::TimestampMillis(_));
+                json::int(out, time::timestamp_number(s()?, millis).ok_or_else(|| bad("a timestamp"))?);
             }
-            Kind::TimestampMicros => json::int(out, time::timestamp_micros(s()?).ok_or_else(|| bad("a timestamp"))?),
-            Kind::TimestampTz => {
+            Kind::TimestampTz(precision) => {
                 let us = time::timestamptz_micros(s()?).ok_or_else(|| bad("a timestamp with time zone"))?;
-                json::string(out, &time::zoned_timestamp(us));
+                json::string(out, &time::zoned_timestamp(us, *precision));
             }
             Kind::Interval => json::int(out, time::interval_micros(s()?).ok_or_else(|| bad("an interval"))?),
             Kind::Array(elem) => write_array(out, elem, text)?,
@@ -316,7 +316,7 @@ impl Kind {
             | Kind::DecimalAsString
             | Kind::Bytes(_)
             | Kind::TimeTz
-            | Kind::TimestampTz => json::string(out, placeholder),
+            | Kind::TimestampTz(_) => json::string(out, placeholder),
             Kind::Array(elem) => {
                 out.push(b'[');
                 elem.write_placeholder(out, placeholder);
@@ -325,6 +325,19 @@ impl Kind {
             _ => out.extend_from_slice(b"null"),
         }
     }
+}
+
+fn is_special_numeric(text: &[u8]) -> bool {
+    matches!(text, b"NaN" | b"Infinity" | b"-Infinity")
+}
+
+/// Copies an integer's text when it is a JSON integer within `min..=max`.
+fn int_in_range(out: &mut Vec<u8>, text: &[u8], min: i64, max: i64) -> Option<()> {
+    if !json::is_number(text) || text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+        return None;
+    }
+    let v: i64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    (min..=max).contains(&v).then(|| out.extend_from_slice(text))
 }
 
 fn quoted(s: &str) -> String {
