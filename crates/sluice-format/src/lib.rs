@@ -265,11 +265,19 @@ impl Encoder {
         value.extend_from_slice(b",\"message\":{\"prefix\":");
         json::string(&mut value, &message.prefix);
         value.extend_from_slice(b",\"content\":");
-        Kind::Unknown.write_value(&mut value, &message.content).unwrap_or_default();
+        // Like bytea columns, the content follows binary.handling.mode.
+        let mode = self.opts.binary_handling_mode;
+        types::write_binary(&mut value, &message.content, mode);
         value.extend_from_slice(b"}}");
         let mut value_schema = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},".to_vec();
         value_schema.extend_from_slice(&self.source_schema);
-        value_schema.extend_from_slice(b",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"},{\"type\":\"bytes\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Message\",\"field\":\"message\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\"}");
+        value_schema.extend_from_slice(
+            b",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"},",
+        );
+        let content_type: &[u8] = if mode == BinaryHandlingMode::Bytes { b"bytes" } else { b"string" };
+        value_schema.extend_from_slice(b"{\"type\":\"");
+        value_schema.extend_from_slice(content_type);
+        value_schema.extend_from_slice(b"\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Message\",\"field\":\"message\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\"}");
         out.push(Record {
             topic: self.message_topic.clone(),
             partition: None,

@@ -329,6 +329,33 @@ fn logical_messages_go_to_the_message_topic() {
 }
 
 #[test]
+fn message_content_follows_the_binary_handling_mode() {
+    let mut e = event(Op::Message, &table(vec![]), None, None);
+    e.table = None;
+    e.message = Some(LogicalMessage {
+        transactional: false,
+        prefix: "p".into(),
+        content: bytes::Bytes::from_static(b"\xfb\xff"),
+    });
+    for (mode, content, ty) in [
+        (BinaryHandlingMode::Bytes, "+/8=", "bytes"),
+        (BinaryHandlingMode::Base64, "+/8=", "string"),
+        (BinaryHandlingMode::Base64UrlSafe, "-_8=", "string"),
+        (BinaryHandlingMode::Hex, "fbff", "string"),
+    ] {
+        let mut out = Vec::new();
+        let o =
+            EncoderOptions { binary_handling_mode: mode, value: Converter::Json { schemas_enable: true }, ..opts() };
+        Encoder::new(o).encode(&e, &mut out).unwrap();
+        let value = payload_json(out[0].value.as_ref().unwrap());
+        assert_eq!(value["payload"]["message"]["content"], json!(content), "{mode:?}");
+        let fields = value["schema"]["fields"].as_array().unwrap();
+        let message = fields.iter().find(|f| f["field"] == "message").unwrap();
+        assert_eq!(message["fields"][1]["type"], json!(ty), "{mode:?}");
+    }
+}
+
+#[test]
 fn unchanged_toast_values_carry_the_placeholder() {
     let t = table(vec![
         col("id", 23, -1, true),
@@ -445,6 +472,14 @@ proptest::proptest! {
             Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
         }
     }
+}
+
+#[test]
+fn arrays_deeper_than_postgresqls_six_dimensions_are_errors() {
+    assert_eq!(v(1007, -1, "{{{{{{1}}}}}}"), json!([[[[[[1]]]]]]));
+    assert!(value_of(1007, -1, "{{{{{{{1}}}}}}}", opts()).is_err());
+    let deep = format!("{}{}", "{".repeat(100_000), "}".repeat(100_000));
+    assert!(value_of(1007, -1, &deep, opts()).is_err());
 }
 
 #[test]

@@ -255,14 +255,7 @@ impl Kind {
             Kind::Unknown => write_base64(out, text, false),
             Kind::Bytes(mode) => {
                 let bytes = decode_bytea(text).ok_or_else(|| bad("bytea hex output"))?;
-                match mode {
-                    BinaryHandlingMode::Bytes | BinaryHandlingMode::Base64 => write_base64(out, &bytes, false),
-                    BinaryHandlingMode::Base64UrlSafe => write_base64(out, &bytes, true),
-                    BinaryHandlingMode::Hex => {
-                        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-                        json::string(out, &hex);
-                    }
-                }
+                write_binary(out, &bytes, *mode);
             }
             Kind::Decimal { scale, .. } => match decimal::parse(text) {
                 Some(d) => write_base64(out, &d.rescale(*scale).unscaled_bytes(), false),
@@ -364,6 +357,24 @@ fn write_base64(out: &mut Vec<u8>, bytes: &[u8], url_safe: bool) {
     out.push(b'"');
 }
 
+/// Writes raw bytes per `binary.handling.mode`: base64 for Connect bytes (the JSON converter's form) and for
+/// `base64`, the URL-safe alphabet for `base64-url-safe`, lower-case hex for `hex`.
+pub fn write_binary(out: &mut Vec<u8>, bytes: &[u8], mode: BinaryHandlingMode) {
+    match mode {
+        BinaryHandlingMode::Bytes | BinaryHandlingMode::Base64 => write_base64(out, bytes, false),
+        BinaryHandlingMode::Base64UrlSafe => write_base64(out, bytes, true),
+        BinaryHandlingMode::Hex => {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.push(b'"');
+            for b in bytes {
+                out.push(HEX[usize::from(b >> 4)]);
+                out.push(HEX[usize::from(b & 0xf)]);
+            }
+            out.push(b'"');
+        }
+    }
+}
+
 fn decode_bytea(text: &[u8]) -> Option<Vec<u8>> {
     let hex = text.strip_prefix(b"\\x")?;
     if hex.len() % 2 != 0 {
@@ -386,16 +397,19 @@ fn write_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8]) -> Result<(), String
         _ => text,
     };
     let mut pos = 0;
-    parse_array(out, elem, text, &mut pos)?;
+    parse_array(out, elem, text, &mut pos, 1)?;
     if pos != text.len() {
         return Err(format!("`{}` has trailing characters after the array", String::from_utf8_lossy(text)));
     }
     Ok(())
 }
 
-fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize) -> Result<(), String> {
+/// PostgreSQL's `MAXDIM`: deeper text is not an array value, and refusing it bounds the recursion.
+const MAX_ARRAY_DEPTH: usize = 6;
+
+fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize, depth: usize) -> Result<(), String> {
     let bad = || format!("`{}` is not an array literal", String::from_utf8_lossy(text));
-    if text.get(*pos) != Some(&b'{') {
+    if text.get(*pos) != Some(&b'{') || depth > MAX_ARRAY_DEPTH {
         return Err(bad());
     }
     *pos += 1;
@@ -412,7 +426,7 @@ fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize) -> 
         }
         first = false;
         match text.get(*pos) {
-            Some(b'{') => parse_array(out, elem, text, pos)?,
+            Some(b'{') => parse_array(out, elem, text, pos, depth + 1)?,
             Some(b'"') => {
                 *pos += 1;
                 let mut value = Vec::new();
