@@ -42,13 +42,43 @@ pub fn parse(text: &[u8]) -> Option<Decimal> {
 }
 
 impl Decimal {
-    /// Rescales to `scale` fractional digits (padding with zeros, or truncating extra digits).
+    /// Rescales to `scale` fractional digits: pads with zeros, or drops extra digits rounding half up (Java's
+    /// `BigDecimal.setScale(scale, RoundingMode.HALF_UP)`, which Debezium applies to money).
     pub fn rescale(mut self, scale: u32) -> Decimal {
         while self.scale < scale {
             self.digits.push(0);
             self.scale += 1;
         }
-        while self.scale > scale {
+        if self.scale > scale {
+            let keep = self.digits.len() - (self.scale - scale) as usize;
+            let round_up = self.digits[keep] >= 5;
+            self.digits.truncate(keep);
+            self.scale = scale;
+            if round_up {
+                let mut carry = true;
+                for d in self.digits.iter_mut().rev() {
+                    *d += 1;
+                    carry = *d == 10;
+                    if !carry {
+                        break;
+                    }
+                    *d = 0;
+                }
+                if carry {
+                    self.digits.insert(0, 1);
+                }
+            }
+        }
+        if self.digits.is_empty() {
+            self.digits.push(0);
+        }
+        self
+    }
+
+    /// Drops trailing fractional zeros (`12.3400` → `12.34`, `1.000` → `1`), as Debezium strips a variable-scale
+    /// decimal before sending it; integer digits are kept (`100` stays scale 0).
+    pub fn strip_trailing_zeros(mut self) -> Decimal {
+        while self.scale > 0 && self.digits.last() == Some(&0) {
             self.digits.pop();
             self.scale -= 1;
         }
@@ -147,9 +177,22 @@ mod tests {
     }
 
     #[test]
-    fn rescale_pads_and_truncates() {
+    fn rescale_pads_and_rounds_half_up() {
         assert_eq!(parse(b"1.5").unwrap().rescale(3).unscaled_bytes(), java_bytes(1500));
-        assert_eq!(parse(b"1.5678").unwrap().rescale(2).unscaled_bytes(), java_bytes(156));
+        assert_eq!(parse(b"1.5678").unwrap().rescale(2).unscaled_bytes(), java_bytes(157));
+        assert_eq!(parse(b"1.5649").unwrap().rescale(2).unscaled_bytes(), java_bytes(156));
+        assert_eq!(parse(b"9.995").unwrap().rescale(2).unscaled_bytes(), java_bytes(1000));
+        assert_eq!(parse(b"-2.5").unwrap().rescale(0).unscaled_bytes(), java_bytes(-3));
+    }
+
+    #[test]
+    fn strip_trailing_zeros_keeps_integer_digits() {
+        let d = parse(b"12.3400").unwrap().strip_trailing_zeros();
+        assert_eq!((d.scale, d.unscaled_bytes()), (2, java_bytes(1234)));
+        let d = parse(b"100").unwrap().strip_trailing_zeros();
+        assert_eq!((d.scale, d.unscaled_bytes()), (0, java_bytes(100)));
+        let d = parse(b"0.000").unwrap().strip_trailing_zeros();
+        assert_eq!((d.scale, d.unscaled_bytes()), (0, vec![0]));
     }
 
     proptest! {

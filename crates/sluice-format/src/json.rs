@@ -76,6 +76,74 @@ pub fn uint(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// Writes a double as Kafka Connect's JSON converter does (Jackson, i.e. Java's `Double.toString`): the shortest
+/// digits that round-trip, plain between 10^-3 and 10^7 with at least one fraction digit (`100.0`), computerized
+/// scientific notation outside (`1.0E7`, `1.5E-4`); NaN and the infinities as the strings Jackson quotes them as.
+pub fn java_double(out: &mut Vec<u8>, v: f64) {
+    if !v.is_finite() {
+        return java_non_finite(out, v.is_nan(), v > 0.0);
+    }
+    java_layout(out, &format!("{v:e}"));
+}
+
+/// Like [`java_double`] for a Connect `float` (Java's `Float.toString`: the shortest digits of the 32-bit value).
+pub fn java_float(out: &mut Vec<u8>, v: f32) {
+    if !v.is_finite() {
+        return java_non_finite(out, v.is_nan(), v > 0.0);
+    }
+    java_layout(out, &format!("{v:e}"));
+}
+
+fn java_non_finite(out: &mut Vec<u8>, nan: bool, positive: bool) {
+    out.extend_from_slice(match (nan, positive) {
+        (true, _) => b"\"NaN\"",
+        (false, true) => b"\"Infinity\"",
+        (false, false) => b"\"-Infinity\"",
+    });
+}
+
+/// Lays out Rust's shortest scientific form (`-1.2345e-7`) the way Java prints it.
+fn java_layout(out: &mut Vec<u8>, sci: &str) {
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: Vec<u8> = mantissa.bytes().filter(u8::is_ascii_digit).collect();
+    if negative {
+        out.push(b'-');
+    }
+    if digits.iter().all(|&d| d == b'0') {
+        out.extend_from_slice(b"0.0");
+    } else if (-3..7).contains(&exp) {
+        if exp < 0 {
+            out.extend_from_slice(b"0.");
+            out.extend(std::iter::repeat_n(b'0', (-exp - 1) as usize));
+            out.extend_from_slice(&digits);
+        } else {
+            let int_len = exp as usize + 1;
+            for i in 0..int_len {
+                out.push(*digits.get(i).unwrap_or(&b'0'));
+            }
+            out.push(b'.');
+            match digits.get(int_len..) {
+                Some(frac) if !frac.is_empty() => out.extend_from_slice(frac),
+                _ => out.push(b'0'),
+            }
+        }
+    } else {
+        out.push(digits[0]);
+        out.push(b'.');
+        match &digits[1..] {
+            [] => out.push(b'0'),
+            frac => out.extend_from_slice(frac),
+        }
+        out.push(b'E');
+        out.extend_from_slice(itoa::Buffer::new().format(exp).as_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -94,6 +162,42 @@ mod tests {
             super::bytes_as_string(&mut out, s);
             let back = serde_json::from_slice::<String>(&out).unwrap();
             assert_eq!(back, String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn doubles_print_like_javas_double_to_string() {
+        let cases: [(f64, &str); 14] = [
+            (1.5, "1.5"),
+            (100.0, "100.0"),
+            (0.0, "0.0"),
+            (-0.0, "-0.0"),
+            (0.001, "0.001"),
+            (0.0001, "1.0E-4"),
+            (1234567.0, "1234567.0"),
+            (12345678.0, "1.2345678E7"),
+            (1e7, "1.0E7"),
+            (2.25e20, "2.25E20"),
+            (-3.5e-10, "-3.5E-10"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (f64::MAX, "1.7976931348623157E308"),
+            (f64::NAN, "\"NaN\""),
+        ];
+        for (v, expected) in cases {
+            let mut out = Vec::new();
+            super::java_double(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{v}");
+        }
+    }
+
+    #[test]
+    fn floats_print_like_javas_float_to_string() {
+        for (v, expected) in
+            [(1.1_f32, "1.1"), (3.4028235e38, "3.4028235E38"), (0.5, "0.5"), (f32::NEG_INFINITY, "\"-Infinity\"")]
+        {
+            let mut out = Vec::new();
+            super::java_float(&mut out, v);
+            assert_eq!(String::from_utf8(out).unwrap(), expected, "{v}");
         }
     }
 

@@ -109,6 +109,7 @@ pub struct Encoder {
     source_db: Vec<u8>,
     source_schema: Vec<u8>,
     message_topic: Arc<str>,
+    message_value_schema: Vec<u8>,
 }
 
 fn now_us() -> i64 {
@@ -128,7 +129,16 @@ impl Encoder {
         let mut source_schema = Vec::new();
         types::write_source_schema(&mut source_schema);
         let message_topic = Arc::from(format!("{}.message", opts.topic_prefix));
-        Encoder { opts, tables: HashMap::new(), source_head, source_db, source_schema, message_topic }
+        let message_value_schema = message_value_schema(&source_schema, opts.binary_handling_mode);
+        Encoder {
+            opts,
+            tables: HashMap::new(),
+            source_head,
+            source_db,
+            source_schema,
+            message_topic,
+            message_value_schema,
+        }
     }
 
     /// Appends the records for one event: the event itself, and a tombstone after a delete when
@@ -182,7 +192,7 @@ impl Encoder {
             None => payload.extend_from_slice(b"null"),
         }
         payload.extend_from_slice(b",\"source\":");
-        self.write_source(&mut payload, event, &cache.source_table);
+        self.write_source(&mut payload, event, &cache.source_table, event.source.tx_id);
         payload.extend_from_slice(b",\"transaction\":null,\"op\":\"");
         payload.extend_from_slice(event.op.code().as_bytes());
         payload.extend_from_slice(b"\"");
@@ -224,7 +234,7 @@ impl Encoder {
         Ok(())
     }
 
-    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8]) {
+    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u32>) {
         let s = &event.source;
         out.extend_from_slice(&self.source_head);
         json::int(out, s.ts_us.div_euclid(1000));
@@ -243,52 +253,60 @@ impl Encoder {
         out.push(b',');
         out.extend_from_slice(source_table);
         out.extend_from_slice(b"\"txId\":");
-        match s.tx_id {
+        match tx_id {
             Some(x) => json::uint(out, u64::from(x)),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"lsn\":");
         json::uint(out, s.lsn.0);
-        out.extend_from_slice(b",\"xmin\":null}");
+        out.extend_from_slice(b",\"xmin\":null,\"origin\":null,\"origin_lsn\":null}");
     }
 
+    /// A logical decoding message, shaped as Debezium's `LogicalDecodingMessageMonitor` shapes it: key
+    /// `MessageKey{prefix}`, value `MessageValue{op, ts_ms, source, transaction, message{prefix, content}}` with
+    /// the content per `binary.handling.mode`, and no `txId` for non-transactional messages.
     fn encode_message(&self, event: &ChangeEvent, now: i64, out: &mut Vec<Record>) -> Result<(), EncodeError> {
         let Some(message) = &event.message else { return Err(EncodeError::NoTable { op: "m" }) };
         let mut key = b"{\"prefix\":".to_vec();
         json::string(&mut key, &message.prefix);
         key.push(b'}');
-        let key_schema = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageKey\"}";
         let mut value = b"{\"op\":\"m\",\"ts_ms\":".to_vec();
         json::int(&mut value, now / 1000);
         value.extend_from_slice(b",\"source\":");
-        self.write_source(&mut value, event, b"\"schema\":\"\",\"table\":\"\",");
-        value.extend_from_slice(b",\"message\":{\"prefix\":");
+        let tx_id = if message.transactional { event.source.tx_id } else { None };
+        self.write_source(&mut value, event, b"\"schema\":\"\",\"table\":\"\",", tx_id);
+        value.extend_from_slice(b",\"transaction\":null,\"message\":{\"prefix\":");
         json::string(&mut value, &message.prefix);
         value.extend_from_slice(b",\"content\":");
-        // Like bytea columns, the content follows binary.handling.mode.
-        let mode = self.opts.binary_handling_mode;
-        types::write_binary(&mut value, &message.content, mode);
+        types::write_binary(&mut value, &message.content, self.opts.binary_handling_mode);
         value.extend_from_slice(b"}}");
-        let mut value_schema = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},".to_vec();
-        value_schema.extend_from_slice(&self.source_schema);
-        value_schema.extend_from_slice(
-            b",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"prefix\"},",
-        );
-        let content_type: &[u8] = if mode == BinaryHandlingMode::Bytes { b"bytes" } else { b"string" };
-        value_schema.extend_from_slice(b"{\"type\":\"");
-        value_schema.extend_from_slice(content_type);
-        value_schema.extend_from_slice(b"\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Message\",\"field\":\"message\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\"}");
         out.push(Record {
             topic: self.message_topic.clone(),
             partition: None,
-            key: Some(convert(&self.opts.key, key_schema, key, "the message key")?),
-            value: Some(convert(&self.opts.value, &value_schema, value, "the message event")?),
+            key: Some(convert(&self.opts.key, MESSAGE_KEY_SCHEMA, key, "the message key")?),
+            value: Some(convert(&self.opts.value, &self.message_value_schema, value, "the message event")?),
             headers: Vec::new(),
             timestamp_ms: now / 1000,
             position: event.source.position,
         });
         Ok(())
     }
+}
+
+const MESSAGE_KEY_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageKey\",\"version\":1}";
+
+/// The Connect schema of a message event's value; only the content's type depends on configuration.
+fn message_value_schema(source_schema: &[u8], mode: BinaryHandlingMode) -> Vec<u8> {
+    let mut schema = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},".to_vec();
+    schema.extend_from_slice(source_schema);
+    schema.push(b',');
+    schema.extend_from_slice(types::TRANSACTION_SCHEMA);
+    schema.extend_from_slice(
+        b",{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"},{\"type\":\"",
+    );
+    schema.extend_from_slice(if mode == BinaryHandlingMode::Bytes { b"bytes" } else { b"string" });
+    schema.extend_from_slice(b"\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Message\",\"version\":1,\"field\":\"message\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\",\"version\":1}");
+    schema
 }
 
 fn write_ts(out: &mut Vec<u8>, now_us: i64) {

@@ -103,7 +103,6 @@ fn numeric_with_scale_is_a_connect_decimal_in_base64() {
     // 12.34 → unscaled 1234 = 0x04D2.
     assert_eq!(v(1700, numeric_typmod(10, 2), "12.34"), json!("BNI="));
     assert_eq!(v(1700, numeric_typmod(10, 2), "-1.00"), json!("nA=="));
-    assert_eq!(v(1700, numeric_typmod(10, 2), "NaN"), Value::Null);
 }
 
 #[test]
@@ -207,7 +206,8 @@ fn enums_and_enum_arrays() {
 
 #[test]
 fn unknown_types_are_left_out_or_sent_as_bytes() {
-    let t = table(vec![col("id", 23, -1, true), col("g", 600, -1, false)]);
+    // `box` has no Debezium mapping.
+    let t = table(vec![col("id", 23, -1, true), col("g", 603, -1, false)]);
     let e = event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("(1,2)")]));
     let mut out = Vec::new();
     Encoder::new(opts()).encode(&e, &mut out).unwrap();
@@ -215,6 +215,18 @@ fn unknown_types_are_left_out_or_sent_as_bytes() {
     let mut out = Vec::new();
     Encoder::new(EncoderOptions { include_unknown_datatypes: true, ..opts() }).encode(&e, &mut out).unwrap();
     assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"]["g"], json!("KDEsMik="));
+    // …represented per binary.handling.mode, like bytea.
+    let mut out = Vec::new();
+    let o = EncoderOptions {
+        include_unknown_datatypes: true,
+        binary_handling_mode: BinaryHandlingMode::Hex,
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    };
+    Encoder::new(o).encode(&e, &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["g"], json!("28312c3229"));
+    assert_eq!(value["schema"]["fields"][1]["fields"][1], json!({"type": "string", "optional": true, "field": "g"}));
 }
 
 #[test]
@@ -412,13 +424,19 @@ fn out_of_range_integers_and_non_json_numbers_are_errors() {
     }
 }
 
+/// Debezium docs ("Decimal types"): NaN is only representable with decimal.handling.mode string (the constant
+/// `NAN`) or double (`Double.NaN`); in precise mode Debezium fails with a hint to switch modes.
 #[test]
-fn numeric_infinities_are_null_in_precise_mode_and_strings_in_double_mode() {
-    for text in ["Infinity", "-Infinity", "NaN"] {
-        assert_eq!(v(1700, numeric_typmod(10, 2), text), Value::Null, "{text}");
-        assert_eq!(v(1700, -1, text), Value::Null, "{text}");
+fn numeric_special_values_fail_in_precise_mode_and_are_named_in_string_and_double_modes() {
+    for (text, as_string) in [("NaN", "NAN"), ("Infinity", "POSITIVE_INFINITY"), ("-Infinity", "NEGATIVE_INFINITY")] {
+        for typmod in [numeric_typmod(10, 2), -1] {
+            let err = value_of(1700, typmod, text, opts()).unwrap_err().to_string();
+            assert!(err.contains("decimal.handling.mode to string"), "{err}");
+        }
         let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::Double, ..opts() };
         assert_eq!(value_of(1700, -1, text, o).unwrap(), json!(text));
+        let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::String, ..opts() };
+        assert_eq!(value_of(1700, -1, text, o).unwrap(), json!(as_string));
     }
 }
 

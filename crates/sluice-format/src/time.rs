@@ -219,13 +219,16 @@ pub fn zoned_timestamp(micros: i64, precision: u32) -> String {
     out
 }
 
-/// Debezium's MicroDuration: an interval in microseconds, with a month counted as 365.25 / 12 days.
+/// Debezium's MicroDuration: an interval in microseconds, a month counted as 365.25 / 12 days.
+///
+/// Debezium reads the interval into the JDBC driver's `PGInterval` (years, months, days, hours, minutes, and seconds
+/// as a double) and sums it in floating point, truncating at the end; the same arithmetic here gives the same
+/// microsecond, rounding quirks included.
 pub fn interval_micros(text: &str) -> Option<i64> {
-    const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
     let mut months: i64 = 0;
     let mut days: i64 = 0;
-    let mut micros: i64 = 0;
-    let mut tokens = text.split_whitespace().peekable();
+    let (mut hours, mut minutes, mut seconds) = (0i64, 0i64, 0f64);
+    let mut tokens = text.split_whitespace();
     while let Some(tok) = tokens.next() {
         if tok.contains(':') {
             let (neg, t) = match tok.strip_prefix('-') {
@@ -239,17 +242,19 @@ pub fn interval_micros(text: &str) -> Option<i64> {
             let mut parts = hms.split(':');
             let h = num(parts.next()?)?;
             let m = num(parts.next()?)?;
-            let s = parts.next().map(num).unwrap_or(Some(0))?;
-            let f = match frac {
+            let whole = parts.next().map(num).unwrap_or(Some(0))?;
+            let micros = match frac {
                 Some(f) if !f.is_empty() && f.len() <= 6 => num(f)? * 10_i64.pow(6 - f.len() as u32),
                 Some(_) => return None,
                 None => 0,
             };
-            if m > 59 || s > 59 {
+            if parts.next().is_some() || m > 59 || whole > 59 {
                 return None;
             }
-            let v = h.checked_mul(3600)?.checked_add(m * 60 + s)?.checked_mul(1_000_000)?.checked_add(f)?;
-            micros = micros.checked_add(if neg { -v } else { v })?;
+            let sign = if neg { -1 } else { 1 };
+            hours = hours.checked_add(sign * h)?;
+            minutes += sign * m;
+            seconds += (sign * whole) as f64 + (sign * micros) as f64 / 1e6;
             continue;
         }
         let n: i64 = tok.parse().ok()?;
@@ -261,9 +266,12 @@ pub fn interval_micros(text: &str) -> Option<i64> {
             _ => return None,
         }
     }
-    // Months are converted in floating point, as Debezium does; the cast saturates instead of wrapping.
-    let month_micros = months as f64 * DAYS_PER_MONTH * MICROS_PER_DAY as f64;
-    (month_micros as i64).checked_add(days.checked_mul(MICROS_PER_DAY)?)?.checked_add(micros)
+    const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
+    let total_days = months as f64 * DAYS_PER_MONTH + days as f64;
+    let total_seconds = ((total_days * 24.0 + hours as f64) * 60.0 + minutes as f64) * 60.0 + seconds;
+    let micros = total_seconds * 1e6;
+    // Java's (long) cast saturates; text beyond that is not an interval PostgreSQL can print.
+    (micros.abs() < 9.223_372_036_854_775e18).then_some(micros as i64)
 }
 
 #[cfg(test)]
@@ -340,7 +348,7 @@ mod tests {
         assert_eq!(timestamptz_micros("2024-01-01 00:00:00+9999999999999999"), None);
         assert_eq!(interval_micros("9223372036854775807 years"), None);
         assert_eq!(interval_micros("9223372036854775807:00:00"), None);
-        assert_eq!(interval_micros("2562047788:00:54.775807"), Some(i64::MAX));
-        assert_eq!(interval_micros("-2562047788:00:54.775807"), Some(-i64::MAX));
+        // Summed in doubles as Debezium does, so the last digits carry the double's rounding.
+        assert_eq!(interval_micros("2562047788:00:54"), Some(9_223_372_036_853_999_616));
     }
 }

@@ -15,6 +15,10 @@ use crate::{decimal, json, time, BinaryHandlingMode, DecimalHandlingMode, Encode
 #[derive(Clone, Debug, PartialEq)]
 pub enum Kind {
     Bool,
+    /// `bit(1)` / `varbit(1)`: Connect boolean from `0` / `1`.
+    Bit,
+    /// `bit(n)` / `varbit(n)`, n > 1: io.debezium.data.Bits, little-endian bytes sized to the content.
+    Bits(u32),
     Int16,
     Int32,
     Int64,
@@ -44,8 +48,10 @@ pub enum Kind {
     TimestampTz(u32),
     Interval,
     Array(Box<Kind>),
-    /// include.unknown.datatypes=true: the text form's bytes.
-    Unknown,
+    /// `point`: io.debezium.data.geometry.Point {x, y, wkb, srid}.
+    Point,
+    /// include.unknown.datatypes=true: the text form's bytes, represented per binary.handling.mode.
+    Unknown(BinaryHandlingMode),
 }
 
 const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
@@ -60,7 +66,33 @@ pub fn kind_of(column: &ColumnSchema, opts: &EncoderOptions) -> Option<Kind> {
     if let Some(elem) = array_element(oid) {
         return scalar(elem, column.type_modifier, opts).map(|k| Kind::Array(Box::new(k)));
     }
-    scalar(oid, column.type_modifier, opts)
+    if oid >= FIRST_USER_OID {
+        if let Some(kind) = extension_kind(&column.type_name) {
+            return Some(kind);
+        }
+    }
+    match scalar(oid, column.type_modifier, opts) {
+        Some(kind) => Some(kind),
+        // Debezium has no converter for these arrays and leaves them out even with include.unknown.datatypes.
+        None if matches!(oid, 791 | 1003 | 1187 | 143 | 1561 | 1563 | 1017 | 2201) => None,
+        None if opts.include_unknown_datatypes => Some(Kind::Unknown(opts.binary_handling_mode)),
+        None => None,
+    }
+}
+
+/// OIDs below this are built into PostgreSQL; extension types get OIDs from here on, different in every database.
+const FIRST_USER_OID: u32 = 16384;
+
+/// Extension types Debezium recognises by name (their OIDs vary per database).
+fn extension_kind(type_name: &str) -> Option<Kind> {
+    const LTREE: Kind = Kind::Text(Some("io.debezium.data.Ltree"));
+    Some(match type_name {
+        "citext" | "isbn" => Kind::Text(None),
+        "ltree" => LTREE,
+        "_citext" => Kind::Array(Box::new(Kind::Text(None))),
+        "_ltree" => Kind::Array(Box::new(LTREE)),
+        _ => return None,
+    })
 }
 
 fn array_element(oid: u32) -> Option<u32> {
@@ -68,18 +100,15 @@ fn array_element(oid: u32) -> Option<u32> {
         1000 => 16,
         1001 => 17,
         1002 => 18,
-        1003 => 19,
         1016 => 20,
         1005 => 21,
         1007 => 23,
         1009 => 25,
         1028 => 26,
         199 => 114,
-        143 => 142,
         651 => 650,
         1021 => 700,
         1022 => 701,
-        791 => 790,
         1040 => 829,
         1041 => 869,
         775 => 774,
@@ -89,11 +118,16 @@ fn array_element(oid: u32) -> Option<u32> {
         1183 => 1083,
         1115 => 1114,
         1185 => 1184,
-        1187 => 1186,
         1270 => 1266,
         1231 => 1700,
         2951 => 2950,
         3807 => 3802,
+        3905 => 3904,
+        3907 => 3906,
+        3909 => 3908,
+        3911 => 3910,
+        3913 => 3912,
+        3927 => 3926,
         _ => return None,
     })
 }
@@ -125,7 +159,15 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
         20 | 26 => Kind::Int64,
         700 => Kind::Float32,
         701 => Kind::Float64,
-        25 | 1043 | 1042 | 18 | 19 | 650 | 869 | 829 | 774 => Kind::Text(None),
+        // Strings, network addresses and ranges.
+        25 | 1043 | 1042 | 18 | 19 | 650 | 869 | 829 | 774 | 3904 | 3906 | 3908 | 3910 | 3912 | 3926 => {
+            Kind::Text(None)
+        }
+        3614 => Kind::Text(Some("io.debezium.data.Tsvector")),
+        600 => Kind::Point,
+        1560 | 1562 if typmod == 1 => Kind::Bit,
+        // varbit without a length: Debezium's length parameter is Integer.MAX_VALUE.
+        1560 | 1562 => Kind::Bits(u32::try_from(typmod).unwrap_or(i32::MAX as u32)),
         114 | 3802 => Kind::Text(Some("io.debezium.data.Json")),
         2950 => Kind::Text(Some("io.debezium.data.Uuid")),
         142 => Kind::Text(Some("io.debezium.data.Xml")),
@@ -153,7 +195,6 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
         1114 => Kind::TimestampMicros,
         1184 => Kind::TimestampTz(time_precision(typmod).clamp(0, 6) as u32),
         1186 => Kind::Interval,
-        _ if opts.include_unknown_datatypes => Kind::Unknown,
         _ => return None,
     })
 }
@@ -162,7 +203,10 @@ impl Kind {
     /// Writes this kind's Connect schema for a field (`field` included when `Some`).
     pub fn write_schema(&self, out: &mut Vec<u8>, optional: bool, field: Option<&str>) {
         let (ty, name, params): (&str, Option<&str>, Option<String>) = match self {
-            Kind::Bool => ("boolean", None, None),
+            Kind::Bool | Kind::Bit => ("boolean", None, None),
+            Kind::Bits(length) => {
+                ("bytes", Some("io.debezium.data.Bits"), Some(format!("{{\"length\":\"{length}\"}}")))
+            }
             Kind::Int16 => ("int16", None, None),
             Kind::Int32 => ("int32", None, None),
             Kind::Int64 => ("int64", None, None),
@@ -173,8 +217,8 @@ impl Kind {
             Kind::Enum(allowed) => {
                 ("string", Some("io.debezium.data.Enum"), Some(format!("{{\"allowed\":{}}}", quoted(allowed))))
             }
-            Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => ("bytes", None, None),
-            Kind::Bytes(_) => ("string", None, None),
+            Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown(BinaryHandlingMode::Bytes) => ("bytes", None, None),
+            Kind::Bytes(_) | Kind::Unknown(_) => ("string", None, None),
             Kind::Decimal { scale, precision } => (
                 "bytes",
                 Some("org.apache.kafka.connect.data.Decimal"),
@@ -203,9 +247,23 @@ impl Kind {
             Kind::TimestampMicros => ("int64", Some("io.debezium.time.MicroTimestamp"), None),
             Kind::TimestampTz(_) => ("string", Some("io.debezium.time.ZonedTimestamp"), None),
             Kind::Interval => ("int64", Some("io.debezium.time.MicroDuration"), None),
+            Kind::Point => {
+                out.extend_from_slice(
+                    b"{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},\
+                      {\"type\":\"double\",\"optional\":false,\"field\":\"y\"},{\"type\":\"bytes\",\"optional\":true,\"field\":\"wkb\"},\
+                      {\"type\":\"int32\",\"optional\":true,\"field\":\"srid\"}],\"optional\":",
+                );
+                out.extend_from_slice(if optional { b"true" } else { b"false" });
+                out.extend_from_slice(
+                    b",\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"",
+                );
+                close_field(out, field);
+                return;
+            }
             Kind::Array(elem) => {
                 out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
-                elem.write_schema(out, true, None);
+                // Debezium builds element schemas optional, except enums' and unknown types'.
+                elem.write_schema(out, !matches!(**elem, Kind::Enum(_) | Kind::Unknown(_)), None);
                 out.extend_from_slice(b",\"optional\":");
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
                 close_field(out, field);
@@ -238,6 +296,12 @@ impl Kind {
                 b"f" => b"false",
                 _ => return Err(bad("a boolean")),
             }),
+            Kind::Bit => out.extend_from_slice(match text {
+                b"1" => b"true",
+                b"0" => b"false",
+                _ => return Err(bad("a bit")),
+            }),
+            Kind::Bits(_) => write_base64(out, &bits_le(text).ok_or_else(|| bad("a bit string"))?, false),
             Kind::Int16 => {
                 int_in_range(out, text, i64::from(i16::MIN), i64::from(i16::MAX)).ok_or_else(|| bad("an int2"))?
             }
@@ -245,25 +309,30 @@ impl Kind {
                 int_in_range(out, text, i64::from(i32::MIN), i64::from(i32::MAX)).ok_or_else(|| bad("an int4"))?
             }
             Kind::Int64 => int_in_range(out, text, i64::MIN, i64::MAX).ok_or_else(|| bad("an int8"))?,
-            // JSON has no NaN or infinities: Connect's JSON converter writes them as strings.
-            Kind::Float32 | Kind::Float64 | Kind::DecimalAsDouble => match text {
-                b"NaN" | b"Infinity" | b"-Infinity" => json::bytes_as_string(out, text),
-                _ if json::is_number(text) => out.extend_from_slice(text),
-                _ => return Err(bad("a number")),
+            Kind::Float32 => json::java_float(out, parse_float(text).ok_or_else(|| bad("a real"))? as f32),
+            Kind::Float64 | Kind::DecimalAsDouble => {
+                json::java_double(out, parse_float(text).ok_or_else(|| bad("a number"))?)
+            }
+            Kind::Text(_) | Kind::Enum(_) => json::bytes_as_string(out, text),
+            // Debezium prints special values by the names of its SpecialValueDecimal constants.
+            Kind::DecimalAsString => match text {
+                b"NaN" => json::string(out, "NAN"),
+                b"Infinity" => json::string(out, "POSITIVE_INFINITY"),
+                b"-Infinity" => json::string(out, "NEGATIVE_INFINITY"),
+                _ if decimal::parse(text).is_some() => json::bytes_as_string(out, text),
+                _ => return Err(bad("a decimal")),
             },
-            Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::bytes_as_string(out, text),
-            Kind::Unknown => write_base64(out, text, false),
+            Kind::Unknown(mode) => write_binary(out, text, *mode),
             Kind::Bytes(mode) => {
                 let bytes = decode_bytea(text).ok_or_else(|| bad("bytea hex output"))?;
                 write_binary(out, &bytes, *mode);
             }
             Kind::Decimal { scale, .. } => match decimal::parse(text) {
                 Some(d) => write_base64(out, &d.rescale(*scale).unscaled_bytes(), false),
-                // Connect's Decimal cannot carry NaN or ±Infinity (PostgreSQL 14+): Debezium sends null.
-                None if is_special_numeric(text) => out.extend_from_slice(b"null"),
+                None if is_special_numeric(text) => return Err(SPECIAL_DECIMAL.into()),
                 None => return Err(bad("a decimal")),
             },
-            Kind::VariableDecimal => match decimal::parse(text) {
+            Kind::VariableDecimal => match decimal::parse(text).map(decimal::Decimal::strip_trailing_zeros) {
                 Some(d) => {
                     out.extend_from_slice(b"{\"scale\":");
                     json::uint(out, u64::from(d.scale));
@@ -271,7 +340,7 @@ impl Kind {
                     write_base64(out, &d.unscaled_bytes(), false);
                     out.push(b'}');
                 }
-                None if is_special_numeric(text) => out.extend_from_slice(b"null"),
+                None if is_special_numeric(text) => return Err(SPECIAL_DECIMAL.into()),
                 None => return Err(bad("a decimal")),
             },
             Kind::Money(inner, _) => {
@@ -296,28 +365,115 @@ impl Kind {
             }
             Kind::Interval => json::int(out, time::interval_micros(s()?).ok_or_else(|| bad("an interval"))?),
             Kind::Array(elem) => write_array(out, elem, text)?,
+            Kind::Point => {
+                let (x, y) = parse_point(text).ok_or_else(|| bad("a point"))?;
+                out.extend_from_slice(b"{\"x\":");
+                json::java_double(out, x);
+                out.extend_from_slice(b",\"y\":");
+                json::java_double(out, y);
+                out.extend_from_slice(b",\"wkb\":");
+                // Well-known binary of a 2D point: little-endian marker, type 1, x, y.
+                let mut wkb = Vec::with_capacity(21);
+                wkb.push(1);
+                wkb.extend_from_slice(&1u32.to_le_bytes());
+                wkb.extend_from_slice(&x.to_le_bytes());
+                wkb.extend_from_slice(&y.to_le_bytes());
+                write_base64(out, &wkb, false);
+                out.extend_from_slice(b",\"srid\":null}");
+            }
         }
         Ok(())
     }
 
-    /// Writes the unavailable-value placeholder in this kind's representation (unchanged TOAST values).
+    /// Writes the unavailable-value placeholder in this kind's representation (unchanged TOAST values), as
+    /// Debezium's `UnchangedToastedPlaceholder` does: the string for string-like columns, its UTF-8 bytes for bytes,
+    /// and for arrays a one-element list (text, json, bytea and uuid arrays — the uuid being
+    /// `UUID.nameUUIDFromBytes(placeholder)`) or, for `integer[]`, `date[]` and `bigint[]`, the placeholder's bytes
+    /// as numbers. Types Debezium has no placeholder for (numbers, times) get `null`.
     pub fn write_placeholder(&self, out: &mut Vec<u8>, placeholder: &str) {
         match self {
-            Kind::Bytes(BinaryHandlingMode::Bytes) | Kind::Unknown => write_base64(out, placeholder.as_bytes(), false),
-            Kind::Text(_)
-            | Kind::Enum(_)
-            | Kind::DecimalAsString
-            | Kind::Bytes(_)
-            | Kind::TimeTz
-            | Kind::TimestampTz(_) => json::string(out, placeholder),
-            Kind::Array(elem) => {
-                out.push(b'[');
-                elem.write_placeholder(out, placeholder);
-                out.push(b']');
-            }
+            Kind::Bytes(mode) | Kind::Unknown(mode) => match mode {
+                BinaryHandlingMode::Bytes => write_base64(out, placeholder.as_bytes(), false),
+                _ => json::string(out, placeholder),
+            },
+            Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::string(out, placeholder),
+            Kind::Array(elem) => match &**elem {
+                Kind::Text(Some("io.debezium.data.Uuid")) => {
+                    out.push(b'[');
+                    json::string(out, &name_uuid(placeholder.as_bytes()));
+                    out.push(b']');
+                }
+                Kind::Int32 | Kind::Int64 | Kind::Date(_) => {
+                    out.push(b'[');
+                    for (i, b) in placeholder.bytes().enumerate() {
+                        if i > 0 {
+                            out.push(b',');
+                        }
+                        // Java bytes are signed.
+                        json::int(out, i64::from(b as i8));
+                    }
+                    out.push(b']');
+                }
+                Kind::Text(_) | Kind::Bytes(_) => {
+                    out.push(b'[');
+                    elem.write_placeholder(out, placeholder);
+                    out.push(b']');
+                }
+                _ => out.extend_from_slice(b"null"),
+            },
             _ => out.extend_from_slice(b"null"),
         }
     }
+}
+
+/// Java's `UUID.nameUUIDFromBytes`: a version-3 (MD5) UUID.
+fn name_uuid(bytes: &[u8]) -> String {
+    use md5::Digest;
+    let mut h: [u8; 16] = md5::Md5::digest(bytes).into();
+    h[6] = (h[6] & 0x0f) | 0x30;
+    h[8] = (h[8] & 0x3f) | 0x80;
+    let hex: String = h.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+/// What Debezium says when a NaN or infinite numeric meets `decimal.handling.mode=precise`.
+const SPECIAL_DECIMAL: &str =
+    "got a special value (NaN/Infinity) for a decimal column, which decimal.handling.mode=precise \
+     cannot express; set decimal.handling.mode to string (or double) to capture it, as Debezium advises";
+
+/// A float's text (`1.5`, `-2e+20`, `NaN`, `Infinity`, `-Infinity`), strictly in PostgreSQL's output forms.
+fn parse_float(text: &[u8]) -> Option<f64> {
+    match text {
+        b"NaN" => Some(f64::NAN),
+        b"Infinity" => Some(f64::INFINITY),
+        b"-Infinity" => Some(f64::NEG_INFINITY),
+        _ if json::is_number(text) => std::str::from_utf8(text).ok()?.parse().ok(),
+        _ => None,
+    }
+}
+
+/// `(x,y)` → the coordinates.
+fn parse_point(text: &[u8]) -> Option<(f64, f64)> {
+    let inner = text.strip_prefix(b"(")?.strip_suffix(b")")?;
+    let comma = inner.iter().position(|&b| b == b',')?;
+    Some((parse_float(&inner[..comma])?, parse_float(&inner[comma + 1..])?))
+}
+
+/// A bit string (`10110`) as Java's `BitSet.toByteArray`: the last character is bit 0, bytes little-endian, as
+/// few as the highest set bit needs (none when all bits are 0).
+fn bits_le(text: &[u8]) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; text.len().div_ceil(8)];
+    for (i, &c) in text.iter().rev().enumerate() {
+        match c {
+            b'1' => bytes[i / 8] |= 1 << (i % 8),
+            b'0' => {}
+            _ => return None,
+        }
+    }
+    while bytes.last() == Some(&0) {
+        bytes.pop();
+    }
+    Some(bytes)
 }
 
 fn is_special_numeric(text: &[u8]) -> bool {
@@ -478,10 +634,11 @@ fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize, dep
     }
 }
 
-/// The Connect schema of Debezium's PostgreSQL `source` block.
+/// The Connect schema of Debezium's PostgreSQL `source` block (Debezium 3.5+: with `origin` and `origin_lsn`,
+/// which stay null because Sluice does not track replication origins).
 pub fn write_source_schema(out: &mut Vec<u8>) {
     out.extend_from_slice(b"{\"type\":\"struct\",\"fields\":[");
-    let fields: [(&str, &str, bool); 14] = [
+    let fields: [(&str, &str, bool); 16] = [
         ("string", "version", false),
         ("string", "connector", false),
         ("string", "name", false),
@@ -496,6 +653,8 @@ pub fn write_source_schema(out: &mut Vec<u8>) {
         ("int64", "txId", true),
         ("int64", "lsn", true),
         ("int64", "xmin", true),
+        ("string", "origin", true),
+        ("int64", "origin_lsn", true),
     ];
     for (i, (ty, name, optional)) in fields.iter().enumerate() {
         if i > 0 {
@@ -510,7 +669,7 @@ pub fn write_source_schema(out: &mut Vec<u8>) {
         out.extend_from_slice(format!("{{\"type\":\"{ty}\",\"optional\":{optional},\"field\":\"{name}\"}}").as_bytes());
     }
     out.extend_from_slice(
-        b"],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"field\":\"source\"}",
+        b"],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Source\",\"version\":1,\"field\":\"source\"}",
     );
 }
 
