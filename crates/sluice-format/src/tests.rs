@@ -90,12 +90,34 @@ fn integers_floats_and_booleans() {
     assert_eq!(v(21, -1, "-5"), json!(-5));
     assert_eq!(v(23, -1, "2147483647"), json!(2147483647));
     assert_eq!(v(20, -1, "9223372036854775807"), json!(9223372036854775807_i64));
+    assert_eq!(v(26, -1, "4000000000"), json!(4_000_000_000_i64));
     assert_eq!(v(700, -1, "1.5"), json!(1.5));
     assert_eq!(v(701, -1, "2.25e+20"), json!(2.25e20));
     assert_eq!(v(701, -1, "NaN"), json!("NaN"));
     assert_eq!(v(701, -1, "-Infinity"), json!("-Infinity"));
     assert_eq!(v(16, -1, "t"), json!(true));
     assert_eq!(v(16, -1, "f"), json!(false));
+}
+
+/// The JSON converter writes Connect floats through Jackson, i.e. as Java prints a double / float: `100.0`,
+/// `1.0E7`, quoted `"NaN"`. Checked on the raw bytes, since a JSON parser would hide the difference.
+#[test]
+fn floats_and_doubles_are_printed_as_java_prints_them() {
+    let raw = |oid: u32, text: &str, o: EncoderOptions| {
+        let t = table(vec![col("v", oid, numeric_typmod(10, 2), false)]);
+        let mut out = Vec::new();
+        Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::text(text)])), &mut out).unwrap();
+        let s = String::from_utf8(out[0].value.as_ref().unwrap().bytes().to_vec()).unwrap();
+        s[s.find("\"after\":{\"v\":").unwrap() + 13..s.find("},\"source\"").unwrap()].to_string()
+    };
+    assert_eq!(raw(701, "100", opts()), "100.0");
+    assert_eq!(raw(701, "1e+07", opts()), "1.0E7");
+    assert_eq!(raw(701, "0.0001", opts()), "1.0E-4");
+    assert_eq!(raw(701, "Infinity", opts()), "\"Infinity\"");
+    assert_eq!(raw(700, "3.14159", opts()), "3.14159");
+    let double = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::Double, ..opts() };
+    assert_eq!(raw(1700, "12.00", double.clone()), "12.0");
+    assert_eq!(raw(790, "$1,000.50", double), "1000.5");
 }
 
 #[test]
@@ -109,6 +131,53 @@ fn numeric_with_scale_is_a_connect_decimal_in_base64() {
 fn numeric_without_scale_is_a_variable_scale_decimal() {
     // 12.345 → scale 3, unscaled 12345 = 0x3039.
     assert_eq!(v(1700, -1, "12.345"), json!({"scale": 3, "value": "MDk="}));
+    // Debezium strips trailing zeros (BigDecimal.stripTrailingZeros, never below scale 0).
+    assert_eq!(v(1700, -1, "12.34500"), json!({"scale": 3, "value": "MDk="}));
+    assert_eq!(v(1700, -1, "100"), json!({"scale": 0, "value": "ZA=="}));
+    assert_eq!(v(1700, -1, "1.000"), json!({"scale": 0, "value": "AQ=="}));
+}
+
+#[test]
+fn decimal_schemas_carry_scale_and_precision_parameters() {
+    let schema_of = |oid: u32, typmod: i32, mode: DecimalHandlingMode| {
+        let t = table(vec![col("v", oid, typmod, false)]);
+        let o = EncoderOptions {
+            value: Converter::Json { schemas_enable: true },
+            decimal_handling_mode: mode,
+            money_fraction_digits: 3,
+            ..opts()
+        };
+        let mut out = Vec::new();
+        Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::Null])), &mut out).unwrap();
+        payload_json(out[0].value.as_ref().unwrap())["schema"]["fields"][1]["fields"][0].clone()
+    };
+    assert_eq!(
+        schema_of(1700, numeric_typmod(10, 2), DecimalHandlingMode::Precise),
+        json!({"type": "bytes", "optional": true, "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+               "parameters": {"scale": "2", "connect.decimal.precision": "10"}, "field": "v"})
+    );
+    assert_eq!(
+        schema_of(1700, -1, DecimalHandlingMode::Precise),
+        json!({"type": "struct", "fields": [
+            {"type": "int32", "optional": false, "field": "scale"},
+            {"type": "bytes", "optional": false, "field": "value"}
+        ], "optional": true, "name": "io.debezium.data.VariableScaleDecimal", "version": 1,
+           "doc": "Variable scaled decimal", "field": "v"})
+    );
+    // money: Decimal.builder(money.fraction.digits), no precision.
+    assert_eq!(
+        schema_of(790, -1, DecimalHandlingMode::Precise),
+        json!({"type": "bytes", "optional": true, "name": "org.apache.kafka.connect.data.Decimal", "version": 1,
+               "parameters": {"scale": "3"}, "field": "v"})
+    );
+    assert_eq!(
+        schema_of(1700, -1, DecimalHandlingMode::Double),
+        json!({"type": "double", "optional": true, "field": "v"})
+    );
+    assert_eq!(
+        schema_of(790, -1, DecimalHandlingMode::String),
+        json!({"type": "string", "optional": true, "field": "v"})
+    );
 }
 
 #[test]
@@ -124,6 +193,79 @@ fn decimal_handling_double_and_string() {
 fn money_uses_the_fraction_digits() {
     assert_eq!(v(790, -1, "$1,234.56"), json!("AeJA"));
     assert_eq!(v(790, -1, "-$1.00"), json!("nA=="));
+    // setScale(money.fraction.digits, HALF_UP): 12.35 at one digit is 12.4 → unscaled 124 = 0x7C.
+    let o = EncoderOptions { money_fraction_digits: 1, ..opts() };
+    assert_eq!(value_of(790, -1, "$12.35", o).unwrap(), json!("fA=="));
+    let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::String, ..opts() };
+    assert_eq!(value_of(790, -1, "-$1,234.50", o).unwrap(), json!("-1234.50"));
+}
+
+/// Debezium docs, "Basic types": BIT(1) → BOOLEAN; BIT(n > 1) and BIT VARYING → io.debezium.data.Bits with a
+/// `length` parameter, bytes little-endian and sized to the content.
+#[test]
+fn bits_are_booleans_or_little_endian_bytes() {
+    assert_eq!(v(1560, 1, "1"), json!(true));
+    assert_eq!(v(1562, 1, "0"), json!(false));
+    // b'101' → bits 0 and 2 → 0x05.
+    assert_eq!(v(1560, 3, "101"), json!("BQ=="));
+    // 0b1_0000_0001 → 0x01, 0x01.
+    assert_eq!(v(1562, -1, "100000001"), json!("AQE="));
+    assert_eq!(v(1560, 8, "00000000"), json!(""));
+    let t = table(vec![col("v", 1562, -1, false)]);
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(vec![Datum::Null])), &mut out).unwrap();
+    assert_eq!(
+        payload_json(out[0].value.as_ref().unwrap())["schema"]["fields"][1]["fields"][0],
+        json!({"type": "bytes", "optional": true, "name": "io.debezium.data.Bits", "version": 1,
+               "parameters": {"length": "2147483647"}, "field": "v"})
+    );
+    assert!(value_of(1560, 3, "102", opts()).is_err());
+}
+
+/// Debezium docs: POINT → io.debezium.data.geometry.Point {x, y, wkb, srid}.
+#[test]
+fn points_are_debeziums_point_struct_with_wkb() {
+    assert_eq!(v(600, -1, "(1,2)"), json!({"x": 1.0, "y": 2.0, "wkb": "AQEAAAAAAAAAAADwPwAAAAAAAABA", "srid": null}));
+    assert!(value_of(600, -1, "(1;2)", opts()).is_err());
+}
+
+/// Debezium docs: ranges, CITEXT and INET are plain strings; LTREE is io.debezium.data.Ltree, TSVECTOR
+/// io.debezium.data.Tsvector.
+#[test]
+fn ranges_tsvector_and_extension_types_are_strings() {
+    assert_eq!(v(3904, -1, "[1,5)"), json!("[1,5)"));
+    assert_eq!(v(3910, -1, "[\"2024-01-01 00:00:00+00\",)"), json!("[\"2024-01-01 00:00:00+00\",)"));
+    assert_eq!(v(3905, -1, "{\"[1,2)\",empty}"), json!(["[1,2)", "empty"]));
+    assert_eq!(v(3614, -1, "'a' 'b'"), json!("'a' 'b'"));
+    let mut citext = col("v", 50000, -1, false);
+    citext.type_name = "citext".into();
+    let mut ltree = col("w", 50001, -1, false);
+    ltree.type_name = "ltree".into();
+    let t = table(vec![citext, ltree]);
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o)
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("Hi"), Datum::text("a.b")])), &mut out)
+        .unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"], json!({"v": "Hi", "w": "a.b"}));
+    assert_eq!(value["schema"]["fields"][1]["fields"][1]["name"], "io.debezium.data.Ltree");
+}
+
+/// PostgresValueConverter has no converter for money[], name[], interval[], xml[], bit varying[] or point[]:
+/// Debezium leaves such columns out, even with include.unknown.datatypes.
+#[test]
+fn arrays_debezium_cannot_convert_are_left_out() {
+    for oid in [791, 1003, 1187, 143, 1563, 1017] {
+        let t = table(vec![col("id", 23, -1, true), col("v", oid, -1, false)]);
+        let o = EncoderOptions { include_unknown_datatypes: true, ..opts() };
+        let mut out = Vec::new();
+        Encoder::new(o)
+            .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{}")])), &mut out)
+            .unwrap();
+        assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"], json!({"id": 1}), "{oid}");
+    }
 }
 
 #[test]
@@ -202,6 +344,16 @@ fn enums_and_enum_arrays() {
         .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{sad,happy}")])), &mut out)
         .unwrap();
     assert_eq!(payload_json(out[0].value.as_ref().unwrap())["after"]["v"], json!(["sad", "happy"]));
+    // Enum.builder is not made optional for array items, unlike every other element schema.
+    let mut out = Vec::new();
+    Encoder::new(o)
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("{sad}")])), &mut out)
+        .unwrap();
+    assert_eq!(
+        payload_json(out[0].value.as_ref().unwrap())["schema"]["fields"][1]["fields"][1]["items"],
+        json!({"type": "string", "optional": false, "name": "io.debezium.data.Enum", "version": 1,
+               "parameters": {"allowed": "sad,happy"}})
+    );
 }
 
 #[test]
@@ -282,6 +434,116 @@ fn a_full_envelope_with_schema_matches_debeziums_shape() {
     assert_eq!(source_fields, payload_fields);
 }
 
+/// The whole value document of a create event with schemas, key for key and in order, as Debezium 3.6's
+/// PostgreSQL connector and Kafka's JsonConverter produce it (the envelope's processing-time `ts_*` replaced).
+#[test]
+fn a_create_event_with_schema_is_exactly_debeziums_document() {
+    let mut name = col("name", 25, -1, false);
+    name.type_name = "text".into();
+    let t = table(vec![col("id", 23, -1, true), name]);
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o)
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("7"), Datum::text("x")])), &mut out)
+        .unwrap();
+    let mut actual = payload_json(out[0].value.as_ref().unwrap());
+    let ts_us = actual["payload"]["ts_us"].as_i64().unwrap();
+    assert_eq!(actual["payload"]["ts_ms"].as_i64().unwrap(), ts_us / 1000);
+    assert_eq!(actual["payload"]["ts_ns"].as_i64().unwrap(), ts_us * 1000);
+    for (k, v) in [("ts_ms", 1), ("ts_us", 2), ("ts_ns", 3)] {
+        actual["payload"][k] = json!(v);
+    }
+    let row = json!({"type": "struct", "fields": [
+        {"type": "int32", "optional": false, "field": "id"},
+        {"type": "string", "optional": true, "field": "name"}
+    ], "optional": true, "name": "app.public.t.Value"});
+    let with_field = |mut s: Value, f: &str| {
+        s["field"] = json!(f);
+        s
+    };
+    let expected = json!({
+        "schema": {
+            "type": "struct",
+            "fields": [
+                with_field(row.clone(), "before"),
+                with_field(row, "after"),
+                {"type": "struct", "fields": [
+                    {"type": "string", "optional": false, "field": "version"},
+                    {"type": "string", "optional": false, "field": "connector"},
+                    {"type": "string", "optional": false, "field": "name"},
+                    {"type": "int64", "optional": false, "field": "ts_ms"},
+                    {"type": "string", "optional": true, "name": "io.debezium.data.Enum", "version": 1,
+                     "parameters": {"allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},
+                     "default": "false", "field": "snapshot"},
+                    {"type": "string", "optional": false, "field": "db"},
+                    {"type": "string", "optional": true, "field": "sequence"},
+                    {"type": "int64", "optional": true, "field": "ts_us"},
+                    {"type": "int64", "optional": true, "field": "ts_ns"},
+                    {"type": "string", "optional": false, "field": "schema"},
+                    {"type": "string", "optional": false, "field": "table"},
+                    {"type": "int64", "optional": true, "field": "txId"},
+                    {"type": "int64", "optional": true, "field": "lsn"},
+                    {"type": "int64", "optional": true, "field": "xmin"},
+                    {"type": "string", "optional": true, "field": "origin"},
+                    {"type": "int64", "optional": true, "field": "origin_lsn"}
+                ], "optional": false, "name": "io.debezium.connector.postgresql.Source", "version": 1, "field": "source"},
+                {"type": "struct", "fields": [
+                    {"type": "string", "optional": false, "field": "id"},
+                    {"type": "int64", "optional": false, "field": "total_order"},
+                    {"type": "int64", "optional": false, "field": "data_collection_order"}
+                ], "optional": true, "name": "event.block", "version": 1, "field": "transaction"},
+                {"type": "string", "optional": false, "field": "op"},
+                {"type": "int64", "optional": true, "field": "ts_ms"},
+                {"type": "int64", "optional": true, "field": "ts_us"},
+                {"type": "int64", "optional": true, "field": "ts_ns"}
+            ],
+            "optional": false,
+            "name": "app.public.t.Envelope",
+            "version": 2
+        },
+        "payload": {
+            "before": null,
+            "after": {"id": 7, "name": "x"},
+            "source": {
+                "version": env!("CARGO_PKG_VERSION"),
+                "connector": "postgresql",
+                "name": "app",
+                "ts_ms": 1_700_000_000_123_i64,
+                "snapshot": "false",
+                "db": "shop",
+                "sequence": "[\"1000\",\"3\"]",
+                "ts_us": 1_700_000_000_123_456_i64,
+                "ts_ns": 1_700_000_000_123_456_000_i64,
+                "schema": "public",
+                "table": "t",
+                "txId": 77,
+                "lsn": 990,
+                "xmin": null,
+                "origin": null,
+                "origin_lsn": null
+            },
+            "transaction": null,
+            "op": "c",
+            "ts_ms": 1,
+            "ts_us": 2,
+            "ts_ns": 3
+        }
+    });
+    // Compared as text so that key order counts too.
+    assert_eq!(serde_json::to_string_pretty(&actual).unwrap(), serde_json::to_string_pretty(&expected).unwrap());
+}
+
+#[test]
+fn schemas_disabled_gives_the_bare_payload_for_key_and_value() {
+    let t = table(vec![col("id", 23, -1, true)]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Read, &t, None, Some(vec![Datum::text("5")])), &mut out).unwrap();
+    assert_eq!(payload_json(out[0].key.as_ref().unwrap()), json!({"id": 5}));
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert!(value.get("schema").is_none() && value.get("payload").is_none());
+    assert_eq!(value["op"], "r");
+}
+
 #[test]
 fn deletes_carry_before_and_are_followed_by_a_tombstone() {
     let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
@@ -338,6 +600,48 @@ fn logical_messages_go_to_the_message_topic() {
     let value = payload_json(out[0].value.as_ref().unwrap());
     assert_eq!(value["op"], "m");
     assert_eq!(value["message"], json!({"prefix": "outbox", "content": "aGk="}));
+    assert_eq!(value["transaction"], Value::Null);
+    assert_eq!(value["source"]["txId"], 77);
+    assert_eq!((value["source"]["schema"].as_str(), value["source"]["table"].as_str()), (Some(""), Some("")));
+}
+
+/// Debezium's PostgresSchemaFactory: MessageKey / MessageValue / Message, each version 1, prefix optional.
+#[test]
+fn message_events_carry_debeziums_message_schemas_and_no_txid_when_not_transactional() {
+    let mut e = event(Op::Message, &table(vec![]), None, None);
+    e.table = None;
+    e.message = Some(LogicalMessage { transactional: false, prefix: "p".into(), content: bytes::Bytes::new() });
+    let o = EncoderOptions {
+        key: Converter::Json { schemas_enable: true },
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    };
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&e, &mut out).unwrap();
+    let key = payload_json(out[0].key.as_ref().unwrap());
+    assert_eq!(
+        key["schema"],
+        json!({"type": "struct", "fields": [{"type": "string", "optional": true, "field": "prefix"}],
+               "optional": false, "name": "io.debezium.connector.postgresql.MessageKey", "version": 1})
+    );
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    let schema = &value["schema"];
+    assert_eq!(
+        (schema["name"].as_str(), schema["version"].as_i64()),
+        (Some("io.debezium.connector.postgresql.MessageValue"), Some(1))
+    );
+    let names: Vec<&str> = schema["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(names, ["op", "ts_ms", "source", "transaction", "message"]);
+    assert_eq!(
+        schema["fields"][4],
+        json!({"type": "struct", "fields": [
+            {"type": "string", "optional": true, "field": "prefix"},
+            {"type": "bytes", "optional": true, "field": "content"}
+        ], "optional": false, "name": "io.debezium.connector.postgresql.Message", "version": 1, "field": "message"})
+    );
+    let payload_keys: Vec<&str> = value["payload"].as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(payload_keys, names);
+    assert_eq!(value["payload"]["source"]["txId"], Value::Null);
 }
 
 #[test]
@@ -382,6 +686,32 @@ fn unchanged_toast_values_carry_the_placeholder() {
     assert_eq!(after["big"], "__debezium_unavailable_value");
     assert_eq!(after["blob"], "X19kZWJleml1bV91bmF2YWlsYWJsZV92YWx1ZQ==");
     assert_eq!(after["n"], Value::Null);
+}
+
+/// Debezium's UnchangedToastedPlaceholder: text/json arrays get `[placeholder]`, integer/date/bigint arrays the
+/// placeholder's bytes as numbers, bytea arrays `[bytes]`, uuid arrays `[UUID.nameUUIDFromBytes(placeholder)]`.
+#[test]
+fn unchanged_toast_arrays_carry_debeziums_per_type_placeholders() {
+    let t = table(vec![
+        col("id", 23, -1, true),
+        col("texts", 1009, -1, false),
+        col("ints", 1007, -1, false),
+        col("blobs", 1001, -1, false),
+        col("uuids", 2951, -1, false),
+        col("j", 3802, -1, false),
+    ]);
+    let o = EncoderOptions { unavailable_value_placeholder: "ab".into(), ..opts() };
+    let mut row = vec![Datum::Unchanged; 6];
+    row[0] = Datum::text("1");
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    assert_eq!(after["texts"], json!(["ab"]));
+    assert_eq!(after["ints"], json!([97, 98]));
+    assert_eq!(after["blobs"], json!(["YWI="]));
+    // java.util.UUID.nameUUIDFromBytes("ab".getBytes()): MD5 187ef4436122d1cc2f40dc2b92f0eba0 with version 3 and the IETF variant.
+    assert_eq!(after["uuids"], json!(["187ef443-6122-31cc-af40-dc2b92f0eba0"]));
+    assert_eq!(after["j"], json!("ab"));
 }
 
 #[test]

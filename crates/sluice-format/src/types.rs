@@ -262,8 +262,8 @@ impl Kind {
             }
             Kind::Array(elem) => {
                 out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
-                // Debezium builds element schemas optional, except enums' and unknown types'.
-                elem.write_schema(out, !matches!(**elem, Kind::Enum(_) | Kind::Unknown(_)), None);
+                // Debezium builds element schemas optional, except enums'.
+                elem.write_schema(out, !matches!(**elem, Kind::Enum(_)), None);
                 out.extend_from_slice(b",\"optional\":");
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
                 close_field(out, field);
