@@ -1,14 +1,21 @@
 //! Debezium's PostgreSQL event format: topics, keys and value envelopes, with Kafka Connect's JSON converter.
 //!
 //! Consumers written for Debezium must keep working, so the envelope (`before`, `after`, `source`, `transaction`,
-//! `op`, `ts_ms`/`ts_us`/`ts_ns`), the `source` block, the Connect schemas and the value representations follow
-//! Debezium's PostgreSQL connector (docs/events.md lists the type mapping). One deliberate difference:
-//! `source.sequence` is `["<commit LSN>","<ordinal>"]` — Sluice's position, unique and ordered even when several
-//! rows share one WAL LSN — where Debezium puts `["<previous commit LSN>","<event LSN>"]`.
+//! `op`, `ts_ms`/`ts_us`/`ts_ns`), the `source` block, the Connect schemas, the value representations and the JSON
+//! layout (key order, Java's number printing) follow Debezium's PostgreSQL connector. The reference is what
+//! Debezium 3.6 and Kafka's JsonConverter actually emit; where the prose docs' examples lag behind the code (they
+//! still show `snapshot` as a boolean and no `transaction` field), the code wins. So the `source` schema has
+//! `version: 1` and the `origin` / `origin_lsn` fields added in Debezium 3.5 (always null here).
+//!
+//! Deliberate differences, all in the `source` block:
+//! - `version` is Sluice's version, not a Debezium release: it says which program produced the event.
+//! - `sequence` is `["<commit LSN>","<ordinal>"]` — Sluice's position (commit LSN of the transaction, index of
+//!   the event inside it), unique and ordered even when several rows share one WAL LSN (multi-row INSERT, COPY) —
+//!   where Debezium puts `["<previous commit LSN>","<event LSN>"]`, which repeats for such rows.
 //!
 //! Speed: everything that depends only on a table (topic, key and envelope schemas as JSON bytes, each column's
-//! converter) is computed once per table version and cached; per event the encoder only writes values straight
-//! into the output buffer.
+//! converter) is computed once per table version (a new `Arc<TableSchema>`) and cached; per event the encoder only
+//! writes values straight into the output buffer, with no intermediate JSON trees.
 
 mod decimal;
 mod json;
@@ -142,7 +149,9 @@ impl Encoder {
     }
 
     /// Appends the records for one event: the event itself, and a tombstone after a delete when
-    /// `tombstones.on.delete` is on.
+    /// `tombstones.on.delete` is on. An update that changes the primary key becomes, as in Debezium, a delete of
+    /// the old key (header `__debezium.newkey`), its tombstone, and a create of the new key (header
+    /// `__debezium.oldkey`).
     pub fn encode(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<(), EncodeError> {
         let now = now_us();
         if event.op == Op::Message {
@@ -157,7 +166,36 @@ impl Encoder {
                 &self.tables[&schema.relation_oid]
             }
         };
-        let opts = &self.opts;
+        let key_payload = |row: Option<&Tuple>| -> Result<Option<Vec<u8>>, EncodeError> {
+            match row {
+                Some(row) if !cache.key_columns.is_empty() => {
+                    let mut payload = Vec::with_capacity(32);
+                    write_row(&mut payload, cache, &self.opts, row, Some(&cache.key_columns))?;
+                    Ok(Some(payload))
+                }
+                _ => Ok(None),
+            }
+        };
+        let key_of = |payload: Vec<u8>| convert(&self.opts.key, &cache.key_schema, payload, "the key");
+
+        if event.op == Op::Update {
+            if let (Some(old), Some(new)) = (key_payload(event.before.as_ref())?, key_payload(event.after.as_ref())?) {
+                if old != new {
+                    let (old_key, new_key) = (key_of(old)?, key_of(new)?);
+                    let header = |name: &str, key: &Payload| vec![(name.to_string(), key.bytes().to_vec())];
+                    let delete = self.envelope(cache, event, Op::Delete, event.before.as_ref(), None, now)?;
+                    let create = self.envelope(cache, event, Op::Create, None, event.after.as_ref(), now)?;
+                    let delete_headers = header(PK_UPDATE_NEWKEY, &new_key);
+                    let create_headers = header(PK_UPDATE_OLDKEY, &old_key);
+                    out.push(record(cache, event, Some(old_key.clone()), Some(delete), delete_headers, now));
+                    if self.opts.tombstones_on_delete {
+                        out.push(record(cache, event, Some(old_key), None, Vec::new(), now));
+                    }
+                    out.push(record(cache, event, Some(new_key), Some(create), create_headers, now));
+                    return Ok(());
+                }
+            }
+        }
 
         // The key: primary-key columns of the new row (the old one for deletes); none for truncates.
         let key_row = match event.op {
@@ -165,73 +203,61 @@ impl Encoder {
             Op::Truncate => None,
             _ => event.after.as_ref().or(event.before.as_ref()),
         };
-        let key = match key_row {
-            Some(row) if !cache.key_columns.is_empty() => {
-                let mut payload = Vec::with_capacity(32);
-                write_row(&mut payload, cache, opts, row, Some(&cache.key_columns))?;
-                Some(convert(&opts.key, &cache.key_schema, payload, "the key")?)
-            }
-            _ => None,
-        };
+        let key = key_payload(key_row)?.map(key_of).transpose()?;
+        let value = self.envelope(cache, event, event.op, event.before.as_ref(), event.after.as_ref(), now)?;
+        let tombstone = event.op == Op::Delete && self.opts.tombstones_on_delete && key.is_some();
+        out.push(record(cache, event, key.clone(), Some(value), Vec::new(), now));
+        if tombstone {
+            out.push(record(cache, event, key, None, Vec::new(), now));
+        }
+        Ok(())
+    }
 
-        let value_json = matches!(opts.value, Converter::Json { .. });
+    /// The value of a row event: the envelope with `before`, `after`, `source`, `transaction`, `op` and `ts_*`.
+    fn envelope(
+        &self,
+        cache: &TableCache,
+        event: &ChangeEvent,
+        op: Op,
+        before: Option<&Tuple>,
+        after: Option<&Tuple>,
+        now: i64,
+    ) -> Result<Payload, EncodeError> {
+        let opts = &self.opts;
+        let with_schema = opts.value == Converter::Json { schemas_enable: true };
         let mut payload = Vec::with_capacity(cache.value_size_hint.get());
-        if let Converter::Json { schemas_enable: true } = opts.value {
+        if with_schema {
             payload.extend_from_slice(b"{\"schema\":");
             payload.extend_from_slice(&cache.envelope_schema);
             payload.extend_from_slice(b",\"payload\":");
         }
         payload.extend_from_slice(b"{\"before\":");
-        match &event.before {
+        match before {
             Some(row) => write_row(&mut payload, cache, opts, row, None)?,
             None => payload.extend_from_slice(b"null"),
         }
         payload.extend_from_slice(b",\"after\":");
-        match &event.after {
+        match after {
             Some(row) => write_row(&mut payload, cache, opts, row, None)?,
             None => payload.extend_from_slice(b"null"),
         }
         payload.extend_from_slice(b",\"source\":");
         self.write_source(&mut payload, event, &cache.source_table, event.source.tx_id);
         payload.extend_from_slice(b",\"transaction\":null,\"op\":\"");
-        payload.extend_from_slice(event.op.code().as_bytes());
+        payload.extend_from_slice(op.code().as_bytes());
         payload.extend_from_slice(b"\"");
         write_ts(&mut payload, now);
         payload.push(b'}');
-        let value = if value_json {
-            if let Converter::Json { schemas_enable: true } = opts.value {
-                payload.push(b'}');
+        match opts.value {
+            Converter::Json { .. } => {
+                if with_schema {
+                    payload.push(b'}');
+                }
+                cache.value_size_hint.set(payload.len() + 64);
+                Ok(Payload::Json(payload))
             }
-            cache.value_size_hint.set(payload.len() + 64);
-            Payload::Json(payload)
-        } else {
-            convert(&opts.value, &cache.envelope_schema, payload, "the change event envelope")?
-        };
-
-        let topic = cache.topic.clone();
-        let tombstone = event.op == Op::Delete && opts.tombstones_on_delete && key.is_some();
-        let record = Record {
-            topic: topic.clone(),
-            partition: None,
-            key: key.clone(),
-            value: Some(value),
-            headers: Vec::new(),
-            timestamp_ms: now / 1000,
-            position: event.source.position,
-        };
-        out.push(record);
-        if tombstone {
-            out.push(Record {
-                topic,
-                partition: None,
-                key,
-                value: None,
-                headers: Vec::new(),
-                timestamp_ms: now / 1000,
-                position: event.source.position,
-            });
+            _ => convert(&opts.value, &cache.envelope_schema, payload, "the change event envelope"),
         }
-        Ok(())
     }
 
     fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u32>) {
@@ -307,6 +333,29 @@ fn message_value_schema(source_schema: &[u8], mode: BinaryHandlingMode) -> Vec<u
     schema.extend_from_slice(if mode == BinaryHandlingMode::Bytes { b"bytes" } else { b"string" });
     schema.extend_from_slice(b"\",\"optional\":true,\"field\":\"content\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.Message\",\"version\":1,\"field\":\"message\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageValue\",\"version\":1}");
     schema
+}
+
+/// Debezium's headers on the two events a primary-key change becomes, each carrying the other key.
+const PK_UPDATE_NEWKEY: &str = "__debezium.newkey";
+const PK_UPDATE_OLDKEY: &str = "__debezium.oldkey";
+
+fn record(
+    cache: &TableCache,
+    event: &ChangeEvent,
+    key: Option<Payload>,
+    value: Option<Payload>,
+    headers: Vec<(String, Vec<u8>)>,
+    now_us: i64,
+) -> Record {
+    Record {
+        topic: cache.topic.clone(),
+        partition: None,
+        key,
+        value,
+        headers,
+        timestamp_ms: now_us / 1000,
+        position: event.source.position,
+    }
 }
 
 fn write_ts(out: &mut Vec<u8>, now_us: i64) {

@@ -880,3 +880,42 @@ fn throughput_of_an_eight_column_row_with_schemas() {
     let secs = start.elapsed().as_secs_f64();
     println!("{:.0} events/s", n as f64 / secs);
 }
+
+/// Debezium docs, "Primary key updates": a delete of the old key carrying `__debezium.newkey`, its tombstone, and
+/// a create of the new key carrying `__debezium.oldkey`, instead of an update.
+#[test]
+fn an_update_that_changes_the_primary_key_becomes_delete_tombstone_and_create() {
+    let t = table(vec![col("id", 23, -1, true), col("name", 25, -1, false)]);
+    let before = vec![Datum::text("1"), Datum::Null];
+    let after = vec![Datum::text("2"), Datum::text("x")];
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Update, &t, Some(before), Some(after)), &mut out).unwrap();
+    assert_eq!(out.len(), 3);
+    let delete = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(
+        (delete["op"].as_str(), &delete["before"], &delete["after"]),
+        (Some("d"), &json!({"id": 1, "name": null}), &Value::Null)
+    );
+    assert_eq!(payload_json(out[0].key.as_ref().unwrap()), json!({"id": 1}));
+    assert_eq!(out[0].headers, vec![("__debezium.newkey".to_string(), b"{\"id\":2}".to_vec())]);
+    assert_eq!((out[1].value.as_ref(), out[1].key.as_ref()), (None, out[0].key.as_ref()));
+    let create = payload_json(out[2].value.as_ref().unwrap());
+    assert_eq!(
+        (create["op"].as_str(), &create["before"], &create["after"]),
+        (Some("c"), &Value::Null, &json!({"id": 2, "name": "x"}))
+    );
+    assert_eq!(out[2].headers, vec![("__debezium.oldkey".to_string(), b"{\"id\":1}".to_vec())]);
+
+    // Same key (REPLICA IDENTITY FULL sends the old row on every update): a plain update with `before`.
+    let mut out = Vec::new();
+    let e = event(
+        Op::Update,
+        &t,
+        Some(vec![Datum::text("2"), Datum::text("x")]),
+        Some(vec![Datum::text("2"), Datum::text("y")]),
+    );
+    Encoder::new(opts()).encode(&e, &mut out).unwrap();
+    assert_eq!(out.len(), 1);
+    let update = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!((update["op"].as_str(), &update["before"]["name"]), (Some("u"), &json!("x")));
+}
