@@ -38,6 +38,47 @@ impl SslMode {
     pub fn requires_tls(self) -> bool {
         matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
     }
+
+    /// libpq's spelling, as users write it in `database.sslmode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl std::fmt::Display for SslMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed TLS handshake, with what the user can check: under the verifying modes almost every failure is an
+/// untrusted CA or a certificate that names another host.
+pub(crate) fn handshake_failed(
+    host: &str,
+    port: u16,
+    mode: SslMode,
+    sslrootcert: Option<&Path>,
+    cause: &dyn std::fmt::Display,
+) -> PgError {
+    let roots = match sslrootcert {
+        Some(path) => format!("a CA in {}", path.display()),
+        None => "a CA of the system's root store".to_owned(),
+    };
+    let hint = match mode {
+        SslMode::VerifyCa => format!("; with sslmode=verify-ca the server's certificate must be signed by {roots} (database.sslrootcert)"),
+        SslMode::VerifyFull => format!(
+            "; with sslmode=verify-full the server's certificate must be signed by {roots} (database.sslrootcert) and name the host `{host}`"
+        ),
+        _ => String::new(),
+    };
+    PgError::Tls(format!("handshake with {host}:{port} failed under sslmode={mode}: {cause}{hint}"))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -59,9 +100,9 @@ fn roots(sslrootcert: Option<&Path>) -> Result<RootCertStore, PgError> {
             }
         }
         None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = store.add(cert);
-            }
+            // Unparsable system certificates are skipped, as libpq does; an empty store is reported by the caller.
+            let (added, ignored) = store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            tracing::debug!(added, ignored, "loaded the system's root certificates");
         }
     }
     Ok(store)
