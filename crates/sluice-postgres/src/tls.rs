@@ -2,8 +2,16 @@
 //!
 //! libpq's `prefer` and `require` encrypt without verifying the server's certificate; `verify-ca` checks the chain
 //! against `sslrootcert` (or the system's roots) but not the host name; `verify-full` checks both. rustls verifies
-//! everything by default, so the two weaker modes need verifiers of their own; both still check the handshake
+//! everything by default, so each mode brings a verifier of its own; the weak ones still check the handshake
 //! signatures, so the session is encrypted to whoever holds the presented certificate.
+//!
+//! The commonest verified setup is the one PostgreSQL's documentation shows: a self-signed server certificate made
+//! with `openssl req -x509`, copied to the client as its root certificate. OpenSSL's defaults mark such a
+//! certificate `CA:TRUE`, and WebPKI refuses a CA certificate as a server's own (`CaUsedAsEndEntity`), where libpq
+//! accepts it. So a server certificate that is byte for byte one of the `sslrootcert` certificates is trusted as
+//! pinned: the user chose that exact key, so neither its chain nor its validity dates are checked, while under
+//! `verify-full` its names still are. What stays different from libpq: WebPKI matches host names against the subject alternative names only, never
+//! the common name.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -11,6 +19,7 @@ use std::sync::Arc;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::client::WebPkiServerVerifier;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::server::ParsedCertificate;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
 
 use crate::PgError;
@@ -38,14 +47,57 @@ impl SslMode {
     pub fn requires_tls(self) -> bool {
         matches!(self, SslMode::Require | SslMode::VerifyCa | SslMode::VerifyFull)
     }
+
+    /// libpq's spelling, as users write it in `database.sslmode`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SslMode::Disable => "disable",
+            SslMode::Allow => "allow",
+            SslMode::Prefer => "prefer",
+            SslMode::Require => "require",
+            SslMode::VerifyCa => "verify-ca",
+            SslMode::VerifyFull => "verify-full",
+        }
+    }
+}
+
+impl std::fmt::Display for SslMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A failed TLS handshake, with what the user can check: under the verifying modes almost every failure is an
+/// untrusted CA or a certificate that names another host.
+pub(crate) fn handshake_failed(
+    host: &str,
+    port: u16,
+    mode: SslMode,
+    sslrootcert: Option<&Path>,
+    cause: &dyn std::fmt::Display,
+) -> PgError {
+    let roots = match sslrootcert {
+        Some(path) => format!("a CA in {}", path.display()),
+        None => "a CA of the system's root store".to_owned(),
+    };
+    let hint = match mode {
+        SslMode::VerifyCa => format!("; with sslmode=verify-ca the server's certificate must be signed by {roots} (database.sslrootcert)"),
+        SslMode::VerifyFull => format!(
+            "; with sslmode=verify-full the server's certificate must be signed by {roots} (database.sslrootcert) and name the host `{host}` in its subject alternative names"
+        ),
+        _ => String::new(),
+    };
+    PgError::Tls(format!("handshake with {host}:{port} failed under sslmode={mode}: {cause}{hint}"))
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-fn roots(sslrootcert: Option<&Path>) -> Result<RootCertStore, PgError> {
+/// The trust anchors, and the certificates the user listed in `sslrootcert` (empty for the system's roots).
+fn roots(sslrootcert: Option<&Path>) -> Result<(RootCertStore, Vec<CertificateDer<'static>>), PgError> {
     let mut store = RootCertStore::empty();
+    let mut listed = Vec::new();
     match sslrootcert {
         Some(path) => {
             let pem = std::fs::read(path)
@@ -54,17 +106,18 @@ fn roots(sslrootcert: Option<&Path>) -> Result<RootCertStore, PgError> {
             for cert in rustls_pemfile::certs(&mut reader) {
                 let cert = cert.map_err(|e| PgError::Tls(format!("bad certificate in {}: {e}", path.display())))?;
                 store
-                    .add(cert)
+                    .add(cert.clone())
                     .map_err(|e| PgError::Tls(format!("unusable certificate in {}: {e}", path.display())))?;
+                listed.push(cert);
             }
         }
         None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = store.add(cert);
-            }
+            // Unparsable system certificates are skipped, as libpq does; an empty store is reported by the caller.
+            let (added, ignored) = store.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            tracing::debug!(added, ignored, "loaded the system's root certificates");
         }
     }
-    Ok(store)
+    Ok((store, listed))
 }
 
 /// The rustls configuration for a mode that wants TLS.
@@ -74,7 +127,7 @@ pub fn client_config(mode: SslMode, sslrootcert: Option<&PathBuf>) -> Result<Cli
         .map_err(|e| PgError::Tls(e.to_string()))?;
     let verifier: Arc<dyn ServerCertVerifier> = match mode {
         SslMode::VerifyFull | SslMode::VerifyCa => {
-            let store = roots(sslrootcert.map(|p| p.as_path()))?;
+            let (store, pinned) = roots(sslrootcert.map(|p| p.as_path()))?;
             if store.is_empty() {
                 return Err(PgError::Tls(
                     "no root certificates to verify the server with: set database.sslrootcert".into(),
@@ -83,22 +136,23 @@ pub fn client_config(mode: SslMode, sslrootcert: Option<&PathBuf>) -> Result<Cli
             let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(store), provider())
                 .build()
                 .map_err(|e| PgError::Tls(e.to_string()))?;
-            if mode == SslMode::VerifyFull {
-                webpki
-            } else {
-                Arc::new(ChainOnly(webpki))
-            }
+            Arc::new(Verifying { webpki, pinned, check_name: mode == SslMode::VerifyFull })
         }
         _ => Arc::new(EncryptOnly(provider())),
     };
     Ok(builder.dangerous().with_custom_certificate_verifier(verifier).with_no_client_auth())
 }
 
-/// `verify-ca`: the chain must be trusted, the name may differ.
+/// `verify-ca` and `verify-full`: a trusted chain (or a pinned certificate, see the module docs); the host name
+/// only under `verify-full`.
 #[derive(Debug)]
-struct ChainOnly(Arc<WebPkiServerVerifier>);
+struct Verifying {
+    webpki: Arc<WebPkiServerVerifier>,
+    pinned: Vec<CertificateDer<'static>>,
+    check_name: bool,
+}
 
-impl ServerCertVerifier for ChainOnly {
+impl ServerCertVerifier for Verifying {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -107,11 +161,16 @@ impl ServerCertVerifier for ChainOnly {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
-            Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForName))
-            | Err(rustls::Error::InvalidCertificate(rustls::CertificateError::NotValidForNameContext { .. })) => {
-                Ok(ServerCertVerified::assertion())
+        if self.pinned.iter().any(|p| p.as_ref() == end_entity.as_ref()) {
+            if self.check_name {
+                rustls::client::verify_server_name(&ParsedCertificate::try_from(end_entity)?, server_name)?;
             }
+            return Ok(ServerCertVerified::assertion());
+        }
+        match self.webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName | rustls::CertificateError::NotValidForNameContext { .. },
+            )) if !self.check_name => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -122,7 +181,7 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls12_signature(message, cert, dss)
+        self.webpki.verify_tls12_signature(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -131,11 +190,11 @@ impl ServerCertVerifier for ChainOnly {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.0.verify_tls13_signature(message, cert, dss)
+        self.webpki.verify_tls13_signature(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.supported_verify_schemes()
+        self.webpki.supported_verify_schemes()
     }
 }
 

@@ -76,12 +76,46 @@ async fn tls_require_encrypts_and_verify_full_without_a_trusted_ca_fails() {
         .arg(&other_ca)
         .output()
         .unwrap();
-    verify.sslrootcert = Some(other_ca);
+    verify.sslrootcert = Some(other_ca.clone());
     let err = ReplicationClient::connect(&verify).await.err().unwrap();
     assert!(matches!(err, PgError::Tls(_)), "{err}");
+    let message = err.to_string();
+    assert!(message.contains("sslmode=verify-full") && message.contains(&other_ca.display().to_string()), "{message}");
+    assert!(!err.is_transient());
+    let err = connect_sql(&verify).await.err().unwrap();
+    assert!(matches!(err, PgError::Tls(_)) && !err.is_transient(), "{err}");
+    let mut preferred = ReplicationClient::connect(&options(&db, "postgres", None, SslMode::Prefer)).await.unwrap();
+    let rows = preferred.simple_query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("true"), "prefer encrypts when the server offers TLS");
     let mut plain = ReplicationClient::connect(&options(&db, "postgres", None, SslMode::Disable)).await.unwrap();
     let rows = plain.simple_query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
     assert_eq!(rows[0][0].as_deref(), Some("false"));
+}
+
+#[tokio::test]
+async fn verify_ca_trusts_a_self_signed_server_certificate_listed_in_sslrootcert() {
+    let db = cluster().fresh_database("repl_verify_ca").await;
+    if !db.cluster.tls() {
+        eprintln!("the test server has no TLS (openssl missing); skipping");
+        return;
+    }
+    // The harness's certificate is what PostgreSQL's documentation suggests: `openssl req -x509`, so CA:TRUE, with
+    // CN=localhost and no subject alternative names.
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("root.crt");
+    std::fs::write(&root, db.psql("SELECT pg_read_file('server.crt')").trim()).unwrap();
+    let mut verify_ca = options(&db, "postgres", None, SslMode::VerifyCa);
+    verify_ca.sslrootcert = Some(root.clone());
+    let mut c = ReplicationClient::connect(&verify_ca).await.unwrap();
+    let rows = c.simple_query("SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()").await.unwrap();
+    assert_eq!(rows[0][0].as_deref(), Some("true"));
+    let sql = connect_sql(&verify_ca).await.unwrap();
+    assert_eq!(sql.query_one("SELECT 1", &[]).await.unwrap().get::<_, i32>(0), 1);
+    // verify-full still checks the name: the certificate names no host.
+    let mut verify_full = verify_ca.clone();
+    verify_full.sslmode = SslMode::VerifyFull;
+    let err = ReplicationClient::connect(&verify_full).await.err().unwrap();
+    assert!(matches!(err, PgError::Tls(_)) && err.to_string().contains("not valid for name"), "{err}");
 }
 
 #[tokio::test]
@@ -186,7 +220,7 @@ async fn a_role_without_replication_gets_sqlstate_42501() {
 }
 
 #[tokio::test]
-async fn a_slot_active_elsewhere_gets_sqlstate_55006_and_a_failed_query_keeps_the_connection() {
+async fn a_slot_active_elsewhere_gets_sqlstate_55006_and_failed_queries_keep_the_connection() {
     let db = cluster().fresh_database("repl_active").await;
     db.psql("CREATE PUBLICATION p FOR ALL TABLES");
     let mut a = ReplicationClient::connect(&options(&db, "postgres", None, SslMode::Disable)).await.unwrap();
@@ -198,6 +232,14 @@ async fn a_slot_active_elsewhere_gets_sqlstate_55006_and_a_failed_query_keeps_th
     let err = b.simple_query("SELECT * FROM no_such_table").await.err().unwrap();
     assert_eq!(err.sqlstate(), Some("42P01"));
     assert_eq!(b.simple_query("SELECT 1").await.unwrap()[0][0].as_deref(), Some("1"));
+    b.simple_query("CREATE TABLE c (i int)").await.unwrap();
+    let err = tokio::time::timeout(Duration::from_secs(30), b.simple_query("COPY c FROM STDIN"))
+        .await
+        .expect("COPY FROM STDIN must not wait for data forever")
+        .err()
+        .unwrap();
+    assert_eq!(err.sqlstate(), Some("57014"), "COPY FROM STDIN is refused, not left waiting: {err}");
+    assert_eq!(b.simple_query("SELECT count(*) FROM c").await.unwrap()[0][0].as_deref(), Some("0"));
     let err = b
         .start_replication(&busy, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")])
         .await

@@ -12,6 +12,10 @@
 //!   connection runs its next command.
 //! - In CopyBoth mode the two directions are independent: the status writer must be able to send while the reader
 //!   is not reading (back-pressure), so the connection is split into halves.
+//! - A message's length is whatever the server says; it is checked against PostgreSQL's own 1 GiB allocation limit
+//!   before any memory is reserved, so a corrupt header is a protocol error rather than a 4 GiB allocation.
+//! - `COPY … FROM STDIN` sent through [`ReplicationClient::simple_query`] would leave the server waiting for data
+//!   forever; the client answers CopyInResponse with CopyFail so the statement fails and the connection stays usable.
 //! - Sessions set `DateStyle=ISO`, `TimeZone=UTC`, `IntervalStyle=postgres` and `extra_float_digits=3`: the text
 //!   form of every value depends on them.
 
@@ -25,13 +29,16 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, Wr
 use tokio::net::TcpStream;
 
 use crate::pgoutput::POSTGRES_EPOCH_OFFSET_US;
-use crate::tls::{client_config, SslMode};
+use crate::tls::{client_config, handshake_failed, SslMode};
 use crate::PgError;
 
 /// Session settings every Sluice connection uses: value text forms depend on them.
 const SESSION_OPTIONS: &str = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3";
 /// How much the stream reader asks the socket for at once.
 const READ_CHUNK: usize = 256 * 1024;
+/// The largest message length a server can send: PostgreSQL cannot allocate more than 1 GiB for one value
+/// (`MaxAllocSize`), plus the framing of a CopyData/XLogData message around it.
+const MAX_MESSAGE_LEN: usize = (1 << 30) + 64;
 
 /// Where and how to connect.
 #[derive(Clone, Debug)]
@@ -74,6 +81,7 @@ enum Backend {
     Notice(String),
     RowDescription,
     DataRow(Vec<Option<String>>),
+    CopyIn,
     CopyBoth,
     CopyData(Bytes),
     CopyDone,
@@ -86,8 +94,8 @@ fn parse_message(buf: &mut BytesMut) -> Result<Option<(u8, Bytes)>, PgError> {
         return Ok(None);
     }
     let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
-    if len < 4 {
-        return Err(PgError::Protocol(format!("message length {len} is too small")));
+    if !(4..=MAX_MESSAGE_LEN).contains(&len) {
+        return Err(PgError::Protocol(format!("message {:?} has an impossible length {len}", buf[0] as char)));
     }
     if buf.len() < len + 1 {
         buf.reserve(len + 1 - buf.len());
@@ -148,6 +156,7 @@ fn classify(tag: u8, body: Bytes) -> Result<Backend, PgError> {
             }
             Backend::DataRow(row)
         }
+        b'G' => Backend::CopyIn,
         b'W' => Backend::CopyBoth,
         b'd' => Backend::CopyData(body),
         b'c' => Backend::CopyDone,
@@ -269,10 +278,19 @@ impl ReplicationClient {
                                 .map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
                         }
                         other => {
+                            let method = match other {
+                                2 => "Kerberos V5",
+                                7 | 8 => "GSSAPI",
+                                9 => "SSPI",
+                                _ => "an unknown method",
+                            };
                             return Err(PgError::Auth {
                                 user: self.user.clone(),
-                                message: format!("unsupported authentication method {other}"),
-                            })
+                                message: format!(
+                                    "the server asks for {method} (code {other}); Sluice supports trust, password, md5 \
+                                     and scram-sha-256"
+                                ),
+                            });
                         }
                     }
                     if !out.is_empty() {
@@ -303,6 +321,11 @@ impl ReplicationClient {
                 Backend::DataRow(row) => rows.push(row),
                 Backend::Error(e) => error = Some(e),
                 Backend::Notice(n) => tracing::info!(notice = %n, "server notice"),
+                Backend::CopyIn => {
+                    let mut out = BytesMut::new();
+                    frontend::copy_fail("simple_query cannot send COPY data", &mut out)?;
+                    self.send(&out).await?;
+                }
                 Backend::ReadyForQuery => break,
                 Backend::CopyBoth => return Err(PgError::Protocol("unexpected CopyBoth from a simple query".into())),
                 _ => {}
@@ -314,20 +337,26 @@ impl ReplicationClient {
         }
     }
 
+    /// `IDENTIFY_SYSTEM`: the cluster's identity, timeline and current WAL position.
     pub async fn identify_system(&mut self) -> Result<SystemIdentity, PgError> {
         let rows = self.simple_query("IDENTIFY_SYSTEM").await?;
-        let row = rows.into_iter().next().ok_or_else(|| PgError::Protocol("IDENTIFY_SYSTEM returned no row".into()))?;
-        let col = |i: usize| row.get(i).cloned().flatten();
+        let mut row =
+            rows.into_iter().next().ok_or_else(|| PgError::Protocol("IDENTIFY_SYSTEM returned no row".into()))?;
+        row.resize(4, None);
+        let bad = |what: &str, v: &Option<String>| PgError::Protocol(format!("IDENTIFY_SYSTEM returned {what} {v:?}"));
         Ok(SystemIdentity {
-            system_id: col(0).unwrap_or_default(),
-            timeline: col(1).and_then(|t| t.parse().ok()).unwrap_or(0),
-            xlogpos: col(2).and_then(|l| l.parse().ok()).unwrap_or_default(),
-            dbname: col(3),
+            timeline: row[1].as_deref().and_then(|t| t.parse().ok()).ok_or_else(|| bad("timeline", &row[1]))?,
+            xlogpos: row[2].as_deref().and_then(|l| l.parse().ok()).ok_or_else(|| bad("xlogpos", &row[2]))?,
+            dbname: row[3].take(),
+            system_id: row[0].take().ok_or_else(|| bad("systemid", &None))?,
         })
     }
 
-    /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT|NOEXPORT_SNAPSHOT` (the keyword
-    /// form, accepted by PostgreSQL 10 through 17).
+    /// `CREATE_REPLICATION_SLOT name [TEMPORARY] LOGICAL pgoutput EXPORT_SNAPSHOT|NOEXPORT_SNAPSHOT`.
+    ///
+    /// The keyword form is used because it is the only one that works on every supported server: PostgreSQL 10
+    /// through 14 know only it, 15 and later still accept it beside the new `(SNAPSHOT 'export')` option list. The
+    /// exported snapshot stays importable until this connection runs its next command.
     pub async fn create_logical_slot(
         &mut self,
         name: &str,
@@ -397,7 +426,10 @@ async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<
     let answer = tcp.read_u8().await?;
     if answer != b'S' {
         if opts.sslmode.requires_tls() {
-            return Err(PgError::Tls(format!("the server refuses TLS, but sslmode is {:?}", opts.sslmode)));
+            return Err(PgError::Tls(format!(
+                "{}:{} refuses TLS, but sslmode is {}; enable ssl on the server or lower database.sslmode",
+                opts.host, opts.port, opts.sslmode
+            )));
         }
         return Ok(Box::new(tcp));
     }
@@ -407,7 +439,7 @@ async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<
     let tls = tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|e| PgError::Tls(format!("handshake with {}:{} failed: {e}", opts.host, opts.port)))?;
+        .map_err(|e| handshake_failed(&opts.host, opts.port, opts.sslmode, opts.sslrootcert.as_deref(), &e))?;
     Ok(Box::new(tls))
 }
 
@@ -544,7 +576,8 @@ impl StatusSender {
 }
 
 /// An ordinary SQL connection (snapshot reads, catalogue queries) with the same TLS and session settings. The
-/// connection future is spawned on the current runtime, as tokio-postgres requires.
+/// connection future is spawned on the current runtime, as tokio-postgres requires: the one task this crate
+/// starts on the caller's behalf.
 pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client, PgError> {
     let mut config = tokio_postgres::Config::new();
     config
@@ -557,7 +590,7 @@ pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client
     if let Some(p) = &opts.password {
         config.password(p);
     }
-    let client = if opts.sslmode.wants_tls() {
+    let connected = if opts.sslmode.wants_tls() {
         config.ssl_mode(if opts.sslmode.requires_tls() {
             tokio_postgres::config::SslMode::Require
         } else {
@@ -565,29 +598,49 @@ pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client
         });
         let tls =
             tokio_postgres_rustls::MakeRustlsConnect::new(client_config(opts.sslmode, opts.sslrootcert.as_ref())?);
-        let (client, conn) = config.connect(tls).await.map_err(|e| auth_or_sql(e, opts))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "SQL connection ended");
-            }
-        });
-        client
+        spawn_connection(config.connect(tls).await)
     } else {
         config.ssl_mode(tokio_postgres::config::SslMode::Disable);
-        let (client, conn) = config.connect(tokio_postgres::NoTls).await.map_err(|e| auth_or_sql(e, opts))?;
-        tokio::spawn(async move {
-            if let Err(e) = conn.await {
-                tracing::debug!(error = %e, "SQL connection ended");
-            }
-        });
-        client
+        spawn_connection(config.connect(tokio_postgres::NoTls).await)
     };
+    connected.map_err(|e| connect_error(e, opts))
+}
+
+fn spawn_connection<S, T>(
+    connected: Result<(tokio_postgres::Client, tokio_postgres::Connection<S, T>), tokio_postgres::Error>,
+) -> Result<tokio_postgres::Client, tokio_postgres::Error>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    T: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let (client, conn) = connected?;
+    tokio::spawn(async move {
+        if let Err(e) = conn.await {
+            tracing::debug!(error = %e, "SQL connection ended");
+        }
+    });
     Ok(client)
 }
 
-fn auth_or_sql(e: tokio_postgres::Error, opts: &ConnectOptions) -> PgError {
-    match e.code().map(|c| c.code()) {
-        Some("28P01") | Some("28000") => PgError::Auth { user: opts.user.clone(), message: e.to_string() },
-        _ => PgError::Sql(e),
+/// Gives a failed tokio-postgres connect the same error kinds as [`ReplicationClient::connect`]: authentication
+/// failures and TLS handshake failures are definite and say what to check.
+fn connect_error(e: tokio_postgres::Error, opts: &ConnectOptions) -> PgError {
+    if let Some("28P01" | "28000") = e.code().map(|c| c.code()) {
+        return PgError::Auth { user: opts.user.clone(), message: e.to_string() };
     }
+    // tokio-rustls reports handshake failures as an I/O error wrapping the rustls error.
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+    while let Some(c) = cause {
+        let rustls_error = c
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| c.downcast_ref::<std::io::Error>()?.get_ref()?.downcast_ref::<rustls::Error>());
+        if let Some(tls) = rustls_error {
+            return handshake_failed(&opts.host, opts.port, opts.sslmode, opts.sslrootcert.as_deref(), tls);
+        }
+        cause = c.source();
+    }
+    PgError::Sql(e)
 }
+
+#[cfg(test)]
+mod tests;
