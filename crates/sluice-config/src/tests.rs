@@ -443,3 +443,16 @@ fn errors_display_one_problem_per_line() {
     assert_eq!(text.lines().count(), err.problems().len());
     assert!(text.lines().count() >= 5, "{text}");
 }
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let text = include_str!("../../../conf/application.properties.example");
+    let env = |n: &str| (n == "SLUICE_DB_PASSWORD").then(|| "secret".to_string());
+    let loaded = parse_with_env(text, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.source.hostname, "localhost");
+    assert_eq!(loaded.config.sink, SinkConfig::File { path: PathBuf::from("data/events.jsonl") });
+    assert!(loaded.config.source.filters.includes_table("public", "orders"));
+    assert!(!loaded.config.source.filters.includes_table("public", "orders2"));
+    assert_eq!(loaded.ignored_keys, ["quarkus.log.console.json"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+}
