@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 pub use properties::{parse as parse_properties, Entry};
 
@@ -306,17 +306,18 @@ pub fn parse_str(text: &str) -> Result<LoadedConfig, ConfigError> {
 
 /// Validates properties text with a given environment (tests).
 pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<LoadedConfig, ConfigError> {
+    // The last duplicate wins before placeholders are resolved, so an overridden line cannot fail the file; ignored
+    // keys are not resolved at all.
     let mut values: BTreeMap<String, (String, usize)> = BTreeMap::new();
-    let mut problems = Vec::new();
     for entry in properties::parse(text) {
-        let value = match substitute::substitute(&entry.key, &entry.value, env) {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(format!("line {}: {e}", entry.line));
-                entry.value
-            }
-        };
-        values.insert(entry.key, (value, entry.line));
+        values.insert(entry.key, (entry.value, entry.line));
+    }
+    let mut problems = Vec::new();
+    for (key, (value, line)) in values.iter_mut().filter(|(k, _)| !is_ignored(k)) {
+        match substitute::substitute(key, value, env) {
+            Ok(v) => *value = v,
+            Err(e) => problems.push(format!("line {line}: {e}")),
+        }
     }
     let mut r = Reader { values, problems, warnings: Vec::new(), ignored: Vec::new() };
     r.classify_keys();
@@ -351,6 +352,12 @@ fn all_supported_keys() -> Vec<String> {
     keys
 }
 
+/// `quarkus.*` keys configure Debezium Server's runtime (logging, HTTP), also under a profile (`%dev.quarkus.…`).
+fn is_ignored(key: &str) -> bool {
+    let unprofiled = key.strip_prefix('%').and_then(|k| k.split_once('.')).map_or(key, |(_, rest)| rest);
+    unprofiled.starts_with("quarkus.")
+}
+
 fn not_yet(key: &str) -> bool {
     SOURCE_NOT_YET.iter().any(|k| {
         if k.ends_with('.') {
@@ -369,30 +376,102 @@ impl Reader {
             if supported.contains(&key) {
                 continue;
             }
-            if key.starts_with("quarkus.") {
+            if is_ignored(&key) {
                 self.ignored.push(key);
                 continue;
             }
-            let problem = if key == "debezium.source.database.server.name" {
-                "`debezium.source.database.server.name` is Debezium 1.x's name for the topic prefix: use `debezium.source.topic.prefix`".to_string()
-            } else if let Some(rest) = key.strip_prefix(SOURCE).filter(|r| not_yet(r)) {
-                let _ = rest;
-                format!("`{key}` is a Debezium key that Sluice does not support yet")
-            } else if key.starts_with("debezium.transforms") || key.starts_with("debezium.predicates") {
-                format!("`{key}`: transforms (including the outbox event router) are not supported yet")
-            } else if let Some(sink) = key
-                .strip_prefix("debezium.sink.")
-                .and_then(|r| r.split('.').next())
-                .filter(|s| SINKS_NOT_YET.contains(s))
-            {
-                format!("`{key}`: the `{sink}` sink is not supported yet")
-            } else {
-                match closest(&key, &supported) {
-                    Some(best) => format!("unknown key `{key}`; did you mean `{best}`?"),
-                    None => format!("unknown key `{key}`: Sluice reads Debezium Server's debezium.source.*, debezium.sink.* and debezium.format.* keys (see docs/configuration.md)"),
-                }
-            };
-            self.problems.push(format!("line {line}: {problem}"));
+            if let Some(problem) = self.classify_unsupported(&key, &supported) {
+                self.problems.push(format!("line {line}: {problem}"));
+            }
+        }
+    }
+
+    /// Why a key outside the supported set is a problem, with the fix; `None` when it is accepted after all.
+    fn classify_unsupported(&self, key: &str, supported: &[String]) -> Option<String> {
+        let source_key = key.strip_prefix(SOURCE);
+        if key == "debezium.source.database.server.name" {
+            return Some(
+                "`debezium.source.database.server.name` is Debezium 1.x's name for the topic prefix: use `debezium.source.topic.prefix`".into(),
+            );
+        }
+        if let Some(renamed) = source_key.and_then(renamed_list_key) {
+            return Some(format!(
+                "`{key}` is Debezium 1.x's name, removed in Debezium 2: use `{SOURCE}{renamed}` (same regular expressions)"
+            ));
+        }
+        if let Some(provider) = source_key.and_then(|k| k.strip_prefix("config.providers")) {
+            return self.config_provider_problem(key, provider);
+        }
+        if source_key.is_some_and(not_yet) {
+            return Some(format!("`{key}` is a Debezium key that Sluice does not support yet"));
+        }
+        if key.starts_with("debezium.transforms") || key.starts_with("debezium.predicates") {
+            return Some(format!("`{key}` is a Debezium key that Sluice does not support yet (transforms and predicates, including the outbox event router)"));
+        }
+        if key.starts_with("debezium.api.") || key.starts_with("debezium.format.header") {
+            return Some(format!("`{key}` is a Debezium key that Sluice does not support yet"));
+        }
+        if key.starts_with('%') {
+            return Some(format!(
+                "`{key}`: profile-specific keys are not supported yet; put the value on the key without the `%profile.` prefix"
+            ));
+        }
+        let sink = key.strip_prefix("debezium.sink.").and_then(|r| r.split_once('.')).map(|(sink, _)| sink);
+        let sink_problem = |sink: &str| {
+            format!(
+                "`{key}` configures the `{sink}` sink, which Sluice does not support yet (it has file, stdout and null){}",
+                if sink == "kafka" { "; kafka is coming next" } else { "" }
+            )
+        };
+        // Debezium Server's own sinks first: `debezium.sink.http.url` is not a typo of `debezium.sink.file.path`.
+        if let Some(sink) = sink.filter(|s| SINKS_NOT_YET.contains(s)) {
+            return Some(sink_problem(sink));
+        }
+        if let Some(best) = closest(key, supported) {
+            return Some(format!("unknown key `{key}`; did you mean `{best}`?"));
+        }
+        if let Some(sink) = sink.filter(|s| !["file", "stdout", "null"].contains(s)) {
+            return Some(sink_problem(sink));
+        }
+        if let Some(which) = ["debezium.format.key.", "debezium.format.value."].iter().find(|p| key.starts_with(**p)) {
+            return Some(format!(
+                "`{key}`: converter options under `{which}*` other than `schemas.enable` are not supported yet"
+            ));
+        }
+        Some(format!("unknown key `{key}`: Sluice reads Debezium Server's debezium.source.*, debezium.sink.* and debezium.format.* keys (see docs/configuration.md)"))
+    }
+
+    /// Kafka's config providers must be declared in Kafka Connect (`config.providers=file`); Debezium Server users
+    /// often carry the declaration over. Sluice has the `file` and `env` providers built in, so declaring those is
+    /// accepted, and anything else is not supported yet.
+    fn config_provider_problem(&self, key: &str, rest: &str) -> Option<String> {
+        const KNOWN: &[(&str, &str)] = &[
+            ("file", "org.apache.kafka.common.config.provider.FileConfigProvider"),
+            ("env", "org.apache.kafka.common.config.provider.EnvVarConfigProvider"),
+        ];
+        let value = self.get(key).unwrap_or_default().trim();
+        if rest.is_empty() {
+            let unknown: Vec<&str> = value
+                .split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty() && !KNOWN.iter().any(|(n, _)| n == p))
+                .collect();
+            return (!unknown.is_empty()).then(|| {
+                format!(
+                    "`{key}`: config provider(s) {} are not supported yet; Sluice has `file` and `env` built in",
+                    unknown.join(", ")
+                )
+            });
+        }
+        let class_of = rest.strip_prefix('.').and_then(|r| r.strip_suffix(".class"));
+        match class_of.and_then(|name| KNOWN.iter().find(|(n, _)| *n == name)) {
+            Some((_, class)) if value == *class => None,
+            Some((name, class)) => Some(format!(
+                "`{key}` = `{value}` is not supported yet; the `{name}` provider is built in (`{class}`)"
+            )),
+            None => Some(format!(
+                "`{key}` is a Debezium key that Sluice does not support yet (only the built-in `file` and `env` config providers, without parameters)"
+            )),
         }
     }
 
@@ -431,6 +510,27 @@ impl Reader {
         }
     }
 
+    fn port(&mut self) -> u16 {
+        let key = format!("{SOURCE}database.port");
+        let port = self.number(&key, 5432u16, "a port number (1-65535)");
+        if port == 0 {
+            self.problems.push(format!("`{key}` = `0` is not a port number (1-65535)"));
+        }
+        port
+    }
+
+    /// A value Debezium defines for `full_key` that Sluice does not implement yet is its own problem, not "invalid";
+    /// returns whether it was one (the key then falls back to its default so no second problem is reported).
+    fn value_not_yet(&mut self, full_key: &str, values: &[&str]) -> bool {
+        let Some(v) = self.get(full_key).map(|v| v.trim().to_string()) else { return false };
+        let hit = values.iter().any(|n| n.eq_ignore_ascii_case(&v));
+        if hit {
+            self.problems.push(format!("`{full_key}` = `{v}` is a Debezium value that Sluice does not support yet"));
+            self.values.remove(full_key);
+        }
+        hit
+    }
+
     fn boolean(&mut self, full_key: &str, default: bool) -> bool {
         match self.get(full_key).map(|v| v.trim().to_ascii_lowercase()) {
             None => default,
@@ -456,17 +556,20 @@ impl Reader {
         }
     }
 
+    /// Debezium's list semantics: comma-separated (`\,` for a comma inside a regex, written `\\,` in the properties file), blanks skipped, each regex
+    /// matched case-insensitively against the whole name. An empty list is the same as no list, so
+    /// `table.include.list=${TABLES:}` does not silently capture nothing.
     fn regex_list(&mut self, key: &str) -> Option<Vec<Regex>> {
         let full = format!("{SOURCE}{key}");
         let value = self.get(&full)?.to_string();
         let mut out = Vec::new();
-        for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            match Regex::new(&format!("^(?:{part})$")) {
+        for part in split_regex_list(&value) {
+            match RegexBuilder::new(&format!("^(?:{part})$")).case_insensitive(true).build() {
                 Ok(r) => out.push(r),
                 Err(e) => self.problems.push(format!("`{full}`: `{part}` is not a valid regular expression: {e}")),
             }
         }
-        Some(out)
+        (!out.is_empty()).then_some(out)
     }
 
     fn filters(&mut self) -> TableFilters {
@@ -510,8 +613,12 @@ impl Reader {
     fn converter(&mut self, which: &str) -> Converter {
         let key = format!("debezium.format.{which}");
         let schemas_key = format!("{key}.schemas.enable");
+        self.value_not_yet(&key, &["avro", "protobuf", "cloudevents", "jsonbytearray"]);
         let kind = self.choice(&key, 0u8, &[("json", 0), ("simplestring", 1), ("binary", 2)]);
         let schemas_enable = self.boolean(&schemas_key, true);
+        if kind != 0 && self.get(&schemas_key).is_some() {
+            self.warnings.push(format!("`{schemas_key}` only applies to the json format; it is unused"));
+        }
         match kind {
             0 => Converter::Json { schemas_enable },
             1 => Converter::SimpleString,
@@ -539,13 +646,16 @@ impl Reader {
             ));
         }
         let snapshot_key = format!("{SOURCE}snapshot.mode");
-        if self.get(&snapshot_key).map(str::trim) == Some("never") {
-            self.warnings.push("snapshot.mode=never is deprecated in Debezium; it means no_data".into());
+        if self.get(&snapshot_key).is_some_and(|v| v.trim().eq_ignore_ascii_case("never")) {
+            self.warnings.push(format!(
+                "`{snapshot_key}` = `never` is deprecated in Debezium and means `no_data`: set `no_data` instead"
+            ));
             self.values.insert(snapshot_key.clone(), ("no_data".into(), 0));
         }
+        self.value_not_yet(&snapshot_key, &["custom", "configuration_based"]);
         let source = SourceConfig {
             hostname: self.required("database.hostname"),
-            port: self.number(&format!("{SOURCE}database.port"), 5432u16, "a port number (1-65535)"),
+            port: self.port(),
             user: self.required("database.user"),
             password: self.source("database.password").map(String::from),
             dbname: self.required("database.dbname"),
@@ -684,6 +794,39 @@ impl Reader {
         };
         Config { source, sink, format, offsets }
     }
+}
+
+/// Splits a Debezium regex list on commas not escaped as `\,`, trimming each part and dropping empty ones.
+fn split_regex_list(value: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                current.push(',');
+                chars.next();
+            }
+            ',' => parts.push(std::mem::take(&mut current)),
+            _ => current.push(c),
+        }
+    }
+    parts.push(current);
+    parts.into_iter().map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+}
+
+/// Debezium 1.x's whitelist/blacklist keys, renamed to include/exclude lists in 1.3 and removed in 2.0.
+fn renamed_list_key(key: &str) -> Option<String> {
+    let (kind, list) = key.split_once('.')?;
+    if !["schema", "table", "column"].contains(&kind) {
+        return None;
+    }
+    let renamed = match list {
+        "whitelist" => "include.list",
+        "blacklist" => "exclude.list",
+        _ => return None,
+    };
+    Some(format!("{kind}.{renamed}"))
 }
 
 /// The valid key closest to a misspelt one, when it is close enough to be a likely typo.

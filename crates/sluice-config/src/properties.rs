@@ -76,23 +76,39 @@ fn unescape(s: &str) -> String {
             Some('n') => out.push('\n'),
             Some('r') => out.push('\r'),
             Some('f') => out.push('\x0c'),
-            Some('u') => {
-                let hex: String = chars.clone().take(4).collect();
-                match u32::from_str_radix(&hex, 16).ok().filter(|_| hex.len() == 4).and_then(char::from_u32) {
-                    Some(ch) => {
-                        out.push(ch);
-                        for _ in 0..4 {
-                            chars.next();
-                        }
-                    }
-                    None => out.push('u'),
-                }
-            }
+            Some('u') => match unicode_escape(&mut chars) {
+                Some(ch) => out.push(ch),
+                None => out.push('u'),
+            },
             Some(other) => out.push(other),
             None => {}
         }
     }
     out
+}
+
+/// Reads the `XXXX` of a `\uXXXX` escape (the `\u` already consumed). Java strings are UTF-16, so a character
+/// outside the Basic Multilingual Plane arrives as two escapes (a surrogate pair), which are joined here. Returns
+/// `None`, consuming nothing, when the escape is malformed; the caller then keeps the text as written.
+fn unicode_escape(chars: &mut std::str::Chars<'_>) -> Option<char> {
+    fn hex4(chars: &std::str::Chars<'_>) -> Option<u32> {
+        let hex: String = chars.clone().take(4).collect();
+        (hex.len() == 4).then(|| u32::from_str_radix(&hex, 16).ok()).flatten()
+    }
+    let first = hex4(chars)?;
+    if (0xD800..0xDC00).contains(&first) {
+        let mut after = chars.clone();
+        after.nth(3);
+        let low = (after.next() == Some('\\') && after.next() == Some('u')).then(|| hex4(&after)).flatten();
+        if let Some(low) = low.filter(|l| (0xDC00..0xE000).contains(l)) {
+            let ch = char::from_u32(0x10000 + ((first - 0xD800) << 10) + (low - 0xDC00))?;
+            chars.nth(9);
+            return Some(ch);
+        }
+    }
+    let ch = char::from_u32(first)?;
+    chars.nth(3);
+    Some(ch)
 }
 
 #[cfg(test)]
@@ -129,6 +145,52 @@ mod tests {
     fn line_numbers_point_at_the_start_of_an_entry() {
         let e = parse("\n\na=1\\\n 2\nb=3");
         assert_eq!((e[0].line, e[1].line), (3, 5));
+    }
+
+    #[test]
+    fn a_surrogate_pair_becomes_one_character() {
+        assert_eq!(kv("a=\\uD83D\\uDE00!"), [("a".to_string(), "\u{1F600}!".to_string())]);
+    }
+
+    #[test]
+    fn a_malformed_unicode_escape_is_kept_as_written() {
+        assert_eq!(kv("a=\\u12G4"), [("a".to_string(), "u12G4".to_string())]);
+    }
+
+    #[test]
+    fn escaped_separators_and_spaces_stay_in_the_key() {
+        assert_eq!(kv("my\\ key\\:x = v\\=w\\ \n"), [("my key:x".to_string(), "v=w ".to_string())]);
+    }
+
+    #[test]
+    fn whitespace_alone_separates_and_leading_whitespace_is_dropped() {
+        assert_eq!(kv("   \tkey\t  value with = sign\n"), [("key".to_string(), "value with = sign".to_string())]);
+    }
+
+    #[test]
+    fn escapes_for_control_characters() {
+        assert_eq!(kv("a=1\\t2\\n3\\r4\\f5"), [("a".to_string(), "1\t2\n3\r4\x0c5".to_string())]);
+    }
+
+    #[test]
+    fn windows_line_endings_are_accepted() {
+        assert_eq!(kv("a=1\r\nb=2\\\r\n  3\r\n"), [("a".into(), "1".into()), ("b".into(), "23".into())]);
+    }
+
+    #[test]
+    fn a_backslash_on_the_last_line_ends_the_value() {
+        assert_eq!(kv("a=1\\"), [("a".to_string(), "1".to_string())]);
+    }
+
+    #[test]
+    fn a_comment_marker_inside_a_continuation_is_part_of_the_value() {
+        assert_eq!(kv("a=x\\\n  #not-a-comment"), [("a".to_string(), "x#not-a-comment".to_string())]);
+    }
+
+    #[test]
+    fn the_last_duplicate_comes_last() {
+        let e = parse("a=1\na=2\n");
+        assert_eq!(e.last().map(|e| e.value.as_str()), Some("2"));
     }
 
     #[test]

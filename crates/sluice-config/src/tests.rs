@@ -78,9 +78,9 @@ fn debezium_keys_not_implemented_yet_say_so() {
         assert!(p.contains("does not support yet"), "{p}");
     }
     let p = one_problem("debezium.transforms=outbox\n");
-    assert!(p.contains("not supported yet"), "{p}");
+    assert!(p.contains("does not support yet"), "{p}");
     let p = one_problem("debezium.sink.kafka.producer.bootstrap.servers=x:9092\n");
-    assert!(p.contains("`kafka` sink is not supported yet"), "{p}");
+    assert!(p.contains("the `kafka` sink, which Sluice does not support yet") && p.contains("coming next"), "{p}");
 }
 
 #[test]
@@ -214,7 +214,7 @@ fn formats_and_schemas_enable() {
     let f = ok("debezium.format.key=simplestring\ndebezium.format.value.schemas.enable=false\n").config.format;
     assert_eq!(f.key, Converter::SimpleString);
     assert_eq!(f.value, Converter::Json { schemas_enable: false });
-    assert!(one_problem("debezium.format.value=avro\n").contains("json, simplestring, binary"));
+    assert!(one_problem("debezium.format.value=xml\n").contains("json, simplestring, binary"));
 }
 
 #[test]
@@ -225,4 +225,234 @@ fn load_reads_a_file_and_reports_a_missing_one() {
     assert!(load(&path).is_ok());
     let err = load(&dir.path().join("missing.properties")).unwrap_err();
     assert!(err.to_string().contains("missing.properties"));
+}
+
+#[test]
+fn filters_match_case_insensitively_as_debezium_does() {
+    let f = ok("debezium.source.table.include.list=Public\\\\.Orders\n").config.source.filters;
+    assert!(f.includes_table("public", "orders"));
+}
+
+#[test]
+fn an_escaped_comma_stays_inside_one_regex() {
+    let f = ok("debezium.source.table.include.list=public\\\\.t_[0-9]{1\\\\,2}, audit\\\\.log\n").config.source.filters;
+    assert!(f.includes_table("public", "t_7") && f.includes_table("public", "t_42"));
+    assert!(!f.includes_table("public", "t_123"));
+    assert!(f.includes_table("audit", "log"));
+}
+
+#[test]
+fn an_empty_list_is_the_same_as_no_list() {
+    let f = ok("debezium.source.table.include.list=\ndebezium.source.table.exclude.list=public\\\\.secret\n")
+        .config
+        .source
+        .filters;
+    assert!(f.includes_table("public", "orders") && !f.includes_table("public", "secret"));
+}
+
+#[test]
+fn column_filters_qualify_with_schema_and_table() {
+    let f = ok("debezium.source.column.include.list=public\\\\.users\\\\.(id|email)\n").config.source.filters;
+    assert!(f.includes_column("public", "users", "id") && f.includes_column("public", "users", "email"));
+    assert!(!f.includes_column("public", "users", "password"));
+    assert!(!f.includes_column("other", "users", "id"), "the schema is part of the name");
+    assert!(!f.includes_column("public", "users", "email_verified"), "anchored at the end");
+}
+
+#[test]
+fn system_schemas_are_never_captured() {
+    let f = ok("debezium.source.schema.include.list=.*\n").config.source.filters;
+    for schema in ["pg_catalog", "information_schema", "pg_toast", "pg_toast_temp_1"] {
+        assert!(!f.includes_table(schema, "t"), "{schema}");
+    }
+    assert!(f.includes_table("public", "t"));
+}
+
+#[test]
+fn debezium_1_list_names_point_to_their_successors() {
+    let p = one_problem("debezium.source.table.whitelist=public\\\\.orders\n");
+    assert!(p.contains("use `debezium.source.table.include.list`"), "{p}");
+    let p = one_problem("debezium.source.column.blacklist=public\\\\.t\\\\.c\n");
+    assert!(p.contains("use `debezium.source.column.exclude.list`"), "{p}");
+}
+
+#[test]
+fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
+    for key in [
+        "heartbeat.interval.ms",
+        "heartbeat.action.query",
+        "heartbeat.topics.prefix",
+        "incremental.snapshot.chunk.size",
+        "snapshot.select.statement.overrides",
+        "snapshot.fetch.size",
+        "snapshot.lock.timeout.ms",
+        "message.key.columns",
+        "converters",
+        "hstore.handling.mode",
+        "interval.handling.mode",
+        "schema.name.adjustment.mode",
+        "field.name.adjustment.mode",
+        "event.processing.failure.handling.mode",
+        "max.batch.size",
+        "max.queue.size",
+        "poll.interval.ms",
+        "database.initial.statements",
+        "slot.stream.params",
+        "slot.max.retries",
+        "xmin.fetch.interval.ms",
+        "truncate.handling.mode",
+        "include.schema.changes",
+        "message.prefix.include.list",
+        "message.prefix.exclude.list",
+        "column.mask.with.12.chars",
+        "column.truncate.to.20.chars",
+        "column.propagate.source.type",
+        "datatype.propagate.source.type",
+        "errors.max.retries",
+        "retriable.restart.connector.wait.ms",
+        "topic.naming.strategy",
+        "topic.delimiter",
+        "custom.metric.tags",
+        "notification.enabled.channels",
+    ] {
+        let p = one_problem(&format!("debezium.source.{key}=1\n"));
+        assert!(
+            p.contains(&format!("`debezium.source.{key}` is a Debezium key that Sluice does not support yet")),
+            "{p}"
+        );
+    }
+    for key in ["debezium.predicates=p", "debezium.transforms.outbox.type=x", "debezium.format.header=json"] {
+        assert!(one_problem(&format!("{key}\n")).contains("does not support yet"), "{key}");
+    }
+}
+
+#[test]
+fn any_other_sinks_keys_are_not_supported_yet() {
+    for key in ["debezium.sink.http.url", "debezium.sink.pubsub.project.id", "debezium.sink.mysink.endpoint"] {
+        let p = one_problem(&format!("{key}=x\n"));
+        assert!(p.contains("sink, which Sluice does not support yet"), "{p}");
+    }
+    let p = one_problem("debezium.sink.file.pth=x\n");
+    assert!(p.contains("did you mean `debezium.sink.file.path`"), "{p}");
+}
+
+#[test]
+fn every_not_yet_sink_type_says_so_and_an_unknown_one_lists_the_choices() {
+    for sink in ["kinesis", "pubsub", "pulsar", "redis", "nats-jetstream", "nats-streaming", "http", "rabbitmq"] {
+        let p = problems(&BASE.replace("debezium.sink.type=stdout", &format!("debezium.sink.type={sink}")));
+        assert!(p.len() == 1 && p[0].contains("not supported yet") && !p[0].contains("coming next"), "{p:?}");
+    }
+    for sink in ["eventhubs", "pravega", "infinispan", "rocketmq"] {
+        let p = problems(&BASE.replace("debezium.sink.type=stdout", &format!("debezium.sink.type={sink}")));
+        assert!(p.len() == 1 && p[0].contains("not supported yet"), "{p:?}");
+    }
+    let p = problems(&BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=fiel"));
+    assert!(p[0].contains("allowed values: file, stdout, null"), "{p:?}");
+}
+
+#[test]
+fn the_file_sink_needs_a_path_and_yields_it() {
+    let text = BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=file\ndebezium.sink.file.path=out.jsonl");
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    assert_eq!(c.sink, SinkConfig::File { path: PathBuf::from("out.jsonl") });
+}
+
+#[test]
+fn debezium_values_not_implemented_yet_say_so() {
+    let p = one_problem("debezium.source.snapshot.mode=configuration_based\n");
+    assert!(p.contains("does not support yet"), "{p}");
+    let p = one_problem("debezium.format.value=avro\n");
+    assert!(p.contains("`debezium.format.value` = `avro` is a Debezium value that Sluice does not support yet"), "{p}");
+}
+
+#[test]
+fn a_port_of_zero_is_rejected() {
+    assert!(one_problem("debezium.source.database.port=0\n").contains("not a port number"));
+    assert!(one_problem("debezium.source.database.port=70000\n").contains("not a port number"));
+}
+
+#[test]
+fn never_in_any_case_warns_and_names_the_replacement() {
+    let loaded = ok("debezium.source.snapshot.mode=NEVER\n");
+    assert_eq!(loaded.config.source.snapshot_mode, SnapshotMode::NoData);
+    assert_eq!(loaded.warnings.len(), 1);
+    assert!(loaded.warnings[0].contains("set `no_data` instead"), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn schemas_enable_on_a_non_json_format_warns() {
+    let loaded = ok("debezium.format.key=simplestring\ndebezium.format.key.schemas.enable=false\n");
+    assert!(loaded.warnings.iter().any(|w| w.contains("only applies to the json format")), "{:?}", loaded.warnings);
+}
+
+#[test]
+fn quarkus_keys_under_a_profile_are_ignored_too_and_never_resolved() {
+    let loaded = ok("%dev.quarkus.log.level=DEBUG\nquarkus.http.port=${env:UNSET_PORT}\n");
+    assert_eq!(loaded.ignored_keys, ["%dev.quarkus.log.level", "quarkus.http.port"]);
+    let p = one_problem("%prod.debezium.source.slot.name=x\n");
+    assert!(p.contains("profile-specific keys are not supported yet"), "{p}");
+}
+
+#[test]
+fn the_last_duplicate_wins_before_placeholders_are_resolved() {
+    let loaded = ok("debezium.source.slot.name=${env:UNSET}\ndebezium.source.slot.name=second\n");
+    assert_eq!(loaded.config.source.slot_name, "second");
+}
+
+#[test]
+fn declared_file_and_env_config_providers_are_accepted() {
+    ok("debezium.source.config.providers=file, env\n\
+        debezium.source.config.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider\n\
+        debezium.source.config.providers.env.class=org.apache.kafka.common.config.provider.EnvVarConfigProvider\n");
+    let p = one_problem("debezium.source.config.providers=vault\n");
+    assert!(p.contains("vault") && p.contains("not supported yet"), "{p}");
+    let p = one_problem("debezium.source.config.providers.file.class=com.example.Other\n");
+    assert!(p.contains("FileConfigProvider"), "{p}");
+}
+
+#[test]
+fn an_unset_env_placeholder_names_the_key_and_the_variable() {
+    let p = one_problem("debezium.source.database.password=${env:PGPASS}\n");
+    assert!(p.contains("`debezium.source.database.password`") && p.contains("PGPASS"), "{p}");
+}
+
+#[test]
+fn a_missing_file_or_file_key_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("secrets.properties");
+    std::fs::write(&secrets, "password=x\n").unwrap();
+    let p = one_problem(&format!("debezium.source.database.password=${{file:{}:pw}}\n", secrets.display()));
+    assert!(p.contains("`pw`") && p.contains(&secrets.display().to_string()), "{p}");
+    let p = one_problem("debezium.source.database.password=${file:/no/such/secrets.properties:pw}\n");
+    assert!(p.contains("/no/such/secrets.properties"), "{p}");
+}
+
+#[test]
+fn debezium_placeholders_and_defaults_in_values() {
+    let c = ok("debezium.source.slot.name=${SLOT_NAME:sluice_slot}\n\
+                debezium.source.unavailable.value.placeholder=outbox.event.${routedByValue}\n")
+    .config;
+    assert_eq!(c.source.slot_name, "sluice_slot");
+    assert_eq!(c.source.unavailable_value_placeholder, "outbox.event.${routedByValue}");
+}
+
+#[test]
+fn errors_display_one_problem_per_line() {
+    let err = parse_with_env("debezium.sink.type=stdout\n", &no_env).unwrap_err();
+    let text = err.to_string();
+    assert_eq!(text.lines().count(), err.problems().len());
+    assert!(text.lines().count() >= 5, "{text}");
+}
+
+#[test]
+fn the_shipped_example_is_valid() {
+    let text = include_str!("../../../conf/application.properties.example");
+    let env = |n: &str| (n == "SLUICE_DB_PASSWORD").then(|| "secret".to_string());
+    let loaded = parse_with_env(text, &env).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.source.hostname, "localhost");
+    assert_eq!(loaded.config.sink, SinkConfig::File { path: PathBuf::from("data/events.jsonl") });
+    assert!(loaded.config.source.filters.includes_table("public", "orders"));
+    assert!(!loaded.config.source.filters.includes_table("public", "orders2"));
+    assert_eq!(loaded.ignored_keys, ["quarkus.log.console.json"]);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
