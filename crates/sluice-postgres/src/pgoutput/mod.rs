@@ -11,6 +11,11 @@
 //! - An UPDATE carries an old tuple only when the replica identity changed (`K`, key columns only) or the table is
 //!   REPLICA IDENTITY FULL (`O`); otherwise the consumer sees just the new row. A DELETE always carries one of the
 //!   two, and under the default identity only the key columns of it are non-null.
+//! - A Relation (and a Type for each user-defined column type) precedes a relation's first change in a decoding
+//!   session, and comes again only after the relation is invalidated (ALTER, TRUNCATE … RESTART IDENTITY): the
+//!   consumer must keep a cache across transactions and must not expect a Relation per transaction.
+//! - A non-transactional logical message is sent the moment it is decoded, outside any Begin/Commit and ahead of
+//!   the transaction that emitted it; a transactional one arrives inside its transaction.
 //! - Timestamps count microseconds from 2000-01-01, PostgreSQL's epoch, not Unix's.
 //! - Names and values are sent in the database's encoding, never converted to the client's. Names must be UTF-8
 //!   here (anything else is an error, not mojibake); values stay bytes, checked later by whoever interprets them.
