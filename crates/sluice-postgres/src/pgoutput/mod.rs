@@ -8,7 +8,7 @@
 //!   arrives; Commit carries both the commit record's start (`commit_lsn`) and end (`end_lsn`).
 //! - Tuple data has one entry per column of the relation as last described, including columns that are not part of
 //!   an old key tuple (those arrive as `n`), and TOASTed values an UPDATE left unchanged arrive as `u` with no data.
-//! - An UPDATE carries an old tuple only when the replica identity changed (`K`, key columns only) or the table is
+//! - An UPDATE carries an old tuple only when a replica identity column changed (`K`, key columns only) or the table is
 //!   REPLICA IDENTITY FULL (`O`); otherwise the consumer sees just the new row. A DELETE always carries one of the
 //!   two, and under the default identity only the key columns of it are non-null.
 //! - A Relation (and a Type for each user-defined column type) precedes a relation's first change in a decoding
