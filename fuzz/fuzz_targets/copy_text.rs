@@ -1,14 +1,32 @@
-//! Any COPY output split at any point: the parser yields rows or an error, never panics.
+//! Any COPY output, cut into chunks of any size: the parser never panics, and the chunking never changes the result.
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| {
-    let Some((&split, rest)) = data.split_first() else { return };
-    let columns = usize::from(split % 6);
-    let cut = usize::from(split).min(rest.len());
-    let mut parser = sluice_postgres::copy_text::CopyTextParser::new(columns);
-    for chunk in [&rest[..cut], &rest[cut..]] {
-        parser.push(bytes::Bytes::copy_from_slice(chunk));
-        while let Ok(Some(_)) = parser.next_row() {}
+use bytes::Bytes;
+use sluice_core::Tuple;
+use sluice_postgres::copy_text::{CopyParseError, CopyTextParser};
+
+/// Every row (or row error), then whether the data ended at a row boundary.
+fn parse(columns: usize, chunks: impl Iterator<Item = Bytes>) -> (Vec<Result<Tuple, CopyParseError>>, bool) {
+    let mut parser = CopyTextParser::new(columns);
+    let mut rows = Vec::new();
+    for chunk in chunks {
+        parser.push(chunk);
+        loop {
+            match parser.next_row() {
+                Ok(Some(row)) => rows.push(Ok(row)),
+                Ok(None) => break,
+                Err(e) => rows.push(Err(e)),
+            }
+        }
     }
-    let _ = parser.finish();
+    (rows, parser.finish().is_ok())
+}
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    let Some((&head, rest)) = data.split_first() else { return };
+    let columns = usize::from(head % 6);
+    let step = usize::from(head / 6) + 1;
+    let whole = parse(columns, std::iter::once(Bytes::copy_from_slice(rest)));
+    let chunked = parse(columns, rest.chunks(step).map(Bytes::copy_from_slice));
+    assert_eq!(whole, chunked);
 });

@@ -8,7 +8,18 @@
 //!   arrives; Commit carries both the commit record's start (`commit_lsn`) and end (`end_lsn`).
 //! - Tuple data has one entry per column of the relation as last described, including columns that are not part of
 //!   an old key tuple (those arrive as `n`), and TOASTed values an UPDATE left unchanged arrive as `u` with no data.
+//! - An UPDATE carries an old tuple only when a replica identity column changed (`K`, key columns only) or the table is
+//!   REPLICA IDENTITY FULL (`O`); otherwise the consumer sees just the new row. A DELETE always carries one of the
+//!   two, and under the default identity only the key columns of it are non-null.
+//! - A Relation (and a Type for each user-defined column type) precedes a relation's first change in a decoding
+//!   session, and comes again only after the relation is invalidated (ALTER, TRUNCATE … RESTART IDENTITY): the
+//!   consumer must keep a cache across transactions and must not expect a Relation per transaction.
+//! - A non-transactional logical message is sent the moment it is decoded, outside any Begin/Commit and ahead of
+//!   the transaction that emitted it; a transactional one arrives inside its transaction.
 //! - Timestamps count microseconds from 2000-01-01, PostgreSQL's epoch, not Unix's.
+//! - Names and values are sent in the database's encoding, never converted to the client's. Names must be UTF-8
+//!   here (anything else is an error, not mojibake); values stay bytes, checked later by whoever interprets them.
+//! - Truncate options and relation column flags are bit sets: only bit 1 of a column's flags means "key".
 //! - The input is the network: every length and count is checked against what is left, allocations are capped by
 //!   the bytes actually present, and nothing panics (there is a fuzz target for that).
 //!
@@ -140,14 +151,18 @@ pub enum DecodeError {
     UnknownTag(u8),
     #[error("{message} message: {field} truncated at offset {offset}")]
     Truncated { message: &'static str, field: &'static str, offset: usize },
-    #[error("{message} message: {field} at offset {offset} is not NUL-terminated UTF-8")]
-    BadString { message: &'static str, field: &'static str, offset: usize },
+    #[error("{message} message: {field} at offset {offset} has no terminating NUL")]
+    UnterminatedString { message: &'static str, field: &'static str, offset: usize },
+    #[error("{message} message: {field} at offset {offset} is not valid UTF-8")]
+    BadUtf8 { message: &'static str, field: &'static str, offset: usize },
     #[error("{message} message: unexpected {what} {byte:#04x} at offset {offset}")]
     Unexpected { message: &'static str, what: &'static str, byte: u8, offset: usize },
-    #[error("{message} message: binary column values were sent, but Sluice never asks for binary mode")]
-    BinaryValue { message: &'static str },
-    #[error("{message} message: {extra} trailing bytes")]
-    Trailing { message: &'static str, extra: usize },
+    #[error(
+        "{message} message: column {column} at offset {offset} is a binary value, but Sluice never asks for binary mode"
+    )]
+    BinaryValue { message: &'static str, column: usize, offset: usize },
+    #[error("{message} message: {extra} trailing bytes at offset {offset}")]
+    Trailing { message: &'static str, extra: usize, offset: usize },
 }
 
 /// A bounds-checked reader over one message.
@@ -196,13 +211,12 @@ impl<'a> Reader<'a> {
     }
 
     fn string(&mut self, field: &'static str) -> Result<String, DecodeError> {
-        let start = self.pos;
-        let rest = &self.buf[start..];
-        let bad = || DecodeError::BadString { message: self.message, field, offset: start };
-        let nul = rest.iter().position(|&b| b == 0).ok_or_else(bad)?;
-        let s = std::str::from_utf8(&rest[..nul]).map_err(|_| bad())?.to_owned();
-        self.pos = start + nul + 1;
-        Ok(s)
+        let (message, offset) = (self.message, self.pos);
+        let rest = &self.buf[offset..];
+        let nul = memchr::memchr(0, rest).ok_or(DecodeError::UnterminatedString { message, field, offset })?;
+        let s = std::str::from_utf8(&rest[..nul]).map_err(|_| DecodeError::BadUtf8 { message, field, offset })?;
+        self.pos = offset + nul + 1;
+        Ok(s.to_owned())
     }
 
     fn bytes(&mut self, n: usize, field: &'static str) -> Result<Bytes, DecodeError> {
@@ -218,7 +232,7 @@ impl<'a> Reader<'a> {
         let count = self.u16("column count")? as usize;
         // Every column takes at least one byte: never preallocate more than the bytes present.
         let mut tuple = Vec::with_capacity(count.min(self.remaining()));
-        for _ in 0..count {
+        for column in 0..count {
             let offset = self.pos;
             match self.u8("column kind")? {
                 b'n' => tuple.push(Datum::Null),
@@ -227,7 +241,7 @@ impl<'a> Reader<'a> {
                     let len = self.u32("value length")? as usize;
                     tuple.push(Datum::Text(self.bytes(len, "value")?));
                 }
-                b'b' => return Err(DecodeError::BinaryValue { message: self.message }),
+                b'b' => return Err(DecodeError::BinaryValue { message: self.message, column, offset }),
                 byte => {
                     return Err(DecodeError::Unexpected { message: self.message, what: "column kind", byte, offset })
                 }
@@ -236,19 +250,19 @@ impl<'a> Reader<'a> {
         Ok(tuple)
     }
 
-    fn old_kind(&mut self) -> Result<OldTupleKind, DecodeError> {
+    /// Reads a one-byte marker that must be one of `accepted`.
+    fn marker(&mut self, what: &'static str, accepted: &[u8]) -> Result<u8, DecodeError> {
         let offset = self.pos;
-        match self.u8("old tuple kind")? {
-            b'K' => Ok(OldTupleKind::Key),
-            b'O' => Ok(OldTupleKind::Full),
-            byte => Err(DecodeError::Unexpected { message: self.message, what: "old tuple kind", byte, offset }),
+        match self.u8(what)? {
+            byte if accepted.contains(&byte) => Ok(byte),
+            byte => Err(DecodeError::Unexpected { message: self.message, what, byte, offset }),
         }
     }
 
     fn finish<T>(self, value: T) -> Result<T, DecodeError> {
         match self.remaining() {
             0 => Ok(value),
-            extra => Err(DecodeError::Trailing { message: self.message, extra }),
+            extra => Err(DecodeError::Trailing { message: self.message, extra, offset: self.pos }),
         }
     }
 }
@@ -308,37 +322,33 @@ pub fn decode(buf: &Bytes) -> Result<PgOutputMessage, DecodeError> {
         }),
         b'I' => {
             let relation_oid = r.u32("relation oid")?;
-            let offset = r.pos;
-            match r.u8("tuple marker")? {
-                b'N' => PgOutputMessage::Insert(Insert { relation_oid, new: r.tuple()? }),
-                byte => return Err(DecodeError::Unexpected { message, what: "tuple marker", byte, offset }),
-            }
+            r.marker("tuple marker", b"N")?;
+            PgOutputMessage::Insert(Insert { relation_oid, new: r.tuple()? })
         }
         b'U' => {
+            // The old tuple is optional: only sent when the key changed (`K`) or under REPLICA IDENTITY FULL (`O`).
             let relation_oid = r.u32("relation oid")?;
-            let offset = r.pos;
-            let old = match r.u8("tuple marker")? {
-                b'N' => None,
-                b'K' | b'O' => {
-                    r.pos = offset;
-                    let kind = r.old_kind()?;
+            let kind = match r.marker("tuple marker", b"KON")? {
+                b'K' => Some(OldTupleKind::Key),
+                b'O' => Some(OldTupleKind::Full),
+                _ => None,
+            };
+            let old = match kind {
+                Some(kind) => {
                     let old = r.tuple()?;
-                    let offset = r.pos;
-                    match r.u8("new tuple marker")? {
-                        b'N' => {}
-                        byte => {
-                            return Err(DecodeError::Unexpected { message, what: "new tuple marker", byte, offset })
-                        }
-                    }
+                    r.marker("new tuple marker", b"N")?;
                     Some((kind, old))
                 }
-                byte => return Err(DecodeError::Unexpected { message, what: "tuple marker", byte, offset }),
+                None => None,
             };
             PgOutputMessage::Update(Update { relation_oid, old, new: r.tuple()? })
         }
         b'D' => {
             let relation_oid = r.u32("relation oid")?;
-            let old_kind = r.old_kind()?;
+            let old_kind = match r.marker("old tuple marker", b"KO")? {
+                b'K' => OldTupleKind::Key,
+                _ => OldTupleKind::Full,
+            };
             PgOutputMessage::Delete(Delete { relation_oid, old_kind, old: r.tuple()? })
         }
         b'T' => {

@@ -71,6 +71,9 @@ fn samples() -> Vec<Bytes> {
         Msg::tag(b'D').u32(16384).u8(b'K').u16(2).text("1").u8(b'n').bytes(),
         Msg::tag(b'T').u32(2).u8(3).u32(16384).u32(16385).bytes(),
         Msg::tag(b'M').u8(1).u64(77).str("outbox").u32(3).u8(b'a').u8(0).u8(b'z').bytes(),
+        Msg::tag(b'U').u32(1).u8(b'K').u16(1).text("7").u8(b'N').u16(1).text("8").bytes(),
+        Msg::tag(b'U').u32(1).u8(b'N').u16(1).text("8").bytes(),
+        Msg::tag(b'M').u8(0).u64(1).str("p").u32(0).bytes(),
     ]
 }
 
@@ -136,18 +139,16 @@ fn update_with_full_old_tuple_and_unchanged_toast() {
 
 #[test]
 fn update_with_key_old_tuple_and_without_old_tuple() {
-    let keyed = Msg::tag(b'U').u32(1).u8(b'K').u16(1).text("7").u8(b'N').u16(1).text("8").bytes();
     assert_eq!(
-        decode(&keyed).unwrap(),
+        decode(&samples()[10]).unwrap(),
         PgOutputMessage::Update(Update {
             relation_oid: 1,
             old: Some((OldTupleKind::Key, vec![t("7")])),
             new: vec![t("8")]
         })
     );
-    let plain = Msg::tag(b'U').u32(1).u8(b'N').u16(1).text("8").bytes();
     assert_eq!(
-        decode(&plain).unwrap(),
+        decode(&samples()[11]).unwrap(),
         PgOutputMessage::Update(Update { relation_oid: 1, old: None, new: vec![t("8")] })
     );
 }
@@ -181,8 +182,7 @@ fn messages_keep_binary_content_and_transactional_flag() {
     let PgOutputMessage::Message(m) = decode(&samples()[9]).unwrap() else { panic!() };
     assert!(m.transactional);
     assert_eq!((m.lsn, m.prefix.as_str(), &m.content[..]), (Lsn(77), "outbox", &b"a\0z"[..]));
-    let non_tx = Msg::tag(b'M').u8(0).u64(1).str("p").u32(0).bytes();
-    let PgOutputMessage::Message(m) = decode(&non_tx).unwrap() else { panic!() };
+    let PgOutputMessage::Message(m) = decode(&samples()[12]).unwrap() else { panic!() };
     assert!(!m.transactional && m.content.is_empty());
 }
 
@@ -205,22 +205,106 @@ fn every_truncated_prefix_is_an_error_not_a_panic() {
 }
 
 #[test]
-fn trailing_bytes_are_an_error() {
-    let mut v = samples()[0].to_vec();
-    v.push(0);
-    assert!(matches!(decode(&Bytes::from(v)), Err(DecodeError::Trailing { extra: 1, .. })));
+fn trailing_bytes_after_any_message_are_an_error() {
+    for sample in samples() {
+        let mut v = sample.to_vec();
+        v.push(0);
+        let err = decode(&Bytes::from(v)).unwrap_err();
+        assert!(matches!(err, DecodeError::Trailing { extra: 1, offset, .. } if offset == sample.len()), "{err}");
+    }
+}
+
+#[test]
+fn errors_name_the_message_the_field_and_the_offset() {
+    let err = decode(&samples()[0].slice(..10)).unwrap_err();
+    assert_eq!(err, DecodeError::Truncated { message: "Begin", field: "commit time", offset: 9 });
+    assert_eq!(err.to_string(), "Begin message: commit time truncated at offset 9");
+    let value_cut = Msg::tag(b'I').u32(1).u8(b'N').u16(1).u8(b't').u32(5).u8(b'a').bytes();
+    assert_eq!(decode(&value_cut), Err(DecodeError::Truncated { message: "Insert", field: "value", offset: 13 }));
+    assert_eq!(DecodeError::UnknownTag(b'Z').to_string(), "unknown pgoutput message tag 0x5a (Z)");
+    assert_eq!(decode(&Bytes::new()), Err(DecodeError::Empty));
+}
+
+#[test]
+fn unexpected_markers_and_column_kinds_are_errors() {
+    let insert_old = Msg::tag(b'I').u32(1).u8(b'K').u16(0).bytes();
+    assert_eq!(
+        decode(&insert_old),
+        Err(DecodeError::Unexpected { message: "Insert", what: "tuple marker", byte: b'K', offset: 5 })
+    );
+    let delete_new = Msg::tag(b'D').u32(1).u8(b'N').u16(0).bytes();
+    assert!(matches!(decode(&delete_new), Err(DecodeError::Unexpected { what: "old tuple marker", byte: b'N', .. })));
+    let update_two_old = Msg::tag(b'U').u32(1).u8(b'K').u16(0).u8(b'O').u16(0).bytes();
+    assert!(matches!(
+        decode(&update_two_old),
+        Err(DecodeError::Unexpected { what: "new tuple marker", byte: b'O', offset: 8, .. })
+    ));
+    let bad_kind = Msg::tag(b'I').u32(1).u8(b'N').u16(2).u8(b'n').u8(b'x').bytes();
+    assert_eq!(
+        decode(&bad_kind),
+        Err(DecodeError::Unexpected { message: "Insert", what: "column kind", byte: b'x', offset: 9 })
+    );
+}
+
+#[test]
+fn strings_without_a_terminating_nul_are_errors() {
+    let mut v = Msg::tag(b'O').u64(5).0;
+    v.extend_from_slice(b"no-nul");
+    assert_eq!(
+        decode(&Bytes::from(v)),
+        Err(DecodeError::UnterminatedString { message: "Origin", field: "origin name", offset: 9 })
+    );
+}
+
+#[test]
+fn truncate_options_are_independent_bits() {
+    for (options, cascade, restart_identity) in [(0, false, false), (1, true, false), (2, false, true), (3, true, true)]
+    {
+        let m = Msg::tag(b'T').u32(1).u8(options).u32(16384).bytes();
+        assert_eq!(
+            decode(&m).unwrap(),
+            PgOutputMessage::Truncate(Truncate { cascade, restart_identity, relation_oids: vec![16384] })
+        );
+    }
+}
+
+#[test]
+fn only_bit_one_of_column_flags_marks_a_key_column() {
+    let m = Msg::tag(b'R').u32(1).str("s").str("t").u8(b'f').u16(2).u8(3).str("a").u32(23).u32(4).u8(2).str("b");
+    let m = m.u32(1043).u32(68).bytes();
+    let PgOutputMessage::Relation(r) = decode(&m).unwrap() else { panic!() };
+    assert_eq!(r.replica_identity, b'f');
+    assert_eq!(
+        r.columns,
+        vec![
+            RelationColumn { key: true, name: "a".into(), type_oid: 23, type_modifier: 4 },
+            RelationColumn { key: false, name: "b".into(), type_oid: 1043, type_modifier: 68 },
+        ]
+    );
+}
+
+#[test]
+fn text_values_may_hold_any_bytes_and_are_not_checked_as_utf8() {
+    let m = Msg::tag(b'I').u32(1).u8(b'N').u16(1).u8(b't').u32(3).u8(0xff).u8(0).u8(b'\n').bytes();
+    let PgOutputMessage::Insert(i) = decode(&m).unwrap() else { panic!() };
+    assert_eq!(i.new, vec![Datum::Text(Bytes::from_static(b"\xff\0\n"))]);
 }
 
 #[test]
 fn unknown_tags_binary_values_and_bad_utf8_are_named() {
     assert_eq!(decode(&Bytes::from_static(b"Z")), Err(DecodeError::UnknownTag(b'Z')));
-    let binary = Msg::tag(b'I').u32(1).u8(b'N').u16(1).u8(b'b').u32(1).u8(1).bytes();
-    assert!(matches!(decode(&binary), Err(DecodeError::BinaryValue { .. })));
+    let binary = Msg::tag(b'I').u32(1).u8(b'N').u16(2).u8(b'n').u8(b'b').u32(1).u8(1).bytes();
+    assert_eq!(decode(&binary), Err(DecodeError::BinaryValue { message: "Insert", column: 1, offset: 9 }));
     let mut bad = Msg::tag(b'Y').u32(1).0;
     bad.extend_from_slice(&[0xff, 0xfe, 0]);
     bad.extend_from_slice(b"x\0");
     let err = decode(&Bytes::from(bad)).unwrap_err();
-    assert!(matches!(err, DecodeError::BadString { field: "namespace", .. }), "{err}");
+    assert_eq!(err, DecodeError::BadUtf8 { message: "Type", field: "namespace", offset: 5 });
+    let mut bad_prefix = Msg::tag(b'M').u8(1).u64(1).0;
+    bad_prefix.extend_from_slice(&[b'o', 0xc3, 0]);
+    bad_prefix.extend_from_slice(&[0, 0, 0, 0]);
+    let err = decode(&Bytes::from(bad_prefix)).unwrap_err();
+    assert_eq!(err, DecodeError::BadUtf8 { message: "Message", field: "prefix", offset: 10 });
 }
 
 #[test]
