@@ -18,7 +18,7 @@ async fn kill_9_mid_snapshot_resumes_without_losing_rows_and_never_reruns_it() {
     create_tables(&setup.db, KEYS);
     setup.db.psql("CREATE TABLE filler (id int PRIMARY KEY, pad text); INSERT INTO filler SELECT g, repeat('x', 50) FROM generate_series(1, 150000) g;");
     setup.set("debezium.source.snapshot.max.threads", "2");
-    let sluice = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "500")]);
+    let sluice = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "100")]);
     setup.wait_for_records("part of the snapshot", WAIT, |r| r.len() >= 5_000);
     sluice.kill9();
     let partial = setup.records().len();
