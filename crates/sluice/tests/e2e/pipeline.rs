@@ -247,7 +247,7 @@ async fn no_free_replication_slot_is_told_how_to_fix_it() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_stalled_sink_does_not_let_the_server_time_the_connection_out() {
     use std::io::BufRead;
-    let cluster = sluice_testkit::PgCluster::dedicated("wal_sender_timeout = '2s'");
+    let cluster = sluice_testkit::PgCluster::dedicated("wal_sender_timeout = '5s'");
     let mut setup = Setup::on(cluster, "backpressure").await;
     setup.set("debezium.sink.type", "stdout");
     setup.db.psql("CREATE TABLE t (id int PRIMARY KEY, pad text)");
@@ -256,7 +256,7 @@ async fn a_stalled_sink_does_not_let_the_server_time_the_connection_out() {
     sluice.wait_for_log("streaming started", WAIT);
     // Far more than a pipe buffer holds: the stdout sink blocks, the channel fills, the source stops reading.
     setup.db.psql("INSERT INTO t SELECT g, repeat('x', 500) FROM generate_series(1, 20000) g");
-    std::thread::sleep(std::time::Duration::from_secs(8));
+    std::thread::sleep(std::time::Duration::from_secs(12));
     let reader = std::thread::spawn(move || std::io::BufReader::new(stdout).lines().take(20000).count());
     let lines = reader.join().unwrap();
     assert_eq!(lines, 20000);
