@@ -31,6 +31,28 @@ ensure_postgres() {
   ensure_packages "runuser:util-linux" "setsid:util-linux" "openssl:openssl" "psql:postgresql-client"
 }
 
+# What building Sluice needs besides Rust: a C toolchain, make, pkg-config, and the OpenSSL and zlib headers (the
+# Kafka sink builds librdkafka from its bundled sources).
+ensure_build_tools() {
+  ensure_packages "cc:gcc" "make:make" "pkg-config:pkg-config" "/usr/include/openssl/ssl.h:libssl-dev" \
+    "/usr/include/zlib.h:zlib1g-dev" "perl:perl"
+}
+
+# The Kafka-protocol broker the tests and the Kafka quick start use: `nisshi` from crates.io (no Apache Kafka can be
+# installed from Debian's packages). Installed once into cargo's bin directory (about 15 minutes on 2 cores) and
+# reused afterwards.
+NISSHI_VERSION=0.7.0-pre.2
+ensure_nisshi() {
+  local bin="${CARGO_HOME:-$HOME/.cargo}/bin/nisshi"
+  if [[ -x $bin ]] && "$bin" --version 2>/dev/null | grep -q "$NISSHI_VERSION"; then
+    export SLUICE_TEST_NISSHI=$bin
+    return 0
+  fi
+  echo "==> installing the Kafka-protocol test broker nisshi $NISSHI_VERSION (once; about 15 minutes)" >&2
+  cargo install "nisshi@$NISSHI_VERSION" --locked --features dynostore,libsql >&2
+  export SLUICE_TEST_NISSHI=$bin
+}
+
 # Starts a throwaway cluster owned by this shell; prints its port. The cluster disappears when this shell exits.
 start_throwaway_pg() {
   local dir

@@ -116,6 +116,7 @@ const SOURCE_NOT_YET: &[&str] = &[
     "topic.cache.size",
     "topic.heartbeat.prefix",
     "topic.transaction",
+    "topic.creation.",
     "custom.metric.tags",
     "notification.",
     "offset.storage.topic",
@@ -131,9 +132,17 @@ const SOURCE_NOT_YET: &[&str] = &[
     "schema.history.internal.",
 ];
 
+/// The sink types Sluice has.
+const SINK_TYPES: &[&str] = &["kafka", "file", "stdout", "null"];
+
+/// Every `debezium.sink.kafka.producer.<key>` goes to the Kafka producer, which validates it.
+const KAFKA_PRODUCER: &str = "debezium.sink.kafka.producer.";
+
+/// Kafka Connect's topic creation keys (after `debezium.source.`): `topic.creation.default.<topic config>`.
+const TOPIC_CREATION_DEFAULT: &str = "topic.creation.default.";
+
 /// Sink types of Debezium Server that Sluice does not have yet.
 const SINKS_NOT_YET: &[&str] = &[
-    "kafka",
     "kinesis",
     "pubsub",
     "pulsar",
@@ -232,9 +241,27 @@ pub struct SourceConfig {
     pub status_update_interval: Duration,
 }
 
+/// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicCreationConfig {
+    /// `-1`: the broker's default.
+    pub partitions: i32,
+    /// `-1`: the broker's default.
+    pub replication_factor: i16,
+    /// Every other `topic.creation.default.<name>`, a topic-level config such as `cleanup.policy`.
+    pub topic_configs: Vec<(String, String)>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SinkConfig {
-    File { path: PathBuf },
+    /// `debezium.sink.kafka.producer.*` with the prefix removed, in file order; librdkafka validates them.
+    Kafka {
+        producer: Vec<(String, String)>,
+        topic_creation: Option<TopicCreationConfig>,
+    },
+    File {
+        path: PathBuf,
+    },
     Stdout,
     Null,
 }
@@ -352,6 +379,13 @@ fn all_supported_keys() -> Vec<String> {
     keys
 }
 
+/// Keys whose suffix is free-form and checked by the part that uses them: producer settings (by librdkafka) and
+/// the topic configs of `topic.creation.default.*` (by the brokers).
+fn is_passed_through(key: &str) -> bool {
+    key.strip_prefix(KAFKA_PRODUCER).is_some_and(|k| !k.is_empty())
+        || key.strip_prefix(SOURCE).and_then(|k| k.strip_prefix(TOPIC_CREATION_DEFAULT)).is_some_and(|k| !k.is_empty())
+}
+
 /// `quarkus.*` keys configure Debezium Server's runtime (logging, HTTP), also under a profile (`%dev.quarkus.…`).
 fn is_ignored(key: &str) -> bool {
     let unprofiled = key.strip_prefix('%').and_then(|k| k.split_once('.')).map_or(key, |(_, rest)| rest);
@@ -373,7 +407,7 @@ impl Reader {
         let supported = all_supported_keys();
         let keys: Vec<(String, usize)> = self.values.iter().map(|(k, (_, line))| (k.clone(), *line)).collect();
         for (key, line) in keys {
-            if supported.contains(&key) {
+            if supported.contains(&key) || is_passed_through(&key) {
                 continue;
             }
             if is_ignored(&key) {
@@ -419,8 +453,8 @@ impl Reader {
         let sink = key.strip_prefix("debezium.sink.").and_then(|r| r.split_once('.')).map(|(sink, _)| sink);
         let sink_problem = |sink: &str| {
             format!(
-                "`{key}` configures the `{sink}` sink, which Sluice does not support yet (it has file, stdout and null){}",
-                if sink == "kafka" { "; kafka is coming next" } else { "" }
+                "`{key}` configures the `{sink}` sink, which Sluice does not support yet (it has {})",
+                SINK_TYPES.join(", ")
             )
         };
         // Debezium Server's own sinks first: `debezium.sink.http.url` is not a typo of `debezium.sink.file.path`.
@@ -430,7 +464,7 @@ impl Reader {
         if let Some(best) = closest(key, supported) {
             return Some(format!("unknown key `{key}`; did you mean `{best}`?"));
         }
-        if let Some(sink) = sink.filter(|s| !["file", "stdout", "null"].contains(s)) {
+        if let Some(sink) = sink.filter(|s| !SINK_TYPES.contains(s)) {
             return Some(sink_problem(sink));
         }
         if let Some(which) = ["debezium.format.key.", "debezium.format.value."].iter().find(|p| key.starts_with(**p)) {
@@ -626,6 +660,41 @@ impl Reader {
         }
     }
 
+    /// Kafka Connect's rule: topic creation is on when both `partitions` and `replication.factor` are set; either
+    /// may be `-1` for the broker's default.
+    fn topic_creation(&mut self) -> Option<TopicCreationConfig> {
+        let base = format!("{SOURCE}{TOPIC_CREATION_DEFAULT}");
+        let partitions_key = format!("{base}partitions");
+        let rf_key = format!("{base}replication.factor");
+        let (has_p, has_rf) = (self.get(&partitions_key).is_some(), self.get(&rf_key).is_some());
+        if !has_p && !has_rf {
+            return None;
+        }
+        if has_p != has_rf {
+            self.problems.push(format!(
+                "`{}` needs `{}` too: Kafka Connect creates topics only when both are set (use -1 for the broker's default)",
+                if has_p { &partitions_key } else { &rf_key },
+                if has_p { &rf_key } else { &partitions_key },
+            ));
+            return None;
+        }
+        let partitions: i32 = self.number(&partitions_key, -1, "a whole number (-1 for the broker's default)");
+        let replication_factor: i16 = self.number(&rf_key, -1, "a whole number (-1 for the broker's default)");
+        if partitions == 0 || partitions < -1 {
+            self.problems.push(format!("`{partitions_key}` must be at least 1, or -1 for the broker's default"));
+        }
+        if replication_factor == 0 || replication_factor < -1 {
+            self.problems.push(format!("`{rf_key}` must be at least 1, or -1 for the broker's default"));
+        }
+        let topic_configs = self
+            .values
+            .iter()
+            .filter_map(|(k, (v, _))| Some((k.strip_prefix(&base)?.to_string(), v.trim().to_string())))
+            .filter(|(k, _)| !k.is_empty() && k != "partitions" && k != "replication.factor")
+            .collect();
+        Some(TopicCreationConfig { partitions, replication_factor, topic_configs })
+    }
+
     fn build(&mut self) -> Config {
         let connector = self.required("connector.class");
         if !connector.is_empty() && connector != CONNECTOR_CLASS {
@@ -755,9 +824,18 @@ impl Reader {
         let sink_type = self.get("debezium.sink.type").map(|s| s.trim().to_string());
         let sink = match sink_type.as_deref() {
             None => {
-                self.problems.push("missing required key `debezium.sink.type` (file, stdout or null)".into());
+                self.problems.push(format!("missing required key `debezium.sink.type` ({})", SINK_TYPES.join(", ")));
                 SinkConfig::Null
             }
+            Some("kafka") => SinkConfig::Kafka {
+                producer: self
+                    .values
+                    .iter()
+                    .filter_map(|(k, (v, _))| Some((k.strip_prefix(KAFKA_PRODUCER)?.to_string(), v.clone())))
+                    .filter(|(k, _)| !k.is_empty())
+                    .collect(),
+                topic_creation: self.topic_creation(),
+            },
             Some("file") => match self.get("debezium.sink.file.path") {
                 Some(p) if !p.trim().is_empty() => SinkConfig::File { path: PathBuf::from(p.trim()) },
                 _ => {
@@ -769,17 +847,29 @@ impl Reader {
             Some("null") => SinkConfig::Null,
             Some(other) if SINKS_NOT_YET.contains(&other) => {
                 self.problems.push(format!(
-                    "`debezium.sink.type` = `{other}`: this sink is not supported yet{}",
-                    if other == "kafka" { " (it is coming next)" } else { "" }
+                    "`debezium.sink.type` = `{other}`: this sink is not supported yet (Sluice has {})",
+                    SINK_TYPES.join(", ")
                 ));
                 SinkConfig::Null
             }
             Some(other) => {
-                self.problems
-                    .push(format!("`debezium.sink.type` = `{other}` is not valid; allowed values: file, stdout, null"));
+                self.problems.push(format!(
+                    "`debezium.sink.type` = `{other}` is not valid; allowed values: {}",
+                    SINK_TYPES.join(", ")
+                ));
                 SinkConfig::Null
             }
         };
+        if sink_type.as_deref() != Some("kafka") {
+            if self.values.keys().any(|k| k.starts_with(KAFKA_PRODUCER)) {
+                self.warnings
+                    .push("debezium.sink.kafka.producer.* is set but the sink type is not kafka; it is unused".into());
+            }
+            if self.values.keys().any(|k| k.starts_with(&format!("{SOURCE}{TOPIC_CREATION_DEFAULT}"))) {
+                self.warnings
+                    .push(format!("{SOURCE}{TOPIC_CREATION_DEFAULT}* only applies to the kafka sink; it is unused"));
+            }
+        }
         if sink_type.as_deref() != Some("file") && self.get("debezium.sink.file.path").is_some() {
             self.warnings.push("debezium.sink.file.path is set but the sink type is not file; it is unused".into());
         }

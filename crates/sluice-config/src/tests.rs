@@ -79,15 +79,66 @@ fn debezium_keys_not_implemented_yet_say_so() {
     }
     let p = one_problem("debezium.transforms=outbox\n");
     assert!(p.contains("does not support yet"), "{p}");
-    let p = one_problem("debezium.sink.kafka.producer.bootstrap.servers=x:9092\n");
-    assert!(p.contains("the `kafka` sink, which Sluice does not support yet") && p.contains("coming next"), "{p}");
+    let p = one_problem("debezium.source.topic.creation.groups=big\n");
+    assert!(p.contains("does not support yet"), "{p}");
 }
 
 #[test]
-fn the_kafka_sink_type_is_not_supported_yet() {
-    let text = BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=kafka");
+fn the_kafka_sink_takes_every_producer_key_and_topic_creation() {
+    let text = BASE.replace(
+        "debezium.sink.type=stdout",
+        "debezium.sink.type=kafka\n\
+         debezium.sink.kafka.producer.bootstrap.servers=127.0.0.1:9092\n\
+         debezium.sink.kafka.producer.compression.type=zstd\n\
+         debezium.sink.kafka.producer.key.serializer=org.apache.kafka.common.serialization.StringSerializer\n\
+         debezium.source.topic.creation.default.partitions=4\n\
+         debezium.source.topic.creation.default.replication.factor=-1\n\
+         debezium.source.topic.creation.default.cleanup.policy=compact\n",
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    let SinkConfig::Kafka { producer, topic_creation } = c.sink else { panic!("{:?}", c.sink) };
+    assert_eq!(
+        producer,
+        [
+            ("bootstrap.servers".to_string(), "127.0.0.1:9092".to_string()),
+            ("compression.type".into(), "zstd".into()),
+            ("key.serializer".into(), "org.apache.kafka.common.serialization.StringSerializer".into()),
+        ]
+    );
+    assert_eq!(
+        topic_creation,
+        Some(TopicCreationConfig {
+            partitions: 4,
+            replication_factor: -1,
+            topic_configs: vec![("cleanup.policy".into(), "compact".into())],
+        })
+    );
+}
+
+#[test]
+fn topic_creation_needs_both_partitions_and_replication_factor() {
+    let text = BASE.replace(
+        "debezium.sink.type=stdout",
+        "debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=b:9092\n\
+         debezium.source.topic.creation.default.partitions=4\n",
+    );
     let p = problems(&text);
-    assert!(p.iter().any(|p| p.contains("not supported yet") && p.contains("coming next")), "{p:?}");
+    assert!(p.iter().any(|p| p.contains("needs `debezium.source.topic.creation.default.replication.factor`")), "{p:?}");
+    let text = BASE.replace(
+        "debezium.sink.type=stdout",
+        "debezium.sink.type=kafka\ndebezium.sink.kafka.producer.bootstrap.servers=b:9092\n\
+         debezium.source.topic.creation.default.partitions=0\n\
+         debezium.source.topic.creation.default.replication.factor=1\n",
+    );
+    let p = problems(&text);
+    assert!(p.iter().any(|p| p.contains("must be at least 1, or -1")), "{p:?}");
+}
+
+#[test]
+fn kafka_keys_without_the_kafka_sink_are_a_warning() {
+    let text = format!("{BASE}debezium.sink.kafka.producer.bootstrap.servers=b:9092\n");
+    let loaded = parse_with_env(&text, &no_env).unwrap();
+    assert!(loaded.warnings.iter().any(|w| w.contains("not kafka")), "{:?}", loaded.warnings);
 }
 
 #[test]
@@ -347,7 +398,7 @@ fn every_not_yet_sink_type_says_so_and_an_unknown_one_lists_the_choices() {
         assert!(p.len() == 1 && p[0].contains("not supported yet"), "{p:?}");
     }
     let p = problems(&BASE.replace("debezium.sink.type=stdout", "debezium.sink.type=fiel"));
-    assert!(p[0].contains("allowed values: file, stdout, null"), "{p:?}");
+    assert!(p[0].contains("allowed values: kafka, file, stdout, null"), "{p:?}");
 }
 
 #[test]

@@ -7,11 +7,15 @@
 
 mod file;
 mod jsonl;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 mod null;
 mod stdout;
 
 pub use file::FileSink;
 pub use jsonl::render_json_line;
+#[cfg(feature = "kafka")]
+pub use kafka::KafkaSink;
 pub use null::NullSink;
 pub use stdout::StdoutSink;
 
@@ -20,6 +24,8 @@ use sluice_core::{Record, Sink, SinkError};
 /// Every sink Sluice has.
 #[derive(Debug)]
 pub enum AnySink {
+    #[cfg(feature = "kafka")]
+    Kafka(KafkaSink),
     File(FileSink),
     Stdout(StdoutSink),
     Null(NullSink),
@@ -28,6 +34,8 @@ pub enum AnySink {
 impl Sink for AnySink {
     fn name(&self) -> &'static str {
         match self {
+            #[cfg(feature = "kafka")]
+            AnySink::Kafka(s) => s.name(),
             AnySink::File(s) => s.name(),
             AnySink::Stdout(s) => s.name(),
             AnySink::Null(s) => s.name(),
@@ -36,6 +44,8 @@ impl Sink for AnySink {
 
     async fn write(&mut self, batch: &[Record]) -> Result<(), SinkError> {
         match self {
+            #[cfg(feature = "kafka")]
+            AnySink::Kafka(s) => s.write(batch).await,
             AnySink::File(s) => s.write(batch).await,
             AnySink::Stdout(s) => s.write(batch).await,
             AnySink::Null(s) => s.write(batch).await,

@@ -14,6 +14,8 @@
 //! `sluice_md5` (password `md5-secret`, MD5), both with REPLICATION; `sluice_norepl` (trust, no REPLICATION). The
 //! server also accepts TLS with a self-signed certificate when `openssl` is installed ([`PgCluster::tls`]).
 
+pub mod kafka;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};

@@ -12,6 +12,7 @@ use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::replication::ConnectOptions;
 use sluice_postgres::source::{self, CaptureFilter, SourceError, SourceOptions, SourceOutcome};
+use sluice_sinks::kafka::{self, KafkaSink, ProducerSettings, TopicCreation};
 use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
 use tokio::sync::{mpsc, watch};
 
@@ -124,8 +125,37 @@ fn encoder_options(config: &Config) -> EncoderOptions {
     }
 }
 
+/// Checks what only the sink can check (the Kafka producer's keys, by librdkafka) without connecting anywhere.
+/// Returns the notes to log, or every problem.
+pub fn check_sink(config: &SinkConfig) -> Result<Vec<String>, Vec<String>> {
+    match config {
+        SinkConfig::Kafka { producer, .. } => kafka::producer_settings(producer).map(|s| s.notes),
+        _ => Ok(Vec::new()),
+    }
+}
+
+fn kafka_settings(producer: &[(String, String)]) -> Result<ProducerSettings, RunError> {
+    // Already validated by `check_sink` before the run started; a failure here is reported the same way.
+    kafka::producer_settings(producer).map_err(|problems| {
+        RunError::Sink(sluice_core::SinkError {
+            sink: "kafka",
+            retriable: false,
+            message: problems.join("; "),
+            source: None,
+        })
+    })
+}
+
 fn open_sink(config: &SinkConfig) -> Result<AnySink, RunError> {
     Ok(match config {
+        SinkConfig::Kafka { producer, topic_creation } => AnySink::Kafka(KafkaSink::new(
+            kafka_settings(producer)?,
+            topic_creation.as_ref().map(|t| TopicCreation {
+                partitions: t.partitions,
+                replication_factor: t.replication_factor.into(),
+                configs: t.topic_configs.clone(),
+            }),
+        )?),
         SinkConfig::File { path } => AnySink::File(FileSink::open(path)?),
         SinkConfig::Stdout => AnySink::Stdout(StdoutSink::default()),
         SinkConfig::Null => AnySink::Null(NullSink),

@@ -58,6 +58,13 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
+    match sluice::app::check_sink(&loaded.config.sink) {
+        Ok(notes) => notes.iter().for_each(|note| tracing::info!("{note}")),
+        Err(problems) => {
+            eprintln!("sluice: invalid configuration in {}:\n{}", config.display(), problems.join("\n"));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    }
     for key in &loaded.ignored_keys {
         tracing::info!(key = %key, "ignoring a Debezium Server runtime key that has no meaning for Sluice");
     }

@@ -1,6 +1,7 @@
 mod support;
 
 mod crash;
+mod kafka;
 mod pipeline;
 mod types;
 mod workload;

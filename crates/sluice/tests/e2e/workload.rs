@@ -30,6 +30,12 @@ impl Workload {
     /// Starts writing: transactions of 1–4 key increments, a journal insert each, a journal delete every fifth,
     /// a rolled-back transaction every seventh.
     pub async fn start(db: &TestDb, keys: u32) -> Workload {
+        Self::paced(db, keys, std::time::Duration::ZERO).await
+    }
+
+    /// The same, pausing between transactions: for sinks whose tests read back everything written (a broker),
+    /// a few hundred transactions a second are plenty and keep the read-back short.
+    pub async fn paced(db: &TestDb, keys: u32, pause: std::time::Duration) -> Workload {
         let client = db.client().await;
         let stop = Arc::new(AtomicBool::new(false));
         let s = stop.clone();
@@ -60,6 +66,9 @@ impl Workload {
                 }
                 sql.push_str("COMMIT;");
                 client.batch_execute(&sql).await.unwrap();
+                if !pause.is_zero() {
+                    tokio::time::sleep(pause).await;
+                }
             }
         });
         Workload { stop, task: Some(task) }

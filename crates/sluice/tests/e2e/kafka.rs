@@ -1,0 +1,398 @@
+//! The `kafka` sink end to end: the real binary, a real PostgreSQL and a real Kafka-protocol broker (`nisshi`),
+//! read back with a real librdkafka consumer. The consumer assigns partitions directly (no consumer group), so it
+//! sees every message from the beginning without waiting for a group to form.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use serde_json::{json, Value};
+use sluice_testkit::kafka::Broker;
+
+use super::support::{Setup, WAIT};
+use super::workload::{acct_state, caught_up, create_tables, journal_ids, verify, Workload};
+
+const KEYS: u32 = 40;
+/// Between the workload's transactions: a few hundred a second, so reading everything back stays quick.
+const PACE: Duration = Duration::from_millis(3);
+
+/// A test's database, broker and Sluice configuration with the kafka sink.
+struct KafkaSetup {
+    setup: Setup,
+    broker: Broker,
+    reader: Reader,
+}
+
+impl KafkaSetup {
+    async fn new(prefix: &str, broker: Broker) -> KafkaSetup {
+        let mut setup = Setup::new(prefix).await;
+        setup.properties.remove("debezium.sink.file.path");
+        setup
+            .set("debezium.sink.type", "kafka")
+            .set("debezium.sink.kafka.producer.bootstrap.servers", &broker.bootstrap())
+            .set("debezium.sink.kafka.producer.linger.ms", "0")
+            .set(
+                "debezium.sink.kafka.producer.key.serializer",
+                "org.apache.kafka.common.serialization.StringSerializer",
+            );
+        let reader = Reader::new(&broker.bootstrap());
+        KafkaSetup { setup, broker, reader }
+    }
+
+    fn records(&mut self) -> Vec<Value> {
+        self.reader.poll();
+        self.reader.records().to_vec()
+    }
+
+    fn wait_for_records(&mut self, what: &str, timeout: Duration, pred: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + timeout;
+        let mut first = true;
+        loop {
+            // The predicate is only worth re-checking when something new arrived.
+            if self.reader.poll() || std::mem::take(&mut first) {
+                let records = self.reader.records();
+                if pred(records) {
+                    return records.to_vec();
+                }
+            }
+            let records = self.reader.records();
+            if Instant::now() > deadline {
+                let logs: Vec<String> = std::fs::read_dir(self.setup.dir.path())
+                    .unwrap()
+                    .filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("sluice-"))
+                    .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
+                    .collect();
+                let tail: String = logs.concat().lines().rev().take(40).collect::<Vec<_>>().join("\n");
+                panic!(
+                    "timed out waiting for {what}; {} records so far; Sluice's last log lines (newest first):\n{tail}",
+                    records.len()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The slot's confirmed flush LSN, as PostgreSQL sees it.
+    async fn confirmed_flush_lsn(&self) -> u64 {
+        let client = self.setup.db.client().await;
+        let slot = &self.setup.properties["debezium.source.slot.name"];
+        let row = client
+            .query_one(
+                "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1",
+                &[slot],
+            )
+            .await
+            .unwrap();
+        row.get::<_, i64>(0) as u64
+    }
+}
+
+/// Whether the records show the final state of `acct` and every surviving journal row: partitions are read one
+/// after another, so one table being complete says nothing about another.
+fn complete(records: &[Value], state: &BTreeMap<i64, i64>, journal: &std::collections::BTreeSet<i64>) -> bool {
+    let delivered: HashSet<i64> = records
+        .iter()
+        .filter(|r| r["topic"] == "test.public.journal" && !r["value"].is_null())
+        .filter_map(|r| r["value"]["after"]["id"].as_i64())
+        .collect();
+    caught_up(records, state) && journal.iter().all(|id| delivered.contains(id))
+}
+
+/// Everything in the broker's `test.*` topics, read partition by partition, as the file sink's JSON shape:
+/// `{"topic", "partition", "key", "value", "headers"}` (key and value parsed as JSON; null for a null value).
+struct Reader {
+    consumer: BaseConsumer,
+    assigned: HashSet<(String, i32)>,
+    by_partition: BTreeMap<(String, i32), Vec<Value>>,
+    /// `by_partition` flattened, rebuilt when something new arrived.
+    flat: Vec<Value>,
+}
+
+impl Reader {
+    fn new(bootstrap: &str) -> Reader {
+        let consumer: BaseConsumer = ClientConfig::new()
+            .set("bootstrap.servers", bootstrap)
+            .set("group.id", "sluice-tests")
+            .set("enable.auto.commit", "false")
+            .set("topic.metadata.refresh.interval.ms", "500")
+            .create()
+            .expect("create a consumer");
+        Reader { consumer, assigned: HashSet::new(), by_partition: BTreeMap::new(), flat: Vec::new() }
+    }
+
+    /// Assigns partitions of `test.*` topics it has not seen yet, then reads what is there; says whether anything
+    /// new arrived.
+    fn poll(&mut self) -> bool {
+        let mut new = false;
+        if let Ok(metadata) = self.consumer.fetch_metadata(None, Duration::from_secs(5)) {
+            let mut list = TopicPartitionList::new();
+            for topic in metadata.topics().iter().filter(|t| t.name().starts_with("test.")) {
+                for p in topic.partitions() {
+                    if self.assigned.insert((topic.name().to_string(), p.id())) {
+                        list.add_partition_offset(topic.name(), p.id(), Offset::Beginning).unwrap();
+                    }
+                }
+            }
+            if list.count() > 0 {
+                self.consumer.incremental_assign(&list).expect("assign partitions");
+            }
+        }
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until {
+            match self.consumer.poll(Duration::from_millis(100)) {
+                Some(Ok(m)) => {
+                    let headers: serde_json::Map<String, Value> = m
+                        .headers()
+                        .map(|h| {
+                            h.iter()
+                                .map(|h| {
+                                    (h.key.to_string(), json!(String::from_utf8_lossy(h.value.unwrap_or_default())))
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default();
+                    let parse = |b: Option<&[u8]>| b.map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
+                    let record = json!({
+                        "topic": m.topic(),
+                        "partition": m.partition(),
+                        "key": parse(m.key()),
+                        "value": parse(m.payload()),
+                        "headers": headers,
+                        "raw_key": m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                    });
+                    self.by_partition.entry((m.topic().to_string(), m.partition())).or_default().push(record);
+                    new = true;
+                }
+                // The broker may be down on purpose; the consumer reconnects by itself.
+                Some(Err(_)) => std::thread::sleep(Duration::from_millis(50)),
+                None => break,
+            }
+        }
+        if new {
+            self.flat = self.by_partition.values().flatten().cloned().collect();
+        }
+        new
+    }
+
+    /// All records, partition after partition (order is only defined within a partition, as in Kafka).
+    fn records(&self) -> &[Value] {
+        &self.flat
+    }
+}
+
+/// Kafka's `Utils.murmur2`, the hash of the Java client's default partitioner.
+fn murmur2(key: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    let mut h = SEED ^ key.len() as u32;
+    let chunks = key.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> 24;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M) ^ k;
+    }
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The partition a JVM producer picks for a keyed record: `toPositive(murmur2(key)) % partitions`.
+fn java_partition(key: &[u8], partitions: i32) -> i32 {
+    (murmur2(key) & 0x7fff_ffff) % partitions
+}
+
+#[test]
+fn the_reference_murmur2_matches_kafkas_own_test_vectors() {
+    for (key, hash) in [
+        ("21", -973932308),
+        ("foobar", -790332482),
+        ("a-little-bit-long-string", -985981536),
+        ("a-little-bit-longer-string", -1486304829),
+        ("lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8", -58897971),
+        ("abc", 479470107),
+    ] {
+        assert_eq!(murmur2(key.as_bytes()), hash, "{key}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn snapshot_and_streamed_events_reach_kafka_with_keys_values_headers_and_tombstones() {
+    let mut k = KafkaSetup::new("kafka_events", Broker::memory()).await;
+    // One partition, created by Sluice, so the whole topic is in commit order.
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "1")
+        .set("debezium.source.topic.creation.default.replication.factor", "1")
+        .set("debezium.source.topic.creation.default.cleanup.policy", "compact");
+    k.setup
+        .db
+        .psql("CREATE TABLE item (id int PRIMARY KEY, name text); INSERT INTO item VALUES (1, 'one'), (2, 'two');");
+    let mut sluice = k.setup.start();
+    k.wait_for_records("the snapshot", WAIT, |r| r.len() >= 2);
+    sluice.wait_for_log("streaming started", WAIT);
+    k.setup.db.psql(
+        "INSERT INTO item VALUES (3, 'three'); UPDATE item SET name = 'uno' WHERE id = 1; DELETE FROM item WHERE id = 2;
+         UPDATE item SET id = 30 WHERE id = 3;",
+    );
+    // r r, c, u, d + tombstone, key change: d + tombstone + c.
+    let records = k.wait_for_records("every change", WAIT, |r| r.len() >= 9);
+    sluice.stop();
+    assert!(records.iter().all(|r| r["topic"] == "test.public.item"), "{records:?}");
+    let ops: Vec<(Value, Value)> = records
+        .iter()
+        .map(|r| {
+            (r["key"]["id"].clone(), if r["value"].is_null() { json!("tombstone") } else { r["value"]["op"].clone() })
+        })
+        .collect();
+    let expected: Vec<(Value, Value)> =
+        [(1, "r"), (2, "r"), (3, "c"), (1, "u"), (2, "d"), (2, "tombstone"), (3, "d"), (3, "tombstone"), (30, "c")]
+            .iter()
+            .map(|(id, op)| (json!(id), json!(op)))
+            .collect();
+    assert_eq!(ops, expected, "one partition, so commit order");
+    let update = &records[3]["value"];
+    assert_eq!(update["after"], json!({"id": 1, "name": "uno"}));
+    assert_eq!(update["source"]["table"], "item");
+    let tombstone = &records[5];
+    assert!(tombstone["value"].is_null() && tombstone["key"] == json!({"id": 2}), "a real null-value message");
+    let moved = &records[8];
+    assert_eq!(moved["headers"]["__debezium.oldkey"], json!("{\"id\":3}"), "{moved}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn per_key_order_holds_across_four_partitions_chosen_like_the_java_client() {
+    let mut k = KafkaSetup::new("kafka_order", Broker::memory()).await;
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "4")
+        .set("debezium.source.topic.creation.default.replication.factor", "-1");
+    create_tables(&k.setup.db, KEYS);
+    let sluice = k.setup.start();
+    k.wait_for_records("the snapshot", WAIT, |r| r.len() >= KEYS as usize);
+    let workload = Workload::paced(&k.setup.db, KEYS, PACE).await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    workload.finish().await;
+    let state = acct_state(&k.setup.db).await;
+    let journal = journal_ids(&k.setup.db).await;
+    let records = k.wait_for_records("the final state", WAIT, |r| complete(r, &state, &journal));
+    sluice.stop();
+    verify(&records, &state, &journal);
+
+    let mut partitions_of_key: HashMap<String, HashSet<i64>> = HashMap::new();
+    for r in records.iter().filter(|r| r["topic"] == "test.public.acct") {
+        let key = r["raw_key"].as_str().unwrap().to_string();
+        let partition = r["partition"].as_i64().unwrap();
+        assert_eq!(partition, java_partition(key.as_bytes(), 4) as i64, "key {key} is where a JVM producer puts it");
+        partitions_of_key.entry(key).or_default().insert(partition);
+    }
+    let used: HashSet<i64> = partitions_of_key.values().flatten().copied().collect();
+    assert_eq!(used.len(), 4, "40 keys spread over all four partitions");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_mid_stream_then_restart_loses_nothing_in_kafka() {
+    let mut k = KafkaSetup::new("kafka_crash", Broker::memory()).await;
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "4")
+        .set("debezium.source.topic.creation.default.replication.factor", "1");
+    create_tables(&k.setup.db, KEYS);
+    let env = [("SLUICE_TEST_MAX_BATCH", "7")];
+    let sluice = k.setup.start_with_env(&env);
+    k.wait_for_records("the snapshot", WAIT, |r| r.len() >= KEYS as usize);
+    let workload = Workload::paced(&k.setup.db, KEYS, PACE).await;
+    let mut sluice = Some(sluice);
+    for round in 1..=3 {
+        let have = k.records().len();
+        k.wait_for_records(&format!("progress before kill {round}"), WAIT, |r| r.len() >= have + 200);
+        sluice.take().unwrap().kill9();
+        sluice = Some(k.setup.start_with_env(&env));
+    }
+    workload.finish().await;
+    let state = acct_state(&k.setup.db).await;
+    let journal = journal_ids(&k.setup.db).await;
+    let records = k.wait_for_records("the final state", WAIT, |r| complete(r, &state, &journal));
+    sluice.take().unwrap().stop();
+    verify(&records, &state, &journal);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_is_back() {
+    let mut k = KafkaSetup::new("kafka_outage", Broker::persistent()).await;
+    create_tables(&k.setup.db, KEYS);
+    let mut sluice = k.setup.start();
+    k.wait_for_records("the snapshot", WAIT, |r| r.len() >= KEYS as usize);
+    sluice.wait_for_log("streaming started", WAIT);
+    let workload = Workload::paced(&k.setup.db, KEYS, PACE).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    k.broker.kill();
+    let client = k.setup.db.client().await;
+    let down_at: i64 = client.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap().get(0);
+    // Committed while the broker is down: none of it may be confirmed to PostgreSQL until the broker has it.
+    let mut max_confirmed = 0;
+    let until = Instant::now() + Duration::from_secs(6);
+    while Instant::now() < until {
+        max_confirmed = max_confirmed.max(k.confirmed_flush_lsn().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    workload.finish().await;
+    assert!(
+        max_confirmed <= down_at as u64,
+        "the slot was confirmed to {max_confirmed:X} past {down_at:X} while the broker was down"
+    );
+
+    k.broker.restart();
+    let state = acct_state(&k.setup.db).await;
+    let journal = journal_ids(&k.setup.db).await;
+    let records = k.wait_for_records("the final state after the outage", WAIT, |r| complete(r, &state, &journal));
+    let end: i64 = client.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap().get(0);
+    sluice.stop();
+    verify(&records, &state, &journal);
+    assert!(k.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
+    assert!(end > down_at, "the workload went on during the outage");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_record_over_the_size_limit_stops_sluice_naming_the_topic_without_confirming_it() {
+    let mut k = KafkaSetup::new("kafka_too_large", Broker::memory()).await;
+    k.setup.db.psql("CREATE TABLE doc (id int PRIMARY KEY, body text)");
+    let mut sluice = k.setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    k.setup.db.psql("INSERT INTO doc VALUES (1, 'small')");
+    k.wait_for_records("the small row", WAIT, |r| r.len() == 1);
+    let before = k.confirmed_flush_lsn().await;
+    // Over librdkafka's default message.max.bytes (1,000,000, as the brokers' default): incompressible text.
+    k.setup.db.psql("INSERT INTO doc SELECT 2, string_agg(md5(g::text), '') FROM generate_series(1, 40000) g");
+    let code = sluice.wait_exit(WAIT);
+    let log = sluice.log();
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("`test.public.doc`") && log.contains("message.max.bytes"), "{log}");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(k.confirmed_flush_lsn().await, before, "nothing past the undelivered record is confirmed");
+    assert_eq!(k.records().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_producer_key_librdkafka_rejects_is_a_configuration_error_naming_it() {
+    let mut k = KafkaSetup::new("kafka_bad_key", Broker::memory()).await;
+    k.setup.set("debezium.sink.kafka.producer.lingr.ms", "5");
+    let (code, log) = k.setup.run_to_exit(WAIT);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("debezium.sink.kafka.producer.lingr.ms"), "{log}");
+}
