@@ -62,6 +62,9 @@ const SOURCE_KEYS: &[&str] = &[
     "offset.storage",
     "offset.storage.file.filename",
     "offset.flush.interval.ms",
+    "slot.lost.policy",
+    "slot.guard.interval.ms",
+    "slot.guard.retained.wal.warn.bytes",
 ];
 
 /// Keys (after `debezium.source.`) Debezium's PostgreSQL connector defines and Sluice does not implement yet. A
@@ -163,7 +166,9 @@ const SINKS_NOT_YET: &[&str] = &[
 ];
 
 pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, TimePrecisionMode};
-pub use sluice_postgres::source::{PublicationMode as PublicationAutocreateMode, SkippedOperations, SnapshotMode};
+pub use sluice_postgres::source::{
+    LostSlotPolicy, PublicationMode as PublicationAutocreateMode, SkippedOperations, SlotGuardOptions, SnapshotMode,
+};
 pub use sluice_postgres::tls::SslMode;
 
 /// Debezium's include/exclude lists, as anchored regular expressions.
@@ -239,6 +244,8 @@ pub struct SourceConfig {
     pub include_unknown_datatypes: bool,
     pub money_fraction_digits: u8,
     pub status_update_interval: Duration,
+    pub lost_slot_policy: LostSlotPolicy,
+    pub slot_guard: SlotGuardOptions,
 }
 
 /// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
@@ -820,6 +827,26 @@ impl Reader {
                 "a number of milliseconds",
             ))
             .max(Duration::from_millis(1)),
+            lost_slot_policy: self.choice(
+                &format!("{SOURCE}slot.lost.policy"),
+                LostSlotPolicy::Fail,
+                &[("fail", LostSlotPolicy::Fail), ("recreate", LostSlotPolicy::Recreate)],
+            ),
+            slot_guard: {
+                let defaults = SlotGuardOptions::default();
+                SlotGuardOptions {
+                    interval: Duration::from_millis(self.number(
+                        &format!("{SOURCE}slot.guard.interval.ms"),
+                        defaults.interval.as_millis() as u64,
+                        "a number of milliseconds (0 turns the guard off)",
+                    )),
+                    retained_wal_warn_bytes: self.number(
+                        &format!("{SOURCE}slot.guard.retained.wal.warn.bytes"),
+                        defaults.retained_wal_warn_bytes,
+                        "a number of bytes",
+                    ),
+                }
+            },
         };
         let sink_type = self.get("debezium.sink.type").map(|s| s.trim().to_string());
         let sink = match sink_type.as_deref() {

@@ -507,3 +507,21 @@ fn the_shipped_example_is_valid() {
     assert_eq!(loaded.ignored_keys, ["quarkus.log.console.json"]);
     assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
 }
+
+#[test]
+fn the_slot_guard_and_lost_slot_policy_are_configurable() {
+    let c = parse_with_env(BASE, &no_env).unwrap().config;
+    assert_eq!(c.source.lost_slot_policy, LostSlotPolicy::Fail);
+    assert_eq!(c.source.slot_guard, SlotGuardOptions::default());
+    let text = format!(
+        "{BASE}debezium.source.slot.lost.policy=recreate\n\
+         debezium.source.slot.guard.interval.ms=0\n\
+         debezium.source.slot.guard.retained.wal.warn.bytes=5000\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    assert_eq!(c.source.lost_slot_policy, LostSlotPolicy::Recreate);
+    assert!(c.source.slot_guard.interval.is_zero());
+    assert_eq!(c.source.slot_guard.retained_wal_warn_bytes, 5000);
+    let p = one_problem("debezium.source.slot.lost.policy=ignore\n");
+    assert!(p.contains("allowed values: fail, recreate"), "{p}");
+}

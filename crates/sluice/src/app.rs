@@ -105,6 +105,8 @@ fn source_options(config: &Config) -> SourceOptions {
         skipped_operations: s.skipped_operations,
         filter: Arc::new(Filters(s.filters.clone())),
         status_interval: s.status_update_interval,
+        lost_slot_policy: s.lost_slot_policy,
+        slot_guard: s.slot_guard.clone(),
     }
 }
 
@@ -176,9 +178,31 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
-    let source = tokio::spawn(source::run(source_options(config), loaded, items_tx, flush_rx, shutdown));
+    let options = source_options(config);
+    let mut guard = tokio::spawn(source::watch_slot(options.clone(), shutdown.clone()));
+    let source = tokio::spawn(source::run(options, loaded, items_tx, flush_rx, shutdown));
     let pipeline = tokio::spawn(pipeline.run(items_rx, flush_tx));
-    let (source, pipeline) = tokio::join!(source, pipeline);
+    let stop_both = [source.abort_handle(), pipeline.abort_handle()];
+    let both = async { tokio::join!(source, pipeline) };
+    tokio::pin!(both);
+    // The slot guard ends this run the moment the slot is lost (its error says what happens next); otherwise it
+    // runs beside the pipeline until shutdown.
+    let (source, pipeline) = loop {
+        tokio::select! {
+            done = &mut both => break done,
+            watched = &mut guard, if !guard.is_finished() => {
+                let failure = match watched {
+                    Ok(Err(e)) => RunError::from(e),
+                    Err(e) => RunError::Task(e.to_string()),
+                    Ok(Ok(())) => continue,
+                };
+                // As abrupt as a crash, and as safe: nothing unacknowledged was confirmed.
+                stop_both.iter().for_each(|h| h.abort());
+                return Err(failure);
+            }
+        }
+    };
+    guard.abort();
     let source = source.map_err(|e| RunError::Task(e.to_string()))?;
     let stats = pipeline.map_err(|e| RunError::Task(e.to_string()))??;
     match source? {

@@ -10,6 +10,7 @@
 //! with the events they follow. A Committed item after the transaction's events is the whole flush-LSN protocol.
 
 mod catalog;
+mod guard;
 mod setup;
 mod snapshot;
 mod stream;
@@ -21,6 +22,7 @@ use sluice_core::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
 use tokio::sync::{mpsc, watch};
 
 pub use catalog::{Catalog, CatalogTable};
+pub use guard::{slot_health, watch_slot, SlotGuardOptions, SlotHealth};
 pub use setup::{PublicationMode, SnapshotMode};
 
 use crate::replication::ConnectOptions;
@@ -53,6 +55,19 @@ pub struct SourceOptions {
     pub filter: Arc<dyn CaptureFilter>,
     /// How often a standby status update is sent even when nothing changed (keeps the server from timing out).
     pub status_interval: Duration,
+    /// What to do when the slot was invalidated or dropped (`slot.lost.policy`).
+    pub lost_slot_policy: LostSlotPolicy,
+    pub slot_guard: SlotGuardOptions,
+}
+
+/// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LostSlotPolicy {
+    /// Stop with the fix: undelivered changes are gone, a person decides.
+    #[default]
+    Fail,
+    /// Drop the slot, create it anew and take a new snapshot.
+    Recreate,
 }
 
 /// One item on the source's channel.
@@ -119,6 +134,10 @@ pub enum SourceError {
     RowShape { table: TableId, expected: usize, got: usize },
     #[error("the server ended the replication stream")]
     ServerEnded,
+    #[error("replication slot `{slot}` {}\n  fix: {}",
+        if *invalidated { "was invalidated (wal_status = lost): the WAL it still needed is gone" } else { "disappeared (it was dropped)" },
+        policy.fix(slot))]
+    SlotLost { slot: String, invalidated: bool, policy: LostSlotPolicy },
 }
 
 impl SourceError {
@@ -135,6 +154,8 @@ impl SourceError {
         match self {
             SourceError::Replication(e) => e.is_transient(),
             SourceError::ServerEnded => true,
+            // Under `recreate`, the restart is the recovery: set-up drops the slot and snapshots again.
+            SourceError::SlotLost { policy, .. } => *policy == LostSlotPolicy::Recreate,
             SourceError::Sql { source, .. } => source.is_closed() || source.code().is_none(),
             _ => false,
         }

@@ -16,7 +16,7 @@
 use sluice_core::{Lsn, Offsets, ReplicaIdentity, SnapshotProgress, TableId};
 
 use crate::replication::{connect_sql, ReplicationClient};
-use crate::source::{Catalog, CatalogTable, SourceError, SourceOptions};
+use crate::source::{Catalog, CatalogTable, LostSlotPolicy, SourceError, SourceOptions};
 
 /// Debezium's `publication.autocreate.mode`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,7 +102,9 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
     });
     let slot = existing_slot(&catalog, options).await?;
     let slot_created = slot.is_none();
-    let plan = plan_snapshot(options.snapshot_mode, offsets, slot_created, &options.slot_name)?;
+    let resnapshot_on_loss =
+        options.lost_slot_policy == LostSlotPolicy::Recreate || options.snapshot_mode == SnapshotMode::WhenNeeded;
+    let plan = plan_snapshot(options.snapshot_mode, offsets, slot_created, resnapshot_on_loss, &options.slot_name)?;
 
     let (start_lsn, exported) = match slot {
         Some(lsn) => (lsn, None),
@@ -170,11 +172,13 @@ enum Plan {
 }
 
 /// Decides whether to snapshot. A missing slot with offsets that say streaming had begun means the changes in
-/// between are gone: only `when_needed` may paper over that with a fresh snapshot, every other mode stops.
+/// between are gone: only `when_needed` or `slot.lost.policy=recreate` (`resnapshot_on_loss`) may paper over that
+/// with a fresh snapshot; otherwise Sluice stops.
 fn plan_snapshot(
     mode: SnapshotMode,
     offsets: Option<&Offsets>,
     slot_created: bool,
+    resnapshot_on_loss: bool,
     slot_name: &str,
 ) -> Result<Option<Plan>, SourceError> {
     let progress = offsets.and_then(|o| o.snapshot.clone());
@@ -183,7 +187,10 @@ fn plan_snapshot(
     Ok(match mode {
         SnapshotMode::NoData => None,
         SnapshotMode::Always => Some(Plan::All),
-        SnapshotMode::WhenNeeded if slot_created && streamed_before => Some(Plan::All),
+        _ if resnapshot_on_loss && slot_created && streamed_before => {
+            tracing::warn!(slot = %slot_name, "the slot was lost after streaming began: taking a new snapshot");
+            Some(Plan::All)
+        }
         SnapshotMode::Initial | SnapshotMode::InitialOnly | SnapshotMode::WhenNeeded => {
             if slot_created && streamed_before {
                 return Err(SourceError::prerequisite(
@@ -191,7 +198,8 @@ fn plan_snapshot(
                         "replication slot `{slot_name}` does not exist, but the offsets file says Sluice streamed \
                          from it before: the changes made while it was missing cannot be recovered"
                     ),
-                    "to start over with a fresh snapshot, move the offsets file away (or set snapshot.mode=when_needed)",
+                    "to start over with a fresh snapshot, move the offsets file away (or set \
+                     debezium.source.slot.lost.policy=recreate or snapshot.mode=when_needed)",
                 ));
             }
             match progress {
@@ -242,12 +250,16 @@ async fn existing_slot(catalog: &Catalog, options: &SourceOptions) -> Result<Opt
         ));
     }
     if wal_status.as_deref() == Some("lost") {
-        return Err(SourceError::prerequisite(
-            format!("replication slot `{slot}` was invalidated (wal_status = lost): the WAL it needed is gone"),
-            format!(
-                "drop it (SELECT pg_drop_replication_slot('{slot}')) and move the offsets file away to re-snapshot"
-            ),
-        ));
+        if options.lost_slot_policy == LostSlotPolicy::Fail && options.snapshot_mode != SnapshotMode::WhenNeeded {
+            return Err(SourceError::SlotLost { slot: slot.clone(), invalidated: true, policy: LostSlotPolicy::Fail });
+        }
+        tracing::warn!(slot = %slot, "the replication slot was invalidated (wal_status = lost); dropping it to create it anew");
+        catalog
+            .client()
+            .execute("SELECT pg_drop_replication_slot($1)", &[slot])
+            .await
+            .map_err(|e| SourceError::sql("drop the invalidated replication slot", e))?;
+        return Ok(None);
     }
     let lsn = confirmed.as_deref().and_then(|s| s.parse().ok()).unwrap_or(Lsn::ZERO);
     Ok(Some(lsn))
@@ -338,29 +350,36 @@ mod tests {
 
     #[test]
     fn initial_snapshots_once_then_never_again() {
-        assert!(matches!(plan_snapshot(SnapshotMode::Initial, None, true, "s").unwrap(), Some(Plan::All)));
+        assert!(matches!(plan_snapshot(SnapshotMode::Initial, None, true, false, "s").unwrap(), Some(Plan::All)));
         let done = offsets(Some(progress(true)), true);
-        assert!(plan_snapshot(SnapshotMode::Initial, Some(&done), false, "s").unwrap().is_none());
+        assert!(plan_snapshot(SnapshotMode::Initial, Some(&done), false, false, "s").unwrap().is_none());
     }
 
     #[test]
     fn an_interrupted_snapshot_resumes() {
         let o = offsets(Some(progress(false)), false);
-        assert!(matches!(plan_snapshot(SnapshotMode::Initial, Some(&o), false, "s").unwrap(), Some(Plan::Resume(_))));
+        assert!(matches!(
+            plan_snapshot(SnapshotMode::Initial, Some(&o), false, false, "s").unwrap(),
+            Some(Plan::Resume(_))
+        ));
     }
 
     #[test]
-    fn a_lost_slot_after_streaming_is_an_error_except_when_needed() {
+    fn a_lost_slot_after_streaming_is_an_error_unless_a_new_snapshot_is_allowed() {
         let o = offsets(Some(progress(true)), true);
-        let err = plan_snapshot(SnapshotMode::Initial, Some(&o), true, "s").err().unwrap();
+        let err = plan_snapshot(SnapshotMode::Initial, Some(&o), true, false, "s").err().unwrap();
         assert!(err.to_string().contains("cannot be recovered"), "{err}");
-        assert!(matches!(plan_snapshot(SnapshotMode::WhenNeeded, Some(&o), true, "s").unwrap(), Some(Plan::All)));
+        assert!(err.to_string().contains("slot.lost.policy=recreate"), "{err}");
+        // when_needed, or slot.lost.policy=recreate in any mode that snapshots at all.
+        assert!(matches!(plan_snapshot(SnapshotMode::WhenNeeded, Some(&o), true, true, "s").unwrap(), Some(Plan::All)));
+        assert!(matches!(plan_snapshot(SnapshotMode::Initial, Some(&o), true, true, "s").unwrap(), Some(Plan::All)));
+        assert!(plan_snapshot(SnapshotMode::NoData, Some(&o), true, true, "s").unwrap().is_none());
     }
 
     #[test]
     fn always_snapshots_and_no_data_never_does() {
         let o = offsets(Some(progress(true)), true);
-        assert!(matches!(plan_snapshot(SnapshotMode::Always, Some(&o), false, "s").unwrap(), Some(Plan::All)));
-        assert!(plan_snapshot(SnapshotMode::NoData, None, true, "s").unwrap().is_none());
+        assert!(matches!(plan_snapshot(SnapshotMode::Always, Some(&o), false, false, "s").unwrap(), Some(Plan::All)));
+        assert!(plan_snapshot(SnapshotMode::NoData, None, true, false, "s").unwrap().is_none());
     }
 }

@@ -4,4 +4,5 @@ mod crash;
 mod kafka;
 mod pipeline;
 mod types;
+mod wal_safety;
 mod workload;
