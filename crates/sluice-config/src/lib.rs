@@ -62,6 +62,10 @@ const SOURCE_KEYS: &[&str] = &[
     "offset.storage",
     "offset.storage.file.filename",
     "offset.flush.interval.ms",
+    "heartbeat.interval.ms",
+    "heartbeat.action.query",
+    "heartbeat.emit.message",
+    "topic.heartbeat.prefix",
     "slot.lost.policy",
     "slot.guard.interval.ms",
     "slot.guard.retained.wal.warn.bytes",
@@ -117,7 +121,6 @@ const SOURCE_NOT_YET: &[&str] = &[
     "topic.naming.strategy",
     "topic.delimiter",
     "topic.cache.size",
-    "topic.heartbeat.prefix",
     "topic.transaction",
     "topic.creation.",
     "custom.metric.tags",
@@ -219,6 +222,28 @@ impl TableFilters {
     }
 }
 
+/// Heartbeats: Debezium's `heartbeat.interval.ms`, `heartbeat.action.query` and `topic.heartbeat.prefix`, plus
+/// Sluice's `heartbeat.emit.message` (a WAL message instead of a heartbeat table).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeartbeatConfig {
+    /// Zero: no heartbeats.
+    pub interval: Duration,
+    pub action_query: Option<String>,
+    pub topic_prefix: String,
+    pub emit_message: bool,
+}
+
+impl Default for HeartbeatConfig {
+    fn default() -> Self {
+        HeartbeatConfig {
+            interval: Duration::ZERO,
+            action_query: None,
+            topic_prefix: "__debezium-heartbeat".into(),
+            emit_message: false,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct SourceConfig {
     pub hostname: String,
@@ -246,6 +271,7 @@ pub struct SourceConfig {
     pub status_update_interval: Duration,
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
+    pub heartbeat: HeartbeatConfig,
 }
 
 /// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
@@ -667,6 +693,27 @@ impl Reader {
         }
     }
 
+    fn heartbeat(&mut self) -> HeartbeatConfig {
+        let defaults = HeartbeatConfig::default();
+        let interval_key = format!("{SOURCE}heartbeat.interval.ms");
+        let config = HeartbeatConfig {
+            interval: Duration::from_millis(self.number(&interval_key, 0u64, "a number of milliseconds")),
+            action_query: self
+                .source("heartbeat.action.query")
+                .map(str::trim)
+                .filter(|q| !q.is_empty())
+                .map(String::from),
+            topic_prefix: self.string("topic.heartbeat.prefix", &defaults.topic_prefix),
+            emit_message: self.boolean(&format!("{SOURCE}heartbeat.emit.message"), false),
+        };
+        if config.interval.is_zero() && (config.action_query.is_some() || config.emit_message) {
+            self.warnings.push(format!(
+                "heartbeat.action.query and heartbeat.emit.message run every `{interval_key}`, which is 0 (off): they are unused"
+            ));
+        }
+        config
+    }
+
     /// Kafka Connect's rule: topic creation is on when both `partitions` and `replication.factor` are set; either
     /// may be `-1` for the broker's default.
     fn topic_creation(&mut self) -> Option<TopicCreationConfig> {
@@ -832,6 +879,7 @@ impl Reader {
                 LostSlotPolicy::Fail,
                 &[("fail", LostSlotPolicy::Fail), ("recreate", LostSlotPolicy::Recreate)],
             ),
+            heartbeat: self.heartbeat(),
             slot_guard: {
                 let defaults = SlotGuardOptions::default();
                 SlotGuardOptions {

@@ -70,7 +70,7 @@ fn a_far_off_unknown_key_points_to_the_docs() {
 #[test]
 fn debezium_keys_not_implemented_yet_say_so() {
     for key in [
-        "debezium.source.heartbeat.interval.ms",
+        "debezium.source.heartbeat.topics.prefix",
         "debezium.source.signal.data.collection",
         "debezium.source.provide.transaction.metadata",
     ] {
@@ -330,8 +330,6 @@ fn debezium_1_list_names_point_to_their_successors() {
 #[test]
 fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
     for key in [
-        "heartbeat.interval.ms",
-        "heartbeat.action.query",
         "heartbeat.topics.prefix",
         "incremental.snapshot.chunk.size",
         "snapshot.select.statement.overrides",
@@ -524,4 +522,28 @@ fn the_slot_guard_and_lost_slot_policy_are_configurable() {
     assert_eq!(c.source.slot_guard.retained_wal_warn_bytes, 5000);
     let p = one_problem("debezium.source.slot.lost.policy=ignore\n");
     assert!(p.contains("allowed values: fail, recreate"), "{p}");
+}
+
+#[test]
+fn heartbeats_take_debeziums_keys() {
+    let c = parse_with_env(BASE, &no_env).unwrap().config;
+    assert_eq!(c.source.heartbeat, HeartbeatConfig::default());
+    assert!(c.source.heartbeat.interval.is_zero());
+    assert_eq!(c.source.heartbeat.topic_prefix, "__debezium-heartbeat");
+    let text = format!(
+        "{BASE}debezium.source.heartbeat.interval.ms=5000\n\
+         debezium.source.heartbeat.action.query=UPDATE heartbeat SET ts = now()\n\
+         debezium.source.topic.heartbeat.prefix=hb\n\
+         debezium.source.heartbeat.emit.message=true\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    assert_eq!(
+        c.source.heartbeat,
+        HeartbeatConfig {
+            interval: Duration::from_secs(5),
+            action_query: Some("UPDATE heartbeat SET ts = now()".into()),
+            topic_prefix: "hb".into(),
+            emit_message: true,
+        }
+    );
 }

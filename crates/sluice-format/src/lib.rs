@@ -26,7 +26,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use sluice_core::{ChangeEvent, Datum, Op, Payload, Record, TableSchema, Tuple};
+use sluice_core::{ChangeEvent, Datum, Op, Payload, Position, Record, TableSchema, Tuple};
 
 use types::Kind;
 
@@ -319,6 +319,38 @@ impl Encoder {
     }
 }
 
+impl Encoder {
+    /// Debezium's heartbeat record (`heartbeat.interval.ms`): on `<topic.heartbeat.prefix>.<topic.prefix>`, key
+    /// `ServerNameKey{serverName}`, value `Heartbeat{ts_ms}`. It stands for no change, so it carries the position
+    /// it is given (the last acknowledged one) and acknowledges nothing new. With the `binary` converter, which
+    /// Debezium defines for byte-array values only, the payload goes out as JSON bytes.
+    pub fn heartbeat(&self, heartbeat_prefix: &str, position: Position) -> Record {
+        let now = now_us();
+        let mut key = b"{\"serverName\":".to_vec();
+        json::string(&mut key, &self.opts.topic_prefix);
+        key.push(b'}');
+        let mut value = b"{\"ts_ms\":".to_vec();
+        json::int(&mut value, now / 1000);
+        value.push(b'}');
+        let heartbeat_convert = |converter: &Converter, schema: &[u8], payload: Vec<u8>| match converter {
+            Converter::Binary => Payload::Binary(payload),
+            other => render(other, schema, payload),
+        };
+        Record {
+            topic: Arc::from(format!("{heartbeat_prefix}.{}", self.opts.topic_prefix)),
+            partition: None,
+            key: Some(heartbeat_convert(&self.opts.key, HEARTBEAT_KEY_SCHEMA, key)),
+            value: Some(heartbeat_convert(&self.opts.value, HEARTBEAT_VALUE_SCHEMA, value)),
+            headers: Vec::new(),
+            timestamp_ms: now / 1000,
+            position,
+        }
+    }
+}
+
+const HEARTBEAT_KEY_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"serverName\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.ServerNameKey\"}";
+const HEARTBEAT_VALUE_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"int64\",\"optional\":false,\"field\":\"ts_ms\"}],\"optional\":false,\"name\":\"io.debezium.connector.common.Heartbeat\"}";
+
 const MESSAGE_KEY_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":true,\"field\":\"prefix\"}],\"optional\":false,\"name\":\"io.debezium.connector.postgresql.MessageKey\",\"version\":1}";
 
 /// The Connect schema of a message event's value; only the content's type depends on configuration.
@@ -501,7 +533,15 @@ fn write_row(
 
 /// Applies a converter to a struct payload.
 fn convert(converter: &Converter, schema: &[u8], payload: Vec<u8>, what: &'static str) -> Result<Payload, EncodeError> {
-    Ok(match converter {
+    match converter {
+        Converter::Binary => Err(EncodeError::BinaryNeedsBytes { what }),
+        other => Ok(render(other, schema, payload)),
+    }
+}
+
+/// A struct payload through a JSON or string converter (the `binary` converter takes no structs).
+fn render(converter: &Converter, schema: &[u8], payload: Vec<u8>) -> Payload {
+    match converter {
         Converter::Json { schemas_enable: false } => Payload::Json(payload),
         Converter::Json { schemas_enable: true } => {
             let mut out = Vec::with_capacity(schema.len() + payload.len() + 24);
@@ -512,9 +552,8 @@ fn convert(converter: &Converter, schema: &[u8], payload: Vec<u8>, what: &'stati
             out.push(b'}');
             Payload::Json(out)
         }
-        Converter::SimpleString => Payload::String(struct_string(&payload)),
-        Converter::Binary => return Err(EncodeError::BinaryNeedsBytes { what }),
-    })
+        Converter::SimpleString | Converter::Binary => Payload::String(struct_string(&payload)),
+    }
 }
 
 /// Connect's `Struct.toString()`: `Struct{a=1,b=x}`, null fields left out.

@@ -919,3 +919,26 @@ fn an_update_that_changes_the_primary_key_becomes_delete_tombstone_and_create() 
     let update = payload_json(out[0].value.as_ref().unwrap());
     assert_eq!((update["op"].as_str(), &update["before"]["name"]), (Some("u"), &json!("x")));
 }
+
+#[test]
+fn heartbeats_are_debeziums_server_name_key_and_ts_ms_value() {
+    let with_schemas = EncoderOptions {
+        key: Converter::Json { schemas_enable: true },
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    };
+    let record = Encoder::new(with_schemas).heartbeat("__debezium-heartbeat", Position::new(Lsn(7), 3));
+    assert_eq!(&*record.topic, "__debezium-heartbeat.app");
+    assert_eq!(record.position, Position::new(Lsn(7), 3));
+    let key = payload_json(record.key.as_ref().unwrap());
+    assert_eq!(key["schema"]["name"], "io.debezium.connector.common.ServerNameKey");
+    assert_eq!(key["payload"], json!({"serverName": "app"}));
+    let value = payload_json(record.value.as_ref().unwrap());
+    assert_eq!(value["schema"]["name"], "io.debezium.connector.common.Heartbeat");
+    assert!(value["payload"]["ts_ms"].as_i64().unwrap() > 1_700_000_000_000);
+
+    let binary = EncoderOptions { value: Converter::Binary, key: Converter::SimpleString, ..opts() };
+    let record = Encoder::new(binary).heartbeat("hb", Position::default());
+    assert_eq!(record.key, Some(Payload::String("Struct{serverName=app}".into())));
+    assert!(matches!(record.value, Some(Payload::Binary(ref b)) if b.starts_with(b"{\"ts_ms\":")));
+}

@@ -11,7 +11,7 @@ use std::time::Duration;
 use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::replication::ConnectOptions;
-use sluice_postgres::source::{self, CaptureFilter, SourceError, SourceOptions, SourceOutcome};
+use sluice_postgres::source::{self, CaptureFilter, HeartbeatActions, SourceError, SourceOptions, SourceOutcome};
 use sluice_sinks::kafka::{self, KafkaSink, ProducerSettings, TopicCreation};
 use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
 use tokio::sync::{mpsc, watch};
@@ -173,13 +173,24 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         .filter(|o| &o.slot_name == slot_name)
         .unwrap_or_else(|| Offsets { slot_name: slot_name.clone(), ..Offsets::default() });
     let sink = open_sink(&config.sink)?;
+    let heartbeat = &config.source.heartbeat;
     let pipeline =
-        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval);
+        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
+            .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone());
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
     let options = source_options(config);
     let mut guard = tokio::spawn(source::watch_slot(options.clone(), shutdown.clone()));
+    let heartbeat_actions = tokio::spawn(source::run_heartbeat_actions(
+        options.connect.clone(),
+        HeartbeatActions {
+            interval: heartbeat.interval,
+            action_query: heartbeat.action_query.clone(),
+            emit_message: heartbeat.emit_message,
+        },
+        shutdown.clone(),
+    ));
     let source = tokio::spawn(source::run(options, loaded, items_tx, flush_rx, shutdown));
     let pipeline = tokio::spawn(pipeline.run(items_rx, flush_tx));
     let stop_both = [source.abort_handle(), pipeline.abort_handle()];
@@ -198,11 +209,13 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
                 };
                 // As abrupt as a crash, and as safe: nothing unacknowledged was confirmed.
                 stop_both.iter().for_each(|h| h.abort());
+                heartbeat_actions.abort();
                 return Err(failure);
             }
         }
     };
     guard.abort();
+    heartbeat_actions.abort();
     let source = source.map_err(|e| RunError::Task(e.to_string()))?;
     let stats = pipeline.map_err(|e| RunError::Task(e.to_string()))??;
     match source? {

@@ -88,6 +88,8 @@ pub struct Pipeline<S: Sink> {
     last_save: Instant,
     dirty: bool,
     stats: PipelineStats,
+    /// `heartbeat.interval.ms` and the heartbeat topic's prefix, when heartbeats are on.
+    heartbeat: Option<(Duration, String)>,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -105,7 +107,16 @@ impl<S: Sink> Pipeline<S> {
             last_save: Instant::now(),
             dirty: false,
             stats: PipelineStats::default(),
+            heartbeat: None,
         }
+    }
+
+    /// Writes Debezium's heartbeat record (`<prefix>.<topic.prefix>`) every `interval`, so consumers and alerts can
+    /// tell a quiet database from a stuck pipeline. Heartbeats take the same path as events (the sink and its
+    /// acknowledgement) but acknowledge no position of their own.
+    pub fn with_heartbeat(mut self, interval: Duration, topic_prefix: String) -> Self {
+        self.heartbeat = (!interval.is_zero()).then_some((interval, topic_prefix));
+        self
     }
 
     /// Runs until the source closes its channel, then makes everything durable and returns.
@@ -115,7 +126,27 @@ impl<S: Sink> Pipeline<S> {
         flush: watch::Sender<Lsn>,
     ) -> Result<PipelineStats, PipelineError> {
         let mut batch = Batch { records: Vec::with_capacity(MAX_BATCH_RECORDS), ..Batch::default() };
-        while let Some(chunk) = items.recv().await {
+        let mut heartbeat = self.heartbeat.as_ref().map(|(every, _)| {
+            let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + *every, *every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick
+        });
+        loop {
+            let chunk = tokio::select! {
+                chunk = items.recv() => match chunk {
+                    Some(chunk) => chunk,
+                    None => break,
+                },
+                _ = async {
+                    match heartbeat.as_mut() {
+                        Some(tick) => tick.tick().await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    self.write_heartbeat().await?;
+                    continue;
+                }
+            };
             self.absorb(chunk, &mut batch)?;
             while batch.records.len() < self.max_batch {
                 match items.try_recv() {
@@ -208,6 +239,12 @@ impl<S: Sink> Pipeline<S> {
             });
         }
         Ok(())
+    }
+
+    async fn write_heartbeat(&mut self) -> Result<(), PipelineError> {
+        let Some((_, prefix)) = &self.heartbeat else { return Ok(()) };
+        let record = self.encoder.heartbeat(prefix, self.offsets.acknowledged.unwrap_or_default());
+        self.write_with_retry(std::slice::from_ref(&record)).await
     }
 
     async fn write_with_retry(&mut self, records: &[Record]) -> Result<(), PipelineError> {

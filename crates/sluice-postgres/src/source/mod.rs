@@ -11,6 +11,7 @@
 
 mod catalog;
 mod guard;
+mod heartbeat;
 mod setup;
 mod snapshot;
 mod stream;
@@ -23,6 +24,7 @@ use tokio::sync::{mpsc, watch};
 
 pub use catalog::{Catalog, CatalogTable};
 pub use guard::{slot_health, watch_slot, SlotGuardOptions, SlotHealth};
+pub use heartbeat::{run_heartbeat_actions, HeartbeatActions, HEARTBEAT_MESSAGE_PREFIX};
 pub use setup::{PublicationMode, SnapshotMode};
 
 use crate::replication::ConnectOptions;

@@ -253,6 +253,8 @@ impl Decoder<'_> {
                     self.row_event(lsn, oid, Op::Truncate, None, None, skip)?;
                 }
             }
+            // Sluice's own heartbeat messages move the slot and are not events.
+            PgOutputMessage::Message(m) if m.prefix == super::HEARTBEAT_MESSAGE_PREFIX => {}
             PgOutputMessage::Message(m) => {
                 let (position, tx_id, ts_us) = match (&mut self.tx, m.transactional) {
                     (Some(tx), true) => {

@@ -132,3 +132,38 @@ async fn an_invalidated_slot_stops_sluice_within_seconds_and_recreate_takes_a_ne
     assert_eq!(reads[..2], [1, 2], "the first snapshot");
     assert_eq!(reads[2..], [2, 3, 4], "a new snapshot with the table as it is now");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn heartbeats_reach_the_sink_run_the_action_query_and_emit_no_message_events() {
+    let mut setup = Setup::new("heartbeat").await;
+    setup.db.psql("CREATE TABLE hb (id int PRIMARY KEY, ts timestamptz); INSERT INTO hb VALUES (1, now());");
+    setup
+        .set("debezium.source.heartbeat.interval.ms", "200")
+        .set("debezium.source.heartbeat.action.query", "UPDATE hb SET ts = clock_timestamp() WHERE id = 1")
+        .set("debezium.source.heartbeat.emit.message", "true");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    let records = setup.wait_for_records("heartbeats and heartbeat-table updates", WAIT, |r| {
+        r.iter().filter(|r| r["topic"] == "__debezium-heartbeat.test").count() >= 3
+            && r.iter().filter(|r| r["topic"] == "test.public.hb" && r["value"]["op"] == "u").count() >= 2
+    });
+    sluice.stop();
+    let heartbeat = records.iter().find(|r| r["topic"] == "__debezium-heartbeat.test").unwrap();
+    assert_eq!(heartbeat["key"], serde_json::json!({"serverName": "test"}));
+    assert!(heartbeat["value"]["ts_ms"].as_i64().unwrap() > 1_700_000_000_000, "{heartbeat}");
+    assert!(records.iter().all(|r| r["topic"] != "test.message"), "Sluice's own heartbeat messages are not events");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_heartbeat_action_query_is_logged_and_capture_goes_on() {
+    let mut setup = Setup::new("heartbeat_fail").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    setup
+        .set("debezium.source.heartbeat.interval.ms", "100")
+        .set("debezium.source.heartbeat.action.query", "UPDATE no_such_table SET x = 1");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("heartbeat.action.query failed", WAIT);
+    setup.db.psql("INSERT INTO t VALUES (1)");
+    setup.wait_for_records("the insert", WAIT, |r| r.iter().any(|r| r["topic"] == "test.public.t"));
+    sluice.stop();
+}
