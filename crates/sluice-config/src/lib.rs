@@ -313,6 +313,8 @@ pub struct OffsetConfig {
 
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// Where to serve metrics and health probes (`quarkus.http.host`:`quarkus.http.port`); off when the port is unset.
+    pub http: Option<std::net::SocketAddr>,
     pub source: SourceConfig,
     pub sink: SinkConfig,
     pub format: FormatConfig,
@@ -406,11 +408,16 @@ fn all_supported_keys() -> Vec<String> {
             "debezium.format.value",
             "debezium.format.key.schemas.enable",
             "debezium.format.value.schemas.enable",
+            "quarkus.http.port",
+            "quarkus.http.host",
         ]
         .map(String::from),
     );
     keys
 }
+
+/// Quarkus's HTTP settings: Debezium Server serves its health and metrics endpoints there, and so does Sluice.
+const HTTP_KEYS: &[&str] = &["quarkus.http.port", "quarkus.http.host"];
 
 /// Keys whose suffix is free-form and checked by the part that uses them: producer settings (by librdkafka) and
 /// the topic configs of `topic.creation.default.*` (by the brokers).
@@ -421,6 +428,9 @@ fn is_passed_through(key: &str) -> bool {
 
 /// `quarkus.*` keys configure Debezium Server's runtime (logging, HTTP), also under a profile (`%dev.quarkus.…`).
 fn is_ignored(key: &str) -> bool {
+    if HTTP_KEYS.contains(&key) {
+        return false;
+    }
     let unprofiled = key.strip_prefix('%').and_then(|k| k.split_once('.')).map_or(key, |(_, rest)| rest);
     unprofiled.starts_with("quarkus.")
 }
@@ -693,6 +703,22 @@ impl Reader {
         }
     }
 
+    fn http(&mut self) -> Option<std::net::SocketAddr> {
+        let port: u16 = self.number("quarkus.http.port", 0u16, "a port number (0-65535)");
+        let host = self.get("quarkus.http.host").map(|h| h.trim().to_string());
+        self.get("quarkus.http.port")?;
+        let host = host.unwrap_or_else(|| "0.0.0.0".into());
+        let host = if host == "localhost" { "127.0.0.1".to_string() } else { host };
+        match host.parse::<std::net::IpAddr>() {
+            Ok(ip) => Some(std::net::SocketAddr::new(ip, port)),
+            Err(_) => {
+                self.problems
+                    .push(format!("`quarkus.http.host` = `{host}` is not an IP address (use 0.0.0.0, 127.0.0.1, ::)"));
+                None
+            }
+        }
+    }
+
     fn heartbeat(&mut self) -> HeartbeatConfig {
         let defaults = HeartbeatConfig::default();
         let interval_key = format!("{SOURCE}heartbeat.interval.ms");
@@ -957,7 +983,7 @@ impl Reader {
                 "a number of milliseconds",
             )),
         };
-        Config { source, sink, format, offsets }
+        Config { http: self.http(), source, sink, format, offsets }
     }
 }
 

@@ -436,8 +436,8 @@ fn schemas_enable_on_a_non_json_format_warns() {
 
 #[test]
 fn quarkus_keys_under_a_profile_are_ignored_too_and_never_resolved() {
-    let loaded = ok("%dev.quarkus.log.level=DEBUG\nquarkus.http.port=${env:UNSET_PORT}\n");
-    assert_eq!(loaded.ignored_keys, ["%dev.quarkus.log.level", "quarkus.http.port"]);
+    let loaded = ok("%dev.quarkus.log.level=DEBUG\nquarkus.log.file.path=${env:UNSET_PATH}\n");
+    assert_eq!(loaded.ignored_keys, ["%dev.quarkus.log.level", "quarkus.log.file.path"]);
     let p = one_problem("%prod.debezium.source.slot.name=x\n");
     assert!(p.contains("profile-specific keys are not supported yet"), "{p}");
 }
@@ -546,4 +546,18 @@ fn heartbeats_take_debeziums_keys() {
             emit_message: true,
         }
     );
+}
+
+#[test]
+fn quarkus_http_port_and_host_choose_the_metrics_listener() {
+    let c = parse_with_env(BASE, &no_env).unwrap().config;
+    assert_eq!(c.http, None);
+    let text = format!("{BASE}quarkus.http.port=${{PORT:8080}}\nquarkus.log.level=INFO\n");
+    let loaded = parse_with_env(&text, &no_env).unwrap();
+    assert_eq!(loaded.config.http, Some("0.0.0.0:8080".parse().unwrap()));
+    assert_eq!(loaded.ignored_keys, ["quarkus.log.level"]);
+    let text = format!("{BASE}quarkus.http.port=9000\nquarkus.http.host=localhost\n");
+    assert_eq!(parse_with_env(&text, &no_env).unwrap().config.http, Some("127.0.0.1:9000".parse().unwrap()));
+    let p = one_problem("quarkus.http.port=http\n");
+    assert!(p.contains("quarkus.http.port"), "{p}");
 }

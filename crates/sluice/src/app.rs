@@ -35,6 +35,8 @@ pub enum RunError {
     Offsets(#[from] sluice_core::OffsetError),
     #[error(transparent)]
     Sink(#[from] sluice_core::SinkError),
+    #[error(transparent)]
+    Observe(#[from] crate::observe::ObserveError),
     #[error("internal error: {0}")]
     Task(String),
 }
@@ -59,11 +61,15 @@ impl CaptureFilter for Filters {
 
 /// Runs until shutdown or a fault that a restart cannot cure.
 pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+    if let Some(addr) = config.http {
+        crate::observe::serve(addr).await?;
+    }
     let config = Arc::new(config);
     let mut delay = RESTART_MIN;
     loop {
         match run_once(&config, shutdown.clone()).await {
             Err(e) if e.is_transient() && !*shutdown.borrow() => {
+                metrics::counter!("sluice_restarts_total").increment(1);
                 tracing::warn!(error = %e, restart_in_s = delay.as_secs(), "transient failure; restarting from the last acknowledged position");
                 tokio::select! {
                     _ = tokio::time::sleep(delay) => {}

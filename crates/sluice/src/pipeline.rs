@@ -15,7 +15,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_core::{Lsn, OffsetStore, Offsets, Position, Record, Sink, SinkError, TableId};
+use sluice_core::{Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, TableId};
 use sluice_format::{EncodeError, Encoder};
 use sluice_postgres::source::{ItemChunk, SourceItem};
 use tokio::sync::{mpsc, watch};
@@ -53,6 +53,43 @@ struct Batch {
     snapshot_done: bool,
     /// The snapshot's progress changed in a way that must be saved before anything else happens.
     snapshot_changed: bool,
+    /// Events per operation (indexed by [`op_index`]), counted into metrics once the batch is acknowledged.
+    ops: [u64; OPS.len()],
+    /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
+    last_commit_us: Option<i64>,
+}
+
+/// The operations, in the order of `Batch::ops`.
+const OPS: [Op; 6] = [Op::Create, Op::Update, Op::Delete, Op::Read, Op::Truncate, Op::Message];
+
+fn op_index(op: Op) -> usize {
+    OPS.iter().position(|o| *o == op).unwrap_or(0)
+}
+
+/// When the last streamed event was acknowledged (µs since the epoch; 0: none yet), for `sluice_last_event_age_seconds`.
+pub static LAST_EVENT_US: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
+
+/// What an acknowledged batch tells the metrics (docs/metrics.md): counted per batch, not per event, so the hot
+/// path does no registry look-ups.
+fn record_acknowledged(batch: &mut Batch) {
+    for (op, count) in OPS.iter().zip(batch.ops.iter_mut()) {
+        if *count > 0 {
+            metrics::counter!("sluice_events_total", "op" => op.code()).increment(*count);
+            if *op == Op::Read {
+                metrics::counter!("sluice_snapshot_rows_total").increment(*count);
+            }
+            *count = 0;
+        }
+    }
+    if let Some(commit_us) = batch.last_commit_us.take() {
+        let now_us =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        let behind = (now_us - commit_us).max(0) as f64;
+        LAST_EVENT_US.store(now_us, std::sync::atomic::Ordering::Relaxed);
+        metrics::histogram!("sluice_commit_to_acknowledged_seconds").record(behind / 1e6);
+        metrics::gauge!("sluice_behind_source_milliseconds").set(behind / 1e3);
+        metrics::gauge!("sluice_last_event_timestamp_seconds").set(now_us as f64 / 1e6);
+    }
 }
 
 /// Crash-test hooks, read once from the environment. They exist so the suite can kill Sluice at exact points
@@ -132,6 +169,7 @@ impl<S: Sink> Pipeline<S> {
             tick
         });
         loop {
+            metrics::gauge!("sluice_queue_chunks").set(items.len() as f64);
             let chunk = tokio::select! {
                 chunk = items.recv() => match chunk {
                     Some(chunk) => chunk,
@@ -169,13 +207,17 @@ impl<S: Sink> Pipeline<S> {
                 SourceItem::Event(event) => {
                     self.encoder.encode(&event, &mut batch.records)?;
                     self.stats.events += 1;
-                    if event.op != sluice_core::Op::Read {
+                    batch.ops[op_index(event.op)] += 1;
+                    if event.op != Op::Read {
                         batch.last_position = Some(event.source.position);
+                        batch.last_commit_us = Some(event.source.ts_us);
                     }
                 }
                 SourceItem::Committed { end_lsn } => batch.watermark = Some(end_lsn),
                 SourceItem::Idle { lsn } => batch.watermark = batch.watermark.max(Some(lsn)),
                 SourceItem::SnapshotStarted(progress) => {
+                    metrics::gauge!("sluice_snapshot_tables").set(progress.tables.len() as f64);
+                    metrics::gauge!("sluice_snapshot_tables_done").set(progress.tables_done.len() as f64);
                     self.offsets.snapshot = Some(progress);
                     batch.snapshot_changed = true;
                 }
@@ -206,7 +248,9 @@ impl<S: Sink> Pipeline<S> {
             }
         }
         self.stats.records += batch.records.len() as u64;
+        metrics::counter!("sluice_records_written_total").increment(batch.records.len() as u64);
         batch.records.clear();
+        record_acknowledged(batch);
         if let Some(position) = batch.last_position.take() {
             self.offsets.acknowledged = Some(position);
             self.dirty = true;
@@ -218,6 +262,7 @@ impl<S: Sink> Pipeline<S> {
                     snapshot.tables_done.push(table);
                 }
             }
+            metrics::gauge!("sluice_snapshot_tables_done").set(snapshot.tables_done.len() as f64);
             if batch.snapshot_done {
                 snapshot.completed = true;
                 tracing::info!(tables = snapshot.tables_done.len(), "snapshot complete and acknowledged");
@@ -230,6 +275,7 @@ impl<S: Sink> Pipeline<S> {
             self.dirty = false;
         }
         if let Some(lsn) = batch.watermark.take() {
+            metrics::gauge!("sluice_acknowledged_lsn").set(lsn.0 as f64);
             flush.send_if_modified(|current| {
                 let advanced = lsn > *current;
                 if advanced {
@@ -251,9 +297,17 @@ impl<S: Sink> Pipeline<S> {
         let mut delay = RETRY_MIN;
         let mut attempt = 1u32;
         loop {
-            match self.sink.write(records).await {
+            let started = Instant::now();
+            let written = self.sink.write(records).await;
+            metrics::histogram!("sluice_sink_write_seconds").record(started.elapsed().as_secs_f64());
+            if let Err(e) = &written {
+                let retriable = if e.retriable { "true" } else { "false" };
+                metrics::counter!("sluice_sink_errors_total", "retriable" => retriable).increment(1);
+            }
+            match written {
                 Ok(()) => return Ok(()),
                 Err(e) if e.retriable => {
+                    metrics::counter!("sluice_sink_retries_total").increment(1);
                     tracing::warn!(sink = self.sink.name(), attempt, retry_in_ms = delay.as_millis() as u64, error = %e,
                         "sink write failed; retrying");
                     tokio::time::sleep(delay).await;

@@ -109,6 +109,7 @@ pub async fn watch_slot(options: SourceOptions, mut shutdown: watch::Receiver<bo
             _ = tick.tick() => {
                 let health = slot_health(&client, slot).await?;
                 seen |= health.exists;
+                publish(&health);
                 if (seen && !health.exists) || health.wal_status.as_deref() == Some("lost") {
                     return Err(SourceError::SlotLost {
                         slot: slot.clone(),
@@ -136,6 +137,23 @@ pub async fn watch_slot(options: SourceOptions, mut shutdown: watch::Receiver<bo
                     safe_wal_size = ?health.safe_wal_size, spill_bytes = ?health.spill_bytes, "slot health");
             }
         }
+    }
+}
+
+/// The slot's figures as metrics (`docs/metrics.md`).
+fn publish(health: &SlotHealth) {
+    if let Some(bytes) = health.retained_bytes {
+        metrics::gauge!("sluice_slot_retained_wal_bytes").set(bytes as f64);
+    }
+    if let Some(bytes) = health.safe_wal_size {
+        metrics::gauge!("sluice_slot_safe_wal_bytes").set(bytes as f64);
+    }
+    if let Some(bytes) = health.spill_bytes {
+        metrics::gauge!("sluice_slot_spill_bytes").set(bytes as f64);
+    }
+    let current = if health.exists { health.wal_status.as_deref().unwrap_or("reserved") } else { "missing" };
+    for status in ["reserved", "extended", "unreserved", "lost", "missing"] {
+        metrics::gauge!("sluice_slot_status", "status" => status).set(if status == current { 1.0 } else { 0.0 });
     }
 }
 

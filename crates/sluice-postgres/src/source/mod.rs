@@ -29,6 +29,9 @@ pub use setup::{PublicationMode, SnapshotMode};
 
 use crate::replication::ConnectOptions;
 
+/// Whether a replication stream is open right now (readiness probes read it).
+pub static STREAMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Which tables and columns are captured (Debezium's include/exclude lists).
 pub trait CaptureFilter: Send + Sync {
     fn table(&self, table: &TableId) -> bool;

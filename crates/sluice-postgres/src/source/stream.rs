@@ -78,6 +78,7 @@ pub(crate) async fn run(
         }
     })?;
     tracing::info!(slot = %options.slot_name, from = %start_lsn, "streaming started");
+    let _connected = Connected::set();
     let (mut reader, mut status) = stream.split();
     let mut decoder = Decoder {
         options,
@@ -170,6 +171,24 @@ pub(crate) async fn run(
     tracing::info!(confirmed = %confirmed, "confirmed to the server; stream closed");
     status.finish().await?;
     Ok(outcome)
+}
+
+/// `sluice_connected` is 1 exactly while the replication stream is open: also when the stream ends by an error.
+struct Connected;
+
+impl Connected {
+    fn set() -> Connected {
+        metrics::gauge!("sluice_connected").set(1.0);
+        super::STREAMING.store(true, std::sync::atomic::Ordering::Relaxed);
+        Connected
+    }
+}
+
+impl Drop for Connected {
+    fn drop(&mut self) {
+        metrics::gauge!("sluice_connected").set(0.0);
+        super::STREAMING.store(false, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Decoder<'_> {

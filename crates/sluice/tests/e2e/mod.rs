@@ -2,6 +2,7 @@ mod support;
 
 mod crash;
 mod kafka;
+mod observe;
 mod pipeline;
 mod types;
 mod wal_safety;

@@ -1,0 +1,92 @@
+//! The metrics and health endpoint of `sluice run` (`quarkus.http.port`): probes answer, metrics move with traffic.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::support::{Setup, WAIT};
+
+/// A plain HTTP/1.0 GET: (status code, body).
+pub fn http_get(addr: &str, path: &str) -> (u16, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    (status, body)
+}
+
+/// The value of one sample line (`name{labels} value`) in Prometheus text, if present.
+fn sample(metrics: &str, series: &str) -> Option<f64> {
+    metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+}
+
+/// The address Sluice logged it serves on.
+fn served_address(log: &str) -> String {
+    let line = log.lines().find(|l| l.contains("serving /metrics")).expect("the serving line");
+    let plain = strip_ansi(line);
+    plain.split("address=").nth(1).unwrap().split_whitespace().next().unwrap().to_string()
+}
+
+/// The log line without terminal colour codes.
+fn strip_ansi(line: &str) -> String {
+    let mut out = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| c.is_ascii_alphabetic());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_move_with_traffic_and_the_health_probes_answer() {
+    let mut setup = Setup::new("observe").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY, v text)");
+    setup
+        .set("quarkus.http.host", "127.0.0.1")
+        .set("quarkus.http.port", "0")
+        .set("debezium.source.slot.guard.interval.ms", "200");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    let addr = served_address(&sluice.log());
+    assert_eq!(http_get(&addr, "/q/health/live").0, 200);
+    assert_eq!(http_get(&addr, "/q/health/ready").0, 200, "ready while streaming");
+
+    setup.db.psql("INSERT INTO t SELECT g, 'x' FROM generate_series(1, 10) g; UPDATE t SET v = 'y' WHERE id <= 3;");
+    setup.wait_for_records("the changes", WAIT, |r| r.len() >= 13);
+    let deadline = Instant::now() + WAIT;
+    let metrics = loop {
+        let (status, body) = http_get(&addr, "/metrics");
+        assert_eq!(status, 200);
+        if sample(&body, "sluice_events_total{op=\"c\"}") == Some(10.0)
+            && body.contains("sluice_slot_retained_wal_bytes")
+        {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "metrics never showed the traffic:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(sample(&metrics, "sluice_events_total{op=\"u\"}"), Some(3.0), "{metrics}");
+    assert_eq!(sample(&metrics, "sluice_connected"), Some(1.0));
+    assert_eq!(sample(&metrics, "sluice_slot_status{status=\"reserved\"}"), Some(1.0), "{metrics}");
+    assert!(sample(&metrics, "sluice_sink_write_seconds_count").unwrap() >= 1.0, "{metrics}");
+    assert!(sample(&metrics, "sluice_commit_to_acknowledged_seconds_count").unwrap() >= 1.0, "{metrics}");
+    assert!(sample(&metrics, "sluice_last_event_age_seconds").is_some(), "{metrics}");
+    assert!(metrics.contains("# HELP sluice_events_total"), "{metrics}");
+    assert_eq!(http_get(&addr, "/q/metrics").0, 200);
+
+    setup.db.psql("DELETE FROM t WHERE id = 1");
+    setup.wait_for_records("the delete", WAIT, |r| r.iter().any(|r| r["value"]["op"] == "d"));
+    let deadline = Instant::now() + WAIT;
+    while sample(&http_get(&addr, "/metrics").1, "sluice_events_total{op=\"d\"}") != Some(1.0) {
+        assert!(Instant::now() < deadline, "the delete was never counted");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    sluice.stop();
+}
