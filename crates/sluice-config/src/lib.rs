@@ -14,6 +14,7 @@
 
 mod properties;
 mod substitute;
+mod transforms;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 pub use properties::{parse as parse_properties, Entry};
+pub use transforms::{PredicateConfig, TransformConfig, TransformType};
 
 const SOURCE: &str = "debezium.source.";
 const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
@@ -319,6 +321,8 @@ pub struct Config {
     pub sink: SinkConfig,
     pub format: FormatConfig,
     pub offsets: OffsetConfig,
+    /// `debezium.transforms`, in order.
+    pub transforms: Vec<TransformConfig>,
 }
 
 /// A valid configuration plus what the caller should log.
@@ -482,8 +486,12 @@ impl Reader {
         if source_key.is_some_and(not_yet) {
             return Some(format!("`{key}` is a Debezium key that Sluice does not support yet"));
         }
-        if key.starts_with("debezium.transforms") || key.starts_with("debezium.predicates") {
-            return Some(format!("`{key}` is a Debezium key that Sluice does not support yet (transforms and predicates, including the outbox event router)"));
+        if key == "debezium.transforms"
+            || key == "debezium.predicates"
+            || key.starts_with("debezium.transforms.")
+            || key.starts_with("debezium.predicates.")
+        {
+            return None; // checked with the transforms they configure
         }
         if key.starts_with("debezium.api.") || key.starts_with("debezium.format.header") {
             return Some(format!("`{key}` is a Debezium key that Sluice does not support yet"));
@@ -983,7 +991,8 @@ impl Reader {
                 "a number of milliseconds",
             )),
         };
-        Config { http: self.http(), source, sink, format, offsets }
+        let transforms = self.transforms();
+        Config { http: self.http(), source, sink, format, offsets, transforms }
     }
 }
 

@@ -77,8 +77,6 @@ fn debezium_keys_not_implemented_yet_say_so() {
         let p = one_problem(&format!("{key}=1\n"));
         assert!(p.contains("does not support yet"), "{p}");
     }
-    let p = one_problem("debezium.transforms=outbox\n");
-    assert!(p.contains("does not support yet"), "{p}");
     let p = one_problem("debezium.source.topic.creation.groups=big\n");
     assert!(p.contains("does not support yet"), "{p}");
 }
@@ -370,7 +368,7 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
             "{p}"
         );
     }
-    for key in ["debezium.predicates=p", "debezium.transforms.outbox.type=x", "debezium.format.header=json"] {
+    for key in ["debezium.format.header=json", "debezium.api.enabled=true"] {
         assert!(one_problem(&format!("{key}\n")).contains("does not support yet"), "{key}");
     }
 }
@@ -560,4 +558,80 @@ fn quarkus_http_port_and_host_choose_the_metrics_listener() {
     assert_eq!(parse_with_env(&text, &no_env).unwrap().config.http, Some("127.0.0.1:9000".parse().unwrap()));
     let p = one_problem("quarkus.http.port=http\n");
     assert!(p.contains("quarkus.http.port"), "{p}");
+}
+
+const ROUTER: &str = "debezium.transforms=outbox\n\
+    debezium.transforms.outbox.type=io.debezium.transforms.outbox.EventRouter\n";
+
+#[test]
+fn the_outbox_router_takes_debeziums_options() {
+    let text = format!(
+        "{BASE}{ROUTER}\
+         debezium.transforms.outbox.route.by.field=aggregate_type\n\
+         debezium.transforms.outbox.route.topic.replacement=outbox.event.${{routedByValue}}\n\
+         debezium.transforms.outbox.table.field.event.key=aggregate_id\n\
+         debezium.transforms.outbox.table.fields.additional.placement=type:header:eventType,part:PARTITION,ts:envelope:at\n\
+         debezium.transforms.outbox.table.op.invalid.behavior=fatal\n\
+         debezium.transforms.outbox.table.expand.json.payload=true\n\
+         debezium.transforms.outbox.tracing.with.context.field.only=true\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    let [TransformConfig { kind: TransformType::EventRouter(o), predicate: None, .. }] = c.transforms.as_slice() else {
+        panic!("{:?}", c.transforms)
+    };
+    assert_eq!(o.route_by, "aggregate_type");
+    assert_eq!(o.route_topic_replacement, "outbox.event.${routedByValue}", "Debezium's placeholder is kept");
+    assert_eq!(o.event_key, "aggregate_id");
+    assert_eq!(o.payload, "payload");
+    assert_eq!(o.invalid_op, sluice_format::outbox::InvalidOpBehavior::Fatal);
+    assert!(o.expand_json_payload);
+    use sluice_format::outbox::{AdditionalField, Placement};
+    assert_eq!(
+        o.additional,
+        [
+            AdditionalField { column: "type".into(), placement: Placement::Header, alias: "eventType".into() },
+            AdditionalField { column: "part".into(), placement: Placement::Partition, alias: "part".into() },
+            AdditionalField { column: "ts".into(), placement: Placement::Envelope, alias: "at".into() },
+        ]
+    );
+}
+
+#[test]
+fn transform_mistakes_are_named() {
+    let p =
+        problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.table.fields.additional.placement=type:body\n"));
+    assert!(p.iter().any(|p| p.contains("`type:body` is not `column:placement[:alias]`")), "{p:?}");
+    let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.table.op.invalid.behavior=ignore\n"));
+    assert!(p.iter().any(|p| p.contains("allowed values: warn, error, fatal")), "{p:?}");
+    let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.route.topic.regex=(unclosed\n"));
+    assert!(p.iter().any(|p| p.contains("not a valid regular expression")), "{p:?}");
+    let p = problems(&format!("{BASE}debezium.transforms=unwrap\ndebezium.transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n"));
+    assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
+    let p = problems(&format!("{BASE}debezium.transforms=x\n"));
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
+    let p =
+        problems(&format!("{BASE}{ROUTER}debezium.transforms.other.type=io.debezium.transforms.outbox.EventRouter\n"));
+    assert!(p.iter().any(|p| p.contains("not listed in `debezium.transforms`")), "{p:?}");
+    let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.predicate=isOutbox\n"));
+    assert!(p.iter().any(|p| p.contains("not listed in `debezium.predicates`")), "{p:?}");
+    let p = problems(&format!(
+        "{BASE}{ROUTER}debezium.transforms.outbox.predicate=p\ndebezium.predicates=p\n\
+         debezium.predicates.p.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("not supported yet")), "{p:?}");
+}
+
+#[test]
+fn a_topic_name_predicate_with_negate_is_read() {
+    let text = format!(
+        "{BASE}{ROUTER}debezium.transforms.outbox.predicate=isOutbox\ndebezium.transforms.outbox.negate=true\n\
+         debezium.predicates=isOutbox\n\
+         debezium.predicates.isOutbox.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches\n\
+         debezium.predicates.isOutbox.pattern=.*outbox.*\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    assert_eq!(
+        c.transforms[0].predicate,
+        Some(PredicateConfig { name: "isOutbox".into(), pattern: ".*outbox.*".into(), negate: true })
+    );
 }

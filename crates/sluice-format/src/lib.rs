@@ -19,7 +19,9 @@
 
 mod decimal;
 mod json;
+pub mod outbox;
 mod time;
+pub mod transform;
 mod types;
 
 use std::collections::HashMap;

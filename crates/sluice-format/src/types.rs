@@ -531,7 +531,7 @@ pub fn write_binary(out: &mut Vec<u8>, bytes: &[u8], mode: BinaryHandlingMode) {
     }
 }
 
-fn decode_bytea(text: &[u8]) -> Option<Vec<u8>> {
+pub(crate) fn decode_bytea(text: &[u8]) -> Option<Vec<u8>> {
     let hex = text.strip_prefix(b"\\x")?;
     if hex.len() % 2 != 0 {
         return None;

@@ -9,6 +9,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
+use sluice_format::outbox::EventRouter;
+use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::replication::ConnectOptions;
 use sluice_postgres::source::{self, CaptureFilter, HeartbeatActions, SourceError, SourceOptions, SourceOutcome};
@@ -142,6 +144,27 @@ pub fn check_sink(config: &SinkConfig) -> Result<Vec<String>, Vec<String>> {
     }
 }
 
+/// The `debezium.transforms` chain; its options were validated with the configuration.
+fn transforms(config: &Config) -> Result<Transforms, RunError> {
+    let invalid = |name: &str, e: String| RunError::Task(format!("transform `{name}`: {e}"));
+    let mut steps = Vec::with_capacity(config.transforms.len());
+    for t in &config.transforms {
+        let kind = match &t.kind {
+            config::TransformType::DecodeMessageContent => TransformKind::DecodeMessageContent,
+            config::TransformType::EventRouter(options) => TransformKind::EventRouter(Box::new(
+                EventRouter::new((**options).clone(), config.format.key.clone(), config.format.value.clone())
+                    .map_err(|e| invalid(&t.name, e.to_string()))?,
+            )),
+        };
+        let predicate = match &t.predicate {
+            Some(p) => Some(TopicPredicate::new(&p.pattern, p.negate).map_err(|e| invalid(&t.name, e.to_string()))?),
+            None => None,
+        };
+        steps.push(Transform { name: t.name.clone(), kind, predicate });
+    }
+    Ok(Transforms::new(steps, config.source.topic_prefix.clone()))
+}
+
 fn kafka_settings(producer: &[(String, String)]) -> Result<ProducerSettings, RunError> {
     // Already validated by `check_sink` before the run started; a failure here is reported the same way.
     kafka::producer_settings(producer).map_err(|problems| {
@@ -182,7 +205,8 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
     let heartbeat = &config.source.heartbeat;
     let pipeline =
         Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
-            .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone());
+            .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
+            .with_transforms(transforms(config)?);
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);

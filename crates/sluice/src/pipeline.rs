@@ -16,6 +16,8 @@
 use std::time::{Duration, Instant};
 
 use sluice_core::{Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, TableId};
+use sluice_format::outbox::RouterError;
+use sluice_format::transform::Transforms;
 use sluice_format::{EncodeError, Encoder};
 use sluice_postgres::source::{ItemChunk, SourceItem};
 use tokio::sync::{mpsc, watch};
@@ -34,6 +36,8 @@ pub enum PipelineError {
     Encode(#[from] EncodeError),
     #[error(transparent)]
     Offsets(#[from] sluice_core::OffsetError),
+    #[error("transform: {0}")]
+    Transform(#[from] RouterError),
 }
 
 /// Counts for the closing log line.
@@ -127,6 +131,8 @@ pub struct Pipeline<S: Sink> {
     stats: PipelineStats,
     /// `heartbeat.interval.ms` and the heartbeat topic's prefix, when heartbeats are on.
     heartbeat: Option<(Duration, String)>,
+    /// `debezium.transforms`: run on each event before the encoder; empty by default.
+    transforms: Option<Transforms>,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -145,7 +151,15 @@ impl<S: Sink> Pipeline<S> {
             dirty: false,
             stats: PipelineStats::default(),
             heartbeat: None,
+            transforms: None,
         }
+    }
+
+    /// Runs `debezium.transforms` (the outbox router) on every event; events the chain does not turn into records
+    /// are encoded as usual.
+    pub fn with_transforms(mut self, transforms: Transforms) -> Self {
+        self.transforms = (!transforms.is_empty()).then_some(transforms);
+        self
     }
 
     /// Writes Debezium's heartbeat record (`<prefix>.<topic.prefix>`) every `interval`, so consumers and alerts can
@@ -205,7 +219,13 @@ impl<S: Sink> Pipeline<S> {
         for item in chunk {
             match item {
                 SourceItem::Event(event) => {
-                    self.encoder.encode(&event, &mut batch.records)?;
+                    let transformed = match &self.transforms {
+                        Some(chain) => chain.apply(&event, &mut batch.records)?,
+                        None => false,
+                    };
+                    if !transformed {
+                        self.encoder.encode(&event, &mut batch.records)?;
+                    }
                     self.stats.events += 1;
                     batch.ops[op_index(event.op)] += 1;
                     if event.op != Op::Read {

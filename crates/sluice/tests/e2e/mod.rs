@@ -3,6 +3,7 @@ mod support;
 mod crash;
 mod kafka;
 mod observe;
+mod outbox;
 mod pipeline;
 mod types;
 mod wal_safety;

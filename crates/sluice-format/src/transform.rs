@@ -1,0 +1,98 @@
+//! Debezium's single message transforms (`debezium.transforms`), applied between decoding and encoding.
+//!
+//! A transform chain maps one change event to zero or more records. Sluice implements the transforms the outbox
+//! needs — [`EventRouter`](crate::outbox::EventRouter) and `DecodeLogicalDecodingMessageContent` — with Kafka
+//! Connect's predicates (`TopicNameMatches`, with `negate`) for applying them selectively, so business tables and
+//! an outbox can share one pipeline. Transforms run in the configured order; an event no transform turned into
+//! records is encoded as the usual Debezium envelope.
+//!
+//! A transform never touches positions: the pipeline acknowledges an event's position whether the chain produced
+//! records for it or dropped it, so a dropped event never pins WAL.
+
+use regex::Regex;
+use sluice_core::{ChangeEvent, Op, Record};
+
+use crate::outbox::{decode_message_content, EventRouter, OutboxRow, RouterError};
+
+/// Kafka Connect's `TopicNameMatches` predicate, possibly negated.
+pub struct TopicPredicate {
+    pattern: Regex,
+    negate: bool,
+}
+
+impl TopicPredicate {
+    /// `pattern` must match the whole topic name (Java's `Matcher.matches`).
+    pub fn new(pattern: &str, negate: bool) -> Result<TopicPredicate, regex::Error> {
+        Ok(TopicPredicate { pattern: Regex::new(&format!("^(?:{pattern})$"))?, negate })
+    }
+
+    fn applies(&self, topic: &str) -> bool {
+        self.pattern.is_match(topic) != self.negate
+    }
+}
+
+pub enum TransformKind {
+    /// `io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent`.
+    DecodeMessageContent,
+    /// `io.debezium.transforms.outbox.EventRouter`.
+    EventRouter(Box<EventRouter>),
+}
+
+pub struct Transform {
+    pub name: String,
+    pub kind: TransformKind,
+    pub predicate: Option<TopicPredicate>,
+}
+
+/// The configured chain.
+pub struct Transforms {
+    steps: Vec<Transform>,
+    topic_prefix: String,
+}
+
+impl Transforms {
+    pub fn new(steps: Vec<Transform>, topic_prefix: impl Into<String>) -> Transforms {
+        Transforms { steps, topic_prefix: topic_prefix.into() }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty()
+    }
+
+    /// Runs the chain on one event. `Ok(true)`: the chain produced this event's records (possibly none);
+    /// `Ok(false)`: encode the event as usual.
+    pub fn apply(&self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<bool, RouterError> {
+        let topic = match &event.table {
+            Some(table) => format!("{}.{}.{}", self.topic_prefix, table.id.schema, table.id.table),
+            None => format!("{}.message", self.topic_prefix),
+        };
+        let mut decoded: Option<OutboxRow<'static>> = None;
+        for step in &self.steps {
+            if step.predicate.as_ref().is_some_and(|p| !p.applies(&topic)) {
+                continue;
+            }
+            match &step.kind {
+                TransformKind::DecodeMessageContent => {
+                    if event.op == Op::Message && decoded.is_none() {
+                        decoded = decode_message_content(event);
+                    }
+                }
+                TransformKind::EventRouter(router) => {
+                    let table_row;
+                    let row = match (&decoded, &event.table) {
+                        (Some(row), _) => Some(row),
+                        // A message the content decoder did not turn into a row is not the router's.
+                        (None, None) => continue,
+                        (None, Some(schema)) => {
+                            table_row = event.after.as_deref().map(|tuple| OutboxRow::Table { schema, tuple });
+                            table_row.as_ref()
+                        }
+                    };
+                    router.route(event, row, &topic, out)?;
+                    return Ok(true);
+                }
+            }
+        }
+        Ok(false)
+    }
+}

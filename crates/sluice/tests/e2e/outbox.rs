@@ -1,0 +1,264 @@
+//! The transactional outbox end to end: Debezium's Outbox Event Router configuration run unchanged, the
+//! message-based outbox, selective application next to business tables, and malformed rows.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::support::{Setup, WAIT};
+
+const OUTBOX_TABLE: &str = "CREATE TABLE outboxevent (
+    id uuid PRIMARY KEY, aggregatetype varchar(255) NOT NULL, aggregateid varchar(255) NOT NULL,
+    type varchar(255) NOT NULL, timestamp timestamp NOT NULL DEFAULT now(), payload jsonb);
+  CREATE TABLE orders (id int PRIMARY KEY, status text);";
+
+/// An order placed: the business row and its event in one transaction, as a service writes them.
+fn place_order(n: u32) -> String {
+    format!(
+        "BEGIN;
+         INSERT INTO orders VALUES ({n}, 'placed');
+         INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload)
+           VALUES ('00000000-0000-0000-0000-{n:012}', 'Order', 'order-{n}', 'OrderPlaced', '{{\"order\": {n}, \"items\": [1, 2]}}');
+         COMMIT;"
+    )
+}
+
+/// Debezium's documented outbox configuration, as a user brings it (password from a file, as in production).
+fn debezium_router_config(setup: &mut Setup) {
+    let secrets = setup.dir.path().join("secrets.properties");
+    std::fs::write(&secrets, "password=unused-with-trust\n").unwrap();
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.source.publication.autocreate.mode", "disabled")
+        .set("debezium.source.publication.name", "outbox_pub")
+        .set("debezium.source.database.password", &format!("${{file:{}:password}}", secrets.display()))
+        .set("debezium.source.snapshot.mode", "never")
+        .set("debezium.source.tombstones.on.delete", "false")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.route.by.field", "aggregatetype")
+        .set("debezium.transforms.outbox.route.topic.replacement", "outbox.event.${routedByValue}")
+        .set("debezium.transforms.outbox.table.field.event.key", "aggregateid")
+        .set("debezium.transforms.outbox.table.field.event.payload", "payload")
+        .set(
+            "debezium.transforms.outbox.table.fields.additional.placement",
+            "type:header:eventType,timestamp:header:ts",
+        );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_debezium_outbox_router_configuration_runs_unchanged() {
+    let mut setup = Setup::new("outbox_router").await;
+    setup.db.psql(OUTBOX_TABLE);
+    setup.db.psql("CREATE PUBLICATION outbox_pub FOR TABLE outboxevent;");
+    debezium_router_config(&mut setup);
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+
+    setup.db.psql(&place_order(1));
+    // Rolled back: nothing.
+    setup.db.psql(
+        "BEGIN; INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload)
+           VALUES ('00000000-0000-0000-0000-000000000999', 'Order', 'order-999', 'OrderPlaced', '{}'); ROLLBACK;",
+    );
+    // Inserted and deleted in the same transaction (the cleanup-in-place strategy): emitted once.
+    setup.db.psql(
+        "BEGIN; INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload)
+           VALUES ('00000000-0000-0000-0000-000000000002', 'Customer', 'customer-7', 'CustomerCreated', '{\"name\": \"Ada\"}');
+         DELETE FROM outboxevent WHERE id = '00000000-0000-0000-0000-000000000002'; COMMIT;",
+    );
+    for n in 3..=6 {
+        setup.db.psql(&place_order(n));
+    }
+    let records = setup.wait_for_records("six events", WAIT, |r| r.len() >= 6);
+    sluice.stop();
+
+    assert_eq!(
+        records.len(),
+        6,
+        "no event for the rollback, one for insert+delete, nothing for the delete: {records:#?}"
+    );
+    let orders: Vec<&Value> = records.iter().filter(|r| r["topic"] == "outbox.event.Order").collect();
+    assert_eq!(orders.len(), 5);
+    let keys: Vec<&str> = orders.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["order-1", "order-3", "order-4", "order-5", "order-6"], "commit order");
+    let first = orders[0];
+    let stored = setup.db.psql("SELECT payload::text FROM outboxevent WHERE aggregateid = 'order-1'");
+    assert_eq!(first["value"].as_str().unwrap(), stored.trim(), "the payload, untouched, as a JSON string");
+    assert_eq!(first["headers"]["id"], "00000000-0000-0000-0000-000000000001");
+    assert_eq!(first["headers"]["eventType"], "OrderPlaced");
+    assert!(first["headers"]["ts"].as_str().unwrap().ends_with('Z'), "{first}");
+    let customer = records.iter().find(|r| r["topic"] == "outbox.event.Customer").unwrap();
+    assert_eq!(customer["key"], "customer-7");
+    assert_eq!(customer["value"], "{\"name\": \"Ada\"}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn outbox_updates_are_skipped_with_a_warning_or_stop_sluice_per_table_op_invalid_behavior() {
+    let mut setup = Setup::new("outbox_update").await;
+    setup.db.psql(OUTBOX_TABLE);
+    setup.db.psql("CREATE PUBLICATION outbox_pub FOR TABLE outboxevent;");
+    debezium_router_config(&mut setup);
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql(&place_order(1));
+    setup.db.psql("UPDATE outboxevent SET type = 'Changed'");
+    setup.db.psql(&place_order(2));
+    sluice.wait_for_log("only inserted rows become events", WAIT);
+    let records = setup.wait_for_records("two events", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    assert_eq!(records.len(), 2, "the update emits nothing");
+
+    setup.set("debezium.transforms.outbox.table.op.invalid.behavior", "fatal");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("UPDATE outboxevent SET type = 'Again' WHERE aggregateid = 'order-1'");
+    let code = sluice.wait_exit(WAIT);
+    let log = sluice.log();
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("table.op.invalid.behavior=fatal"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_bytea_payload_passes_byte_for_byte_with_the_binary_converter() {
+    let mut setup = Setup::new("outbox_binary").await;
+    setup.db.psql(
+        "CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype text, aggregateid text, type text, payload bytea);",
+    );
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.format.key", "simplestring")
+        .set("debezium.format.value", "binary")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    // A protobuf-like payload with every byte value, including NUL and invalid UTF-8.
+    setup.db.psql(
+        "INSERT INTO outboxevent SELECT gen_random_uuid(), 'Invoice', 'inv-1', 'InvoiceIssued',
+           (SELECT string_agg(set_byte('\\x00'::bytea, 0, g), ''::bytea) FROM generate_series(0, 255) g)",
+    );
+    let records = setup.wait_for_records("the event", WAIT, |r| !r.is_empty());
+    sluice.stop();
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD.decode(records[0]["value_base64"].as_str().unwrap()).unwrap();
+    assert_eq!(bytes, (0..=255u8).collect::<Vec<u8>>());
+    assert_eq!(records[0]["key"], "inv-1");
+    assert_eq!(records[0]["topic"], "outbox.event.Invoice");
+}
+
+/// The same business transactions, written to the outbox table or as messages, give the same events.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_message_outbox_yields_the_same_events_as_the_table_outbox() {
+    let mut setup = Setup::new("outbox_message").await;
+    setup.db.psql(OUTBOX_TABLE);
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.source.tombstones.on.delete", "false")
+        .set("debezium.transforms", "decode,outbox")
+        .set(
+            "debezium.transforms.decode.type",
+            "io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent",
+        )
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.table.fields.additional.placement", "type:header:eventType");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    for n in 1..=3 {
+        setup.db.psql(&place_order(n));
+    }
+    for n in 1..=3 {
+        // The table-free outbox: the event travels in the WAL only; the content's fields are the outbox columns.
+        // (The payload goes through jsonb so its text is what the jsonb column above stores.)
+        setup.db.psql(&format!(
+            "BEGIN; INSERT INTO orders VALUES ({m}, 'placed');
+             SELECT pg_logical_emit_message(true, 'outbox', json_build_object(
+               'id', '00000000-0000-0000-0000-{n:012}', 'aggregatetype', 'Order', 'aggregateid', 'order-{n}',
+               'type', 'OrderPlaced', 'payload', '{{\"order\": {n}, \"items\": [1, 2]}}'::jsonb::text)::text);
+             COMMIT;",
+            m = n + 100
+        ));
+    }
+    let records = setup.wait_for_records("six events", WAIT, |r| r.len() >= 6);
+    sluice.stop();
+    let identity =
+        |r: &Value| (r["topic"].to_string(), r["key"].to_string(), r["value"].to_string(), r["headers"].to_string());
+    let from_table: Vec<_> = records[..3].iter().map(identity).collect();
+    let from_messages: Vec<_> = records[3..].iter().map(identity).collect();
+    assert_eq!(from_table, from_messages);
+    assert_eq!(
+        records[0]["headers"],
+        json!({"id": "00000000-0000-0000-0000-000000000001", "eventType": "OrderPlaced"})
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn business_tables_and_the_outbox_share_one_pipeline_through_a_predicate() {
+    let mut setup = Setup::new("outbox_predicate").await;
+    setup.db.psql(OUTBOX_TABLE);
+    setup
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.predicate", "isOutbox")
+        .set("debezium.predicates", "isOutbox")
+        .set("debezium.predicates.isOutbox.type", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches")
+        .set("debezium.predicates.isOutbox.pattern", ".*\\\\.outboxevent");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql(&place_order(1));
+    let records = setup.wait_for_records("the order and its event", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    let topics: BTreeSet<&str> = records.iter().map(|r| r["topic"].as_str().unwrap()).collect();
+    assert_eq!(topics, BTreeSet::from(["outbox.event.Order", "test.public.orders"]));
+    let order = records.iter().find(|r| r["topic"] == "test.public.orders").unwrap();
+    assert_eq!(order["value"]["op"], "c", "business tables keep their change events");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn malformed_outbox_rows_get_the_documented_behaviour_and_a_clear_log_line() {
+    let mut setup = Setup::new("outbox_malformed").await;
+    setup.db.psql(
+        "CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype text, aggregateid text, type text, payload text);",
+    );
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.table.expand.json.payload", "true");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql(
+        "INSERT INTO outboxevent VALUES (gen_random_uuid(), 'Order', 'o-1', 'T', NULL);
+         INSERT INTO outboxevent VALUES (gen_random_uuid(), 'Order', 'o-2', 'T', 'not json {');
+         INSERT INTO outboxevent VALUES (gen_random_uuid(), 'Order', 'o-3', 'T', '{\"a\": 1, \"b\": null}');",
+    );
+    let records = setup.wait_for_records("three events", WAIT, |r| r.len() >= 3);
+    sluice.wait_for_log("null payload", WAIT);
+    sluice.wait_for_log("the payload is not JSON", WAIT);
+    sluice.stop();
+    assert!(records[0]["value"].is_null(), "a null payload: a null value");
+    assert_eq!(records[1]["value"], "not json {", "bad JSON with expansion on: emitted unchanged");
+    assert_eq!(records[2]["value"], json!({"a": 1}), "expanded, null fields ignored by default");
+
+    // A configured column the table does not have: Sluice stops and names it (Debezium fails the same way).
+    setup.set("debezium.transforms.outbox.table.field.event.key", "aggregate_id");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO outboxevent VALUES (gen_random_uuid(), 'Order', 'o-4', 'T', '{}')");
+    let code = sluice.wait_exit(WAIT);
+    let log = sluice.log();
+    assert_eq!(code, 1, "{log}");
+    assert!(log.contains("column `aggregate_id`") && log.contains("table.field.event.key"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unknown_router_option_is_a_configuration_error_naming_it() {
+    let mut setup = Setup::new("outbox_bad_option").await;
+    setup
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.route.by.feild", "aggregatetype");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_eq!(code, 2, "{log}");
+    assert!(log.contains("did you mean `debezium.transforms.outbox.route.by.field`"), "{log}");
+}
