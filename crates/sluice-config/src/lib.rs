@@ -68,6 +68,10 @@ const SOURCE_KEYS: &[&str] = &[
     "heartbeat.action.query",
     "heartbeat.emit.message",
     "topic.heartbeat.prefix",
+    "outbox.cleanup.table",
+    "outbox.cleanup.id.column",
+    "outbox.cleanup.interval.ms",
+    "outbox.cleanup.batch.size",
     "slot.lost.policy",
     "slot.guard.interval.ms",
     "slot.guard.retained.wal.warn.bytes",
@@ -171,6 +175,7 @@ const SINKS_NOT_YET: &[&str] = &[
 ];
 
 pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, TimePrecisionMode};
+pub use sluice_postgres::outbox_cleaner::OutboxCleanup;
 pub use sluice_postgres::source::{
     LostSlotPolicy, PublicationMode as PublicationAutocreateMode, SkippedOperations, SlotGuardOptions, SnapshotMode,
 };
@@ -274,6 +279,8 @@ pub struct SourceConfig {
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
     pub heartbeat: HeartbeatConfig,
+    /// `outbox.cleanup.*`: delete delivered outbox rows (off unless `outbox.cleanup.table` is set).
+    pub outbox_cleanup: Option<OutboxCleanup>,
 }
 
 /// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
@@ -727,6 +734,28 @@ impl Reader {
         }
     }
 
+    fn outbox_cleanup(&mut self) -> Option<OutboxCleanup> {
+        let key = format!("{SOURCE}outbox.cleanup.table");
+        let table = self.get(&key)?.trim().to_string();
+        let Some((schema, name)) = table.split_once('.').filter(|(s, t)| !s.is_empty() && !t.is_empty()) else {
+            self.problems.push(format!("`{key}` = `{table}` is not `schema.table` (e.g. public.outboxevent)"));
+            return None;
+        };
+        let batch_key = format!("{SOURCE}outbox.cleanup.batch.size");
+        let batch_size = self.number(&batch_key, 1000usize, "a whole number");
+        if batch_size == 0 {
+            self.problems.push(format!("`{batch_key}` must be at least 1"));
+        }
+        Some(OutboxCleanup {
+            table: sluice_core::TableId::new(schema, name),
+            id_column: self.string("outbox.cleanup.id.column", "id"),
+            interval: Duration::from_millis(
+                self.number(&format!("{SOURCE}outbox.cleanup.interval.ms"), 1000u64, "a number of milliseconds").max(1),
+            ),
+            batch_size: batch_size.max(1),
+        })
+    }
+
     fn heartbeat(&mut self) -> HeartbeatConfig {
         let defaults = HeartbeatConfig::default();
         let interval_key = format!("{SOURCE}heartbeat.interval.ms");
@@ -914,6 +943,7 @@ impl Reader {
                 &[("fail", LostSlotPolicy::Fail), ("recreate", LostSlotPolicy::Recreate)],
             ),
             heartbeat: self.heartbeat(),
+            outbox_cleanup: self.outbox_cleanup(),
             slot_guard: {
                 let defaults = SlotGuardOptions::default();
                 SlotGuardOptions {

@@ -1,11 +1,13 @@
 //! The PostgreSQL side of Sluice.
 //!
+//! - `outbox_cleaner`: the opt-in deleter of delivered outbox rows;
 //! - `replication`: the streaming-replication protocol client (upstream tokio-postgres has no CopyBoth mode);
 //! - `pgoutput` and `copy_text`: I/O-free parsers for the two byte formats the source reads;
 //! - [`source`]: slot, publication, snapshot and streaming, producing change events.
 
 pub mod copy_text;
 mod error;
+pub mod outbox_cleaner;
 pub mod pgoutput;
 pub mod replication;
 pub mod source;

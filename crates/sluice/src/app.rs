@@ -12,6 +12,7 @@ use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
 use sluice_format::outbox::EventRouter;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
+use sluice_postgres::outbox_cleaner::run_outbox_cleaner;
 use sluice_postgres::replication::ConnectOptions;
 use sluice_postgres::source::{self, CaptureFilter, HeartbeatActions, SourceError, SourceOptions, SourceOutcome};
 use sluice_sinks::kafka::{self, KafkaSink, ProducerSettings, TopicCreation};
@@ -23,6 +24,8 @@ use crate::pipeline::{Pipeline, PipelineError};
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
 const CHANNEL_CHUNKS: usize = 2;
+/// Acknowledged batches of outbox ids waiting for the cleaner.
+const CLEANER_QUEUE: usize = 1024;
 const RESTART_MIN: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(60);
 
@@ -207,6 +210,15 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
             .with_transforms(transforms(config)?);
+    let (pipeline, cleaner) = match &config.source.outbox_cleanup {
+        Some(cleanup) => {
+            let (tx, rx) = mpsc::channel(CLEANER_QUEUE);
+            let pipeline = pipeline.with_outbox_cleanup(cleanup.table.clone(), cleanup.id_column.clone(), tx);
+            let options = source_options(config);
+            (pipeline, Some(tokio::spawn(run_outbox_cleaner(options.connect, cleanup.clone(), rx))))
+        }
+        None => (pipeline, None),
+    };
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
@@ -240,12 +252,19 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
                 // As abrupt as a crash, and as safe: nothing unacknowledged was confirmed.
                 stop_both.iter().for_each(|h| h.abort());
                 heartbeat_actions.abort();
+                if let Some(cleaner) = &cleaner {
+                    cleaner.abort();
+                }
                 return Err(failure);
             }
         }
     };
     guard.abort();
     heartbeat_actions.abort();
+    if let Some(cleaner) = cleaner {
+        // The pipeline is done, so the cleaner's channel is closed: it deletes what is left and ends.
+        let _ = cleaner.await;
+    }
     let source = source.map_err(|e| RunError::Task(e.to_string()))?;
     let stats = pipeline.map_err(|e| RunError::Task(e.to_string()))??;
     match source? {

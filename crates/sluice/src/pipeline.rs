@@ -59,6 +59,8 @@ struct Batch {
     snapshot_changed: bool,
     /// Events per operation (indexed by [`op_index`]), counted into metrics once the batch is acknowledged.
     ops: [u64; OPS.len()],
+    /// Ids of outbox rows in this batch, for the cleaner once it is acknowledged.
+    outbox_ids: Vec<String>,
     /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
     last_commit_us: Option<i64>,
 }
@@ -68,6 +70,17 @@ const OPS: [Op; 6] = [Op::Create, Op::Update, Op::Delete, Op::Read, Op::Truncate
 
 fn op_index(op: Op) -> usize {
     OPS.iter().position(|o| *o == op).unwrap_or(0)
+}
+
+/// The id of an inserted (or snapshot-read) row of the cleaner's outbox table.
+fn outbox_row_id(event: &sluice_core::ChangeEvent, feed: &CleanupFeed) -> Option<String> {
+    if !matches!(event.op, Op::Create | Op::Read) {
+        return None;
+    }
+    let table = event.table.as_ref().filter(|t| t.id == feed.table)?;
+    let column = table.columns.iter().position(|c| c.name == feed.id_column)?;
+    let text = event.after.as_ref()?.get(column)?.as_bytes()?;
+    Some(String::from_utf8_lossy(text).into_owned())
 }
 
 /// When the last streamed event was acknowledged (µs since the epoch; 0: none yet), for `sluice_last_event_age_seconds`.
@@ -133,6 +146,17 @@ pub struct Pipeline<S: Sink> {
     heartbeat: Option<(Duration, String)>,
     /// `debezium.transforms`: run on each event before the encoder; empty by default.
     transforms: Option<Transforms>,
+    /// The outbox cleaner's feed: the outbox table, the column of each row's id, and the channel that takes the
+    /// ids of acknowledged rows.
+    cleanup: Option<CleanupFeed>,
+}
+
+struct CleanupFeed {
+    table: TableId,
+    id_column: String,
+    acknowledged: mpsc::Sender<Vec<String>>,
+    /// Warned once that the cleaner fell behind.
+    warned: bool,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -152,7 +176,20 @@ impl<S: Sink> Pipeline<S> {
             stats: PipelineStats::default(),
             heartbeat: None,
             transforms: None,
+            cleanup: None,
         }
+    }
+
+    /// Feeds the outbox cleaner: after each acknowledged batch, the ids of the outbox rows it carried (inserts and
+    /// snapshot reads of `table`), so that no row is deleted before its event is durable.
+    pub fn with_outbox_cleanup(
+        mut self,
+        table: TableId,
+        id_column: String,
+        acknowledged: mpsc::Sender<Vec<String>>,
+    ) -> Self {
+        self.cleanup = Some(CleanupFeed { table, id_column, acknowledged, warned: false });
+        self
     }
 
     /// Runs `debezium.transforms` (the outbox router) on every event; events the chain does not turn into records
@@ -228,6 +265,11 @@ impl<S: Sink> Pipeline<S> {
                     }
                     self.stats.events += 1;
                     batch.ops[op_index(event.op)] += 1;
+                    if let Some(feed) = &self.cleanup {
+                        if let Some(id) = outbox_row_id(&event, feed) {
+                            batch.outbox_ids.push(id);
+                        }
+                    }
                     if event.op != Op::Read {
                         batch.last_position = Some(event.source.position);
                         batch.last_commit_us = Some(event.source.ts_us);
@@ -271,6 +313,18 @@ impl<S: Sink> Pipeline<S> {
         metrics::counter!("sluice_records_written_total").increment(batch.records.len() as u64);
         batch.records.clear();
         record_acknowledged(batch);
+        if let Some(feed) = self.cleanup.as_mut() {
+            if !batch.outbox_ids.is_empty() {
+                let ids = std::mem::take(&mut batch.outbox_ids);
+                // Never wait for the cleaner: if it falls behind, its rows simply stay (safe) and it says so.
+                if feed.acknowledged.try_send(ids).is_err() && !feed.warned {
+                    feed.warned = true;
+                    tracing::warn!(
+                        "outbox cleaner is behind; rows whose events were delivered meanwhile are left in the table"
+                    );
+                }
+            }
+        }
         if let Some(position) = batch.last_position.take() {
             self.offsets.acknowledged = Some(position);
             self.dirty = true;

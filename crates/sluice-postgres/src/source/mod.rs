@@ -12,7 +12,7 @@
 mod catalog;
 mod guard;
 mod heartbeat;
-mod setup;
+pub(crate) mod setup;
 mod snapshot;
 mod stream;
 

@@ -262,3 +262,112 @@ async fn an_unknown_router_option_is_a_configuration_error_naming_it() {
     assert_eq!(code, 2, "{log}");
     assert!(log.contains("did you mean `debezium.transforms.outbox.route.by.field`"), "{log}");
 }
+
+/// The outbox rows still in the table and the event ids the sink received.
+async fn table_and_delivered(setup: &Setup) -> (BTreeSet<String>, BTreeSet<String>) {
+    let client = setup.db.client().await;
+    let in_table: BTreeSet<String> =
+        client.query("SELECT id::text FROM outboxevent", &[]).await.unwrap().iter().map(|r| r.get(0)).collect();
+    let delivered: BTreeSet<String> =
+        setup.records().iter().filter_map(|r| r["headers"]["id"].as_str().map(String::from)).collect();
+    (in_table, delivered)
+}
+
+fn cleaner_config(setup: &mut Setup) {
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.source.tombstones.on.delete", "false")
+        .set("debezium.source.outbox.cleanup.table", "public.outboxevent")
+        .set("debezium.source.outbox.cleanup.interval.ms", "50")
+        .set("debezium.source.outbox.cleanup.batch.size", "7")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cleaner_never_deletes_a_row_whose_event_is_not_acknowledged() {
+    let mut setup = Setup::new("outbox_cleaner_ack").await;
+    setup.db.psql(OUTBOX_TABLE);
+    cleaner_config(&mut setup);
+    for n in 1..=20 {
+        setup.db.psql(&place_order(n));
+    }
+    // Batches of five; abort right after the second write, before it is acknowledged.
+    let mut crashing = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "5"), ("SLUICE_TEST_CRASH_AFTER_WRITES", "2")]);
+    assert_ne!(crashing.wait_exit(WAIT), 0);
+    let written: Vec<String> =
+        setup.records().iter().map(|r| r["headers"]["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(written.len(), 10);
+    let (in_table, _) = table_and_delivered(&setup).await;
+    for id in &written[5..] {
+        assert!(in_table.contains(id), "row {id} was deleted although its write was never acknowledged");
+    }
+
+    // Restarted normally, everything is delivered and then deleted.
+    let sluice = setup.start();
+    setup.wait_for_records("all twenty events", WAIT, |r| {
+        r.iter().filter_map(|r| r["headers"]["id"].as_str()).collect::<BTreeSet<_>>().len() == 20
+    });
+    sluice.stop();
+    let (in_table, delivered) = table_and_delivered(&setup).await;
+    assert_eq!(delivered.len(), 20);
+    assert!(
+        in_table.len() <= 5,
+        "delivered rows are deleted (the first batch's ids may have been lost in the crash): {in_table:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_under_load_never_leaves_a_deleted_row_undelivered() {
+    let mut setup = Setup::new("outbox_cleaner_kill").await;
+    setup.db.psql(OUTBOX_TABLE);
+    cleaner_config(&mut setup);
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let client = setup.db.client().await;
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut n = 0u32;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                n += 1;
+                client.batch_execute(&place_order(n)).await.unwrap();
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+            n
+        })
+    };
+    let env = [("SLUICE_TEST_MAX_BATCH", "3")];
+    let mut sluice = Some(setup.start_with_env(&env));
+    for round in 1..=3 {
+        let have = setup.records().len();
+        setup.wait_for_records(&format!("progress before kill {round}"), WAIT, |r| r.len() >= have + 50);
+        sluice.take().unwrap().kill9();
+        // Every order committed so far put one outbox row; each one gone from the table must have been delivered.
+        let client = setup.db.client().await;
+        let committed: i32 = client.query_one("SELECT coalesce(max(id), 0) FROM orders", &[]).await.unwrap().get(0);
+        let (in_table, delivered) = table_and_delivered(&setup).await;
+        let undelivered_but_deleted: Vec<String> = (1..=committed as u32)
+            .map(|n| format!("00000000-0000-0000-0000-{n:012}"))
+            .filter(|id| !in_table.contains(id) && !delivered.contains(id))
+            .collect();
+        assert!(undelivered_but_deleted.is_empty(), "deleted before delivery: {undelivered_but_deleted:?}");
+        sluice = Some(setup.start_with_env(&env));
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let inserted = writer.await.unwrap();
+    let all: BTreeSet<String> = (1..=inserted).map(|n| format!("00000000-0000-0000-0000-{n:012}")).collect();
+    setup.wait_for_records("every event", WAIT, |r| {
+        r.iter().filter_map(|r| r["headers"]["id"].as_str()).collect::<BTreeSet<_>>().len() == all.len()
+    });
+    sluice.take().unwrap().stop();
+    let (in_table, delivered) = table_and_delivered(&setup).await;
+    assert_eq!(delivered, all, "every committed outbox row was delivered");
+    let deleted: BTreeSet<&String> = all.iter().filter(|id| !in_table.contains(*id)).collect();
+    assert!(deleted.iter().all(|id| delivered.contains(*id)));
+    assert!(
+        in_table.len() < all.len() / 2,
+        "the cleaner deleted most delivered rows ({} of {} left)",
+        in_table.len(),
+        all.len()
+    );
+}

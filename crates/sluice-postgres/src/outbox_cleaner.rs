@@ -1,0 +1,103 @@
+//! The outbox cleaner (opt-in): deletes outbox rows once their events are acknowledged by the sink.
+//!
+//! An outbox table grows with every event. Deleting rows in the producing transaction is the simplest cure, but
+//! some teams keep each row until its event is safely out — the row is then what a re-snapshot (after a lost
+//! slot), an audit or a manual replay reads. A cleaner must therefore never delete ahead of delivery. So it is fed
+//! only by the pipeline, and only with the event ids of batches the sink has already acknowledged: a row is never
+//! deleted before its event is durable at the destination.
+//!
+//! Deletes run on an ordinary connection in bounded batches (`DELETE … WHERE id = ANY($1)` of at most
+//! `outbox.cleanup.batch.size` ids). A failed delete is logged and retried on the next round. After a crash, ids
+//! that were acknowledged but not yet deleted are not known any more: those few rows (at most what was acknowledged
+//! in the last interval) stay, and are left to a periodic `DELETE … WHERE timestamp < …` — never the other way
+//! round.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::replication::{connect_sql, ConnectOptions};
+use crate::source::setup::{quote_ident, quote_table};
+use sluice_core::TableId;
+
+/// `debezium.source.outbox.cleanup.*`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutboxCleanup {
+    pub table: TableId,
+    /// The event id column (the router's `table.field.event.id`).
+    pub id_column: String,
+    pub interval: Duration,
+    pub batch_size: usize,
+}
+
+/// At most this many acknowledged ids wait for deletion; past it, the oldest are dropped with a warning (their
+/// rows stay — safe, never a lost event).
+const MAX_PENDING: usize = 1_000_000;
+
+/// Deletes the rows whose ids arrive on `acknowledged` until the channel closes, then deletes what is left.
+pub async fn run_outbox_cleaner(
+    connect: ConnectOptions,
+    cleanup: OutboxCleanup,
+    mut acknowledged: mpsc::Receiver<Vec<String>>,
+) {
+    let sql = format!(
+        "DELETE FROM {} WHERE {}::text = ANY($1::text[])",
+        quote_table(&cleanup.table),
+        quote_ident(&cleanup.id_column)
+    );
+    let mut pending: Vec<String> = Vec::new();
+    let mut client: Option<tokio_postgres::Client> = None;
+    let mut tick = tokio::time::interval(cleanup.interval);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut open = true;
+    while open || !pending.is_empty() {
+        tokio::select! {
+            ids = acknowledged.recv(), if open => match ids {
+                Some(ids) => {
+                    pending.extend(ids);
+                    if pending.len() > MAX_PENDING {
+                        let dropped = pending.len() - MAX_PENDING;
+                        pending.drain(..dropped);
+                        tracing::warn!(dropped, "outbox cleaner: too many rows waiting for deletion; their rows stay in the table");
+                    }
+                    continue;
+                }
+                None => open = false,
+            },
+            _ = tick.tick() => {}
+        }
+        if pending.is_empty() {
+            continue;
+        }
+        if client.as_ref().is_none_or(|c| c.is_closed()) {
+            client = match connect_sql(&connect).await {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox cleaner: cannot connect; trying again");
+                    if !open {
+                        return;
+                    }
+                    continue;
+                }
+            };
+        }
+        let Some(c) = client.as_ref() else { continue };
+        while !pending.is_empty() {
+            let n = pending.len().min(cleanup.batch_size);
+            match c.execute(&sql, &[&&pending[..n]]).await {
+                Ok(deleted) => {
+                    tracing::debug!(deleted, "outbox cleaner: deleted delivered outbox rows");
+                    metrics::counter!("sluice_outbox_rows_deleted_total").increment(deleted);
+                    pending.drain(..n);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, table = %cleanup.table, "outbox cleaner: delete failed; trying again");
+                    if !open {
+                        return;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
