@@ -1,6 +1,7 @@
 mod support;
 
 mod crash;
+mod dual_write;
 mod kafka;
 mod observe;
 mod outbox;

@@ -371,3 +371,48 @@ async fn kill_9_under_load_never_leaves_a_deleted_row_undelivered() {
         all.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_day_partitioned_outbox_is_routed_and_old_days_are_dropped_by_the_helper() {
+    use sluice_outbox::partitions;
+    let mut setup = Setup::new("outbox_partitions").await;
+    let client = setup.db.client().await;
+    client.batch_execute(&partitions::create_partitioned_sql("public.outboxevent")).await.unwrap();
+    for day in ["2026-11-22", "2026-11-23", "2026-11-24"] {
+        partitions::create_day_partition(&client, "public.outboxevent", day).await.unwrap();
+    }
+    // Events keep the parent's name (and one publication entry) with publish_via_partition_root.
+    client
+        .batch_execute("CREATE PUBLICATION outbox_pub FOR TABLE outboxevent WITH (publish_via_partition_root = true)")
+        .await
+        .unwrap();
+    setup
+        .set("debezium.source.table.include.list", "public.outboxevent")
+        .set("debezium.source.publication.autocreate.mode", "disabled")
+        .set("debezium.source.publication.name", "outbox_pub")
+        .set("debezium.source.snapshot.mode", "no_data")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    for (n, day) in [(1, "2026-11-22"), (2, "2026-11-23"), (3, "2026-11-24")] {
+        setup.db.psql(&format!(
+            "INSERT INTO outboxevent (aggregatetype, aggregateid, type, timestamp, payload)
+             VALUES ('Order', 'order-{n}', 'OrderPlaced', '{day} 12:00+00', '{{}}')"
+        ));
+    }
+    setup.wait_for_records("three events", WAIT, |r| r.len() >= 3);
+    let dropped = partitions::drop_partitions_before(&client, "public.outboxevent", "2026-11-24").await.unwrap();
+    assert_eq!(dropped, ["public.outboxevent_20261122", "public.outboxevent_20261123"]);
+    setup.db.psql(
+        "INSERT INTO outboxevent (aggregatetype, aggregateid, type, timestamp, payload)
+         VALUES ('Order', 'order-4', 'OrderPlaced', '2026-11-24 13:00+00', '{}')",
+    );
+    let records = setup.wait_for_records("the fourth event", WAIT, |r| r.len() >= 4);
+    sluice.stop();
+    let keys: Vec<&str> = records.iter().map(|r| r["key"].as_str().unwrap()).collect();
+    assert_eq!(keys, ["order-1", "order-2", "order-3", "order-4"]);
+    assert!(records.iter().all(|r| r["topic"] == "outbox.event.Order"));
+    let left: i64 = client.query_one("SELECT count(*) FROM outboxevent", &[]).await.unwrap().get(0);
+    assert_eq!(left, 2, "only the kept day's rows remain");
+}
