@@ -385,6 +385,22 @@ pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     for entry in properties::parse(text) {
         values.insert(entry.key, (entry.value, entry.line));
     }
+    validate(values, env)
+}
+
+/// Validates keys and values that did not come from a file (the REST API's connector configurations): the same
+/// checks, without line numbers.
+pub fn from_pairs(
+    pairs: impl IntoIterator<Item = (String, String)>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedConfig, ConfigError> {
+    validate(pairs.into_iter().map(|(k, v)| (k, (v, 0))).collect(), env)
+}
+
+fn validate(
+    mut values: BTreeMap<String, (String, usize)>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<LoadedConfig, ConfigError> {
     let mut problems = Vec::new();
     for (key, (value, line)) in values.iter_mut().filter(|(k, _)| !is_ignored(k)) {
         match substitute::substitute(key, value, env) {
@@ -395,10 +411,13 @@ pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     let mut r = Reader { values, problems, warnings: Vec::new(), ignored: Vec::new() };
     r.classify_keys();
     let config = r.build();
-    if r.problems.is_empty() {
+    // Pairs have no lines: drop the `line 0: ` prefix their problems got.
+    let problems: Vec<String> =
+        r.problems.into_iter().map(|p| p.strip_prefix("line 0: ").map(String::from).unwrap_or(p)).collect();
+    if problems.is_empty() {
         Ok(LoadedConfig { config, ignored_keys: r.ignored, warnings: r.warnings })
     } else {
-        Err(ConfigError::Invalid(r.problems))
+        Err(ConfigError::Invalid(problems))
     }
 }
 

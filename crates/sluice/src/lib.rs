@@ -2,6 +2,7 @@
 //! that integration tests can drive the same code the binary runs.
 
 pub mod app;
+pub mod connect;
 pub mod observe;
 pub mod pipeline;
 

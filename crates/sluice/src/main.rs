@@ -37,6 +37,15 @@ enum Command {
         #[arg(long, short, default_value = "conf/application.properties")]
         config: PathBuf,
     },
+    /// Runs a Kafka Connect–compatible worker: connectors are created, changed and watched through Kafka Connect's
+    /// REST API (PUT /connectors/NAME/config, GET /connectors/NAME/status, …) and run into the worker's Kafka.
+    ///
+    /// Exit codes: 0 after a clean stop, 1 on a runtime failure, 2 on a worker configuration error.
+    Connect {
+        /// The worker configuration (Kafka Connect's keys: bootstrap.servers, listeners, offset.storage.file.filename).
+        #[arg(long, short, default_value = "conf/worker.properties")]
+        config: PathBuf,
+    },
 }
 
 /// Events allocate and free payload buffers of a few KiB at a high rate; glibc's allocator keeps returning that
@@ -50,7 +59,10 @@ const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    let (Command::Run { config } | Command::Check { config }) = &cli.command;
+    if let Command::Connect { config } = &cli.command {
+        return connect(config);
+    }
+    let (Command::Run { config } | Command::Check { config } | Command::Connect { config }) = &cli.command;
     let loaded = match sluice::config::load(config) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -98,6 +110,41 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            eprintln!("sluice: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn connect(path: &std::path::Path) -> ExitCode {
+    let worker = match sluice::connect::load_worker(path) {
+        Ok(worker) => worker,
+        Err(problems) => {
+            eprintln!("sluice: invalid worker configuration in {}:\n{}", path.display(), problems.join("\n"));
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("sluice: cannot start the async runtime: {e}");
+            return ExitCode::from(EXIT_RUNTIME);
+        }
+    };
+    let result = runtime.block_on(async {
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            wait_for_signal().await;
+            tracing::info!("stopping: draining every connector (signal again to exit at once)");
+            let _ = stop_tx.send(true);
+            wait_for_signal().await;
+            std::process::exit(130);
+        });
+        sluice::connect::serve(worker, stop_rx).await
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
             eprintln!("sluice: {e}");
             ExitCode::from(EXIT_RUNTIME)
         }

@@ -30,27 +30,40 @@ pub enum ObserveError {
     },
 }
 
-/// Installs the metrics recorder and serves the endpoints on `addr` in the background.
-pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, ObserveError> {
-    let handle = PrometheusBuilder::new()
-        .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
-        .map_err(|e| ObserveError::Recorder(e.to_string()))?
-        .install_recorder()
-        .map_err(|e| ObserveError::Recorder(e.to_string()))?;
-    describe();
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ObserveError::Listen { addr, source })?;
-    let bound = listener.local_addr().map_err(|source| ObserveError::Listen { addr, source })?;
+static RECORDER: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+
+/// Installs the Prometheus recorder (once per process) and returns the routes of `/metrics` and the probes.
+pub fn routes() -> Result<Router, ObserveError> {
+    let handle = match RECORDER.get() {
+        Some(handle) => handle.clone(),
+        None => {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .map_err(|e| ObserveError::Recorder(e.to_string()))?
+                .install_recorder()
+                .map_err(|e| ObserveError::Recorder(e.to_string()))?;
+            describe();
+            RECORDER.get_or_init(|| handle).clone()
+        }
+    };
     let metrics = move || {
         let handle: PrometheusHandle = handle.clone();
         async move { render(&handle) }
     };
-    let app = Router::new()
+    Ok(Router::new()
         .route("/metrics", get(metrics.clone()))
         .route("/q/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/q/health/live", get(live))
         .route("/health/ready", get(ready))
-        .route("/q/health/ready", get(ready));
+        .route("/q/health/ready", get(ready)))
+}
+
+/// Serves the metrics and probes on `addr` in the background.
+pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, ObserveError> {
+    let app = routes()?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ObserveError::Listen { addr, source })?;
+    let bound = listener.local_addr().map_err(|source| ObserveError::Listen { addr, source })?;
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
             tracing::error!(error = %e, "the metrics and health endpoint stopped");

@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use sluice_testkit::kafka::Broker;
 
-use super::support::{Setup, WAIT};
+use super::support::{http, Setup, WAIT};
 use super::workload::{acct_state, caught_up, create_tables, journal_ids, verify, Workload};
 
 const KEYS: u32 = 40;
@@ -76,6 +76,17 @@ impl KafkaSetup {
         }
     }
 
+    fn topic_records(&mut self, topic: &str) -> Vec<Value> {
+        self.records().into_iter().filter(|r| r["topic"] == topic).collect()
+    }
+
+    fn wait_for_topic_records(&mut self, topic: &str, n: usize) -> Vec<Value> {
+        let records = self.wait_for_records(&format!("{n} records on {topic}"), WAIT, |r| {
+            r.iter().filter(|r| r["topic"] == topic).count() >= n
+        });
+        records.into_iter().filter(|r| r["topic"] == topic).collect()
+    }
+
     /// The slot's confirmed flush LSN, as PostgreSQL sees it.
     async fn confirmed_flush_lsn(&self) -> u64 {
         let client = self.setup.db.client().await;
@@ -130,7 +141,9 @@ impl Reader {
         let mut new = false;
         if let Ok(metadata) = self.consumer.fetch_metadata(None, Duration::from_secs(5)) {
             let mut list = TopicPartitionList::new();
-            for topic in metadata.topics().iter().filter(|t| t.name().starts_with("test.")) {
+            for topic in
+                metadata.topics().iter().filter(|t| t.name().starts_with("test.") || t.name().starts_with("outbox."))
+            {
                 for p in topic.partitions() {
                     if self.assigned.insert((topic.name().to_string(), p.id())) {
                         list.add_partition_offset(topic.name(), p.id(), Offset::Beginning).unwrap();
@@ -155,7 +168,9 @@ impl Reader {
                                 .collect()
                         })
                         .unwrap_or_default();
-                    let parse = |b: Option<&[u8]>| b.map_or(Value::Null, |b| serde_json::from_slice(b).unwrap());
+                    // Keys and values that are not JSON (string and binary converters) read as null here.
+                    let parse =
+                        |b: Option<&[u8]>| b.map_or(Value::Null, |b| serde_json::from_slice(b).unwrap_or(Value::Null));
                     let record = json!({
                         "topic": m.topic(),
                         "partition": m.partition(),
@@ -163,6 +178,7 @@ impl Reader {
                         "value": parse(m.payload()),
                         "headers": headers,
                         "raw_key": m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+                        "raw_value_hex": m.payload().map(|v| v.iter().map(|b| format!("{b:02x}")).collect::<String>()),
                     });
                     self.by_partition.entry((m.topic().to_string(), m.partition())).or_default().push(record);
                     new = true;
@@ -395,4 +411,166 @@ async fn a_producer_key_librdkafka_rejects_is_a_configuration_error_naming_it() 
     let (code, log) = k.setup.run_to_exit(WAIT);
     assert_eq!(code, 2, "{log}");
     assert!(log.contains("debezium.sink.kafka.producer.lingr.ms"), "{log}");
+}
+
+/// `sluice connect` with a worker file, its log in the test's directory.
+fn start_connect(setup: &Setup, worker: &std::path::Path) -> std::process::Child {
+    let log =
+        std::fs::File::create(setup.dir.path().join(format!("sluice-connect-{}.log", std::process::id()))).unwrap();
+    std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["connect", "--config"])
+        .arg(worker)
+        .env("SLUICE_LOG", "info")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+fn wait_for_status(addr: &str, name: &str, state: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (code, body) = http(addr, "GET", &format!("/connectors/{name}/status"), None);
+        if code == 200 {
+            let status: Value = serde_json::from_str(&body).unwrap();
+            if status["connector"]["state"] == state {
+                return status;
+            }
+            assert!(status["connector"]["state"] != "FAILED" || state == "FAILED", "{status}");
+        }
+        assert!(Instant::now() < deadline, "connector {name} never reached {state}: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_debezium_connector_json_put_to_the_rest_api_runs_and_is_managed_like_kafka_connect() {
+    let mut k = KafkaSetup::new("kafka_connect_api", Broker::memory()).await;
+    k.setup.db.psql(
+        "CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype text, aggregateid text, type text, payload bytea);",
+    );
+    let dir = k.setup.dir.path().to_path_buf();
+    std::fs::write(dir.join("secrets.properties"), "password=not-needed-with-trust\n").unwrap();
+    let port = sluice_testkit::free_port();
+    let addr = format!("127.0.0.1:{port}");
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n\
+             config.providers=file\nconfig.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider\n\
+             key.converter=org.apache.kafka.connect.storage.StringConverter\n",
+            k.broker.bootstrap(),
+            dir.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    let db = &k.setup.db;
+    let connector = json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "tasks.max": "1",
+        "database.hostname": db.cluster.host,
+        "database.port": db.cluster.port.to_string(),
+        "database.user": "postgres",
+        "database.password": format!("${{file:{}:password}}", dir.join("secrets.properties").display()),
+        "database.dbname": db.name,
+        "database.sslmode": "disable",
+        "topic.prefix": "pg",
+        "slot.name": format!("slot_{}", db.name),
+        "table.include.list": "public.outboxevent",
+        "publication.autocreate.mode": "filtered",
+        "snapshot.mode": "no_data",
+        "tombstones.on.delete": "false",
+        "transforms": "outbox",
+        "transforms.outbox.type": "io.debezium.transforms.outbox.EventRouter",
+        "transforms.outbox.route.by.field": "aggregatetype",
+        "transforms.outbox.table.field.event.key": "aggregateid",
+        "value.converter": "io.debezium.converters.BinaryDataConverter",
+        "producer.override.compression.type": "zstd",
+        "producer.override.linger.ms": "0"
+    });
+    let mut process = start_connect(&k.setup, &worker);
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "the REST API never listened");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(http(&addr, "GET", "/", None).0, 200);
+    let (code, body) = http(&addr, "GET", "/connector-plugins", None);
+    assert!(code == 200 && body.contains("io.debezium.connector.postgresql.PostgresConnector"), "{body}");
+
+    let (code, body) = http(&addr, "PUT", "/connectors/pg-outbox/config", Some(&connector));
+    assert_eq!(code, 201, "{body}");
+    let (code, _) = http(&addr, "PUT", "/connectors/pg-outbox/config", Some(&connector));
+    assert_eq!(code, 200, "the Helm hook's repeated PUT is idempotent");
+    wait_for_status(&addr, "pg-outbox", "RUNNING");
+    let (_, config) = http(&addr, "GET", "/connectors/pg-outbox/config", None);
+    assert!(!config.contains("not-needed-with-trust"), "no secret in responses: {config}");
+
+    let insert = |n: u32| {
+        format!(
+            "INSERT INTO outboxevent VALUES (gen_random_uuid(), 'Order', 'order-{n}', 'OrderPlaced', '\\x0a0b{n:02x}')"
+        )
+    };
+    let deadline = Instant::now() + WAIT;
+    // The slot may still be being created right after RUNNING: insert once streaming surely runs.
+    loop {
+        let (_, body) = http(&addr, "GET", "/metrics", None);
+        if body.contains("sluice_connected 1") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never connected:\n{body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    k.setup.db.psql(&insert(1));
+    let records = k.wait_for_topic_records("outbox.event.Order", 1);
+    assert_eq!(records[0]["raw_key"], "order-1");
+    assert_eq!(records[0]["raw_value_hex"], "0a0b01", "BinaryDataConverter: the bytes untouched");
+
+    assert_eq!(http(&addr, "PUT", "/connectors/pg-outbox/pause", None).0, 202);
+    wait_for_status(&addr, "pg-outbox", "PAUSED");
+    k.setup.db.psql(&insert(2));
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(k.topic_records("outbox.event.Order").len(), 1, "nothing flows while paused");
+    assert_eq!(http(&addr, "PUT", "/connectors/pg-outbox/resume", None).0, 202);
+    wait_for_status(&addr, "pg-outbox", "RUNNING");
+    k.wait_for_topic_records("outbox.event.Order", 2);
+    assert_eq!(http(&addr, "POST", "/connectors/pg-outbox/restart", None).0, 204);
+    wait_for_status(&addr, "pg-outbox", "RUNNING");
+
+    // The configuration survives a restart of Sluice.
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+    process = start_connect(&k.setup, &worker);
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(&addr).is_err() {
+        assert!(Instant::now() < deadline, "the REST API never came back");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (_, list) = http(&addr, "GET", "/connectors", None);
+    assert_eq!(serde_json::from_str::<Value>(&list).unwrap(), json!(["pg-outbox"]));
+    wait_for_status(&addr, "pg-outbox", "RUNNING");
+    k.setup.db.psql(&insert(3));
+    k.wait_for_topic_records("outbox.event.Order", 3);
+
+    // An invalid configuration: Kafka Connect's error shape, naming the key.
+    let mut bad = connector.clone();
+    bad["snapshot.mode"] = json!("sometimes");
+    let (code, body) = http(&addr, "PUT", "/connectors/bad/config", Some(&bad));
+    assert_eq!(code, 400, "{body}");
+    let error: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(error["error_code"], 400);
+    assert!(error["message"].as_str().unwrap().contains("`snapshot.mode` = `sometimes` is not valid"), "{error}");
+
+    assert_eq!(http(&addr, "PUT", "/connectors/pg-outbox/stop", None).0, 204);
+    wait_for_status(&addr, "pg-outbox", "STOPPED");
+    let (code, offsets) = http(&addr, "GET", "/connectors/pg-outbox/offsets", None);
+    assert!(code == 200 && offsets.contains("\"server\":\"pg\""), "{offsets}");
+    assert_eq!(http(&addr, "DELETE", "/connectors/pg-outbox", None).0, 204);
+    let (code, body) = http(&addr, "GET", "/connectors/pg-outbox/status", None);
+    assert_eq!(code, 404);
+    assert_eq!(serde_json::from_str::<Value>(&body).unwrap()["error_code"], 404);
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
 }

@@ -1,21 +1,11 @@
 //! The metrics and health endpoint of `sluice run` (`quarkus.http.port`): probes answer, metrics move with traffic.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use super::support::{Setup, WAIT};
 
-/// A plain HTTP/1.0 GET: (status code, body).
-pub fn http_get(addr: &str, path: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+fn http_get(addr: &str, path: &str) -> (u16, String) {
+    super::support::http(addr, "GET", path, None)
 }
 
 /// The value of one sample line (`name{labels} value`) in Prometheus text, if present.
