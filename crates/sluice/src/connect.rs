@@ -607,3 +607,77 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn worker() -> WorkerConfig {
+        load_worker(FsPath::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../conf/worker.properties.example"))).unwrap()
+    }
+
+    #[test]
+    fn the_shipped_worker_example_is_valid() {
+        let w = worker();
+        assert_eq!(w.bootstrap_servers, "localhost:9092");
+        assert_eq!(w.listen, "0.0.0.0:8083".parse().unwrap());
+    }
+
+    #[test]
+    fn connector_keys_become_debezium_server_keys() {
+        let connector: BTreeMap<String, String> = [
+            ("name", "pg"),
+            ("tasks.max", "1"),
+            ("connector.class", CONNECTOR_CLASS),
+            ("database.hostname", "db"),
+            ("key.converter", "org.apache.kafka.connect.storage.StringConverter"),
+            ("value.converter", "io.debezium.converters.BinaryDataConverter"),
+            ("transforms", "outbox"),
+            ("transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter"),
+            ("producer.override.compression.type", "zstd"),
+            ("errors.tolerance", "none"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let pairs: BTreeMap<String, String> = translate(&worker(), "pg", &connector).into_iter().collect();
+        assert_eq!(pairs["debezium.source.connector.class"], CONNECTOR_CLASS);
+        assert_eq!(pairs["debezium.source.database.hostname"], "db");
+        assert_eq!(pairs["debezium.format.key"], "simplestring");
+        assert_eq!(pairs["debezium.format.value"], "binary");
+        assert_eq!(pairs["debezium.transforms"], "outbox");
+        assert_eq!(pairs["debezium.sink.kafka.producer.compression.type"], "zstd");
+        assert_eq!(pairs["debezium.sink.kafka.producer.bootstrap.servers"], "localhost:9092");
+        assert_eq!(pairs["debezium.sink.type"], "kafka");
+        assert!(pairs["debezium.source.offset.storage.file.filename"].ends_with("connect.offsets.pg"));
+        assert!(!pairs.contains_key("debezium.source.name") && !pairs.keys().any(|k| k.contains("errors")));
+    }
+
+    #[test]
+    fn problems_name_kafka_connect_keys() {
+        let pairs = vec![
+            ("debezium.source.connector.class".to_string(), CONNECTOR_CLASS.to_string()),
+            ("debezium.source.snapshot.mode".to_string(), "sometimes".to_string()),
+            ("debezium.sink.type".to_string(), "kafka".to_string()),
+        ];
+        let problems = validate(pairs).unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("`snapshot.mode` = `sometimes`")), "{problems:?}");
+        assert!(problems.iter().all(|p| !p.contains("debezium.")), "{problems:?}");
+    }
+
+    #[test]
+    fn secrets_are_hidden_unless_they_are_placeholders() {
+        let config: BTreeMap<String, String> = [
+            ("database.password", "hunter2"),
+            ("producer.override.sasl.jaas.config", "x required password=\"p\";"),
+            ("database.user", "sluice"),
+            ("database.sslpassword", "${file:/s.properties:key}"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+        let shown = Value::Object(shown(&config)).to_string();
+        assert!(!shown.contains("hunter2") && !shown.contains("password=\\\"p"), "{shown}");
+        assert!(shown.contains("sluice") && shown.contains("${file:/s.properties:key}"), "{shown}");
+    }
+}

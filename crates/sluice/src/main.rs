@@ -37,6 +37,16 @@ enum Command {
         #[arg(long, short, default_value = "conf/application.properties")]
         config: PathBuf,
     },
+    /// Prints the state of a running `sluice run`: stream, slot lag, last event age, event counts.
+    ///
+    /// Reads the instance's metrics endpoint: `--url HOST:PORT`, or `quarkus.http.port` of its configuration.
+    Status {
+        #[arg(long, short, default_value = "conf/application.properties")]
+        config: PathBuf,
+        /// The instance's metrics address (`HOST:PORT`), instead of the configuration's quarkus.http.port.
+        #[arg(long)]
+        url: Option<String>,
+    },
     /// Runs a Kafka Connect–compatible worker: connectors are created, changed and watched through Kafka Connect's
     /// REST API (PUT /connectors/NAME/config, GET /connectors/NAME/status, …) and run into the worker's Kafka.
     ///
@@ -59,10 +69,15 @@ const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.log_format);
-    if let Command::Connect { config } = &cli.command {
-        return connect(config);
+    match &cli.command {
+        Command::Connect { config } => return connect(config),
+        Command::Status { config, url } => return status(config, url.as_deref()),
+        Command::Run { .. } | Command::Check { .. } => {}
     }
-    let (Command::Run { config } | Command::Check { config } | Command::Connect { config }) = &cli.command;
+    let (Command::Run { config }
+    | Command::Check { config }
+    | Command::Connect { config }
+    | Command::Status { config, .. }) = &cli.command;
     let loaded = match sluice::config::load(config) {
         Ok(loaded) => loaded,
         Err(e) => {
@@ -104,12 +119,49 @@ fn main() -> ExitCode {
             tracing::warn!("second signal: exiting without draining");
             std::process::exit(130);
         });
-        sluice::app::run(loaded.config, stop_rx).await
+        let bars = sluice::progress::spawn_bars();
+        let result = sluice::app::run(loaded.config, stop_rx).await;
+        if let Some(bars) = bars {
+            bars.refresh();
+        }
+        result
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e}");
+            eprintln!("sluice: {e}");
+            ExitCode::from(EXIT_RUNTIME)
+        }
+    }
+}
+
+fn status(config: &std::path::Path, url: Option<&str>) -> ExitCode {
+    let addr = match url {
+        Some(url) => url.trim_start_matches("http://").trim_end_matches('/').to_string(),
+        None => {
+            match sluice::config::load(config) {
+                Ok(loaded) => match loaded.config.http {
+                    Some(addr) if addr.ip().is_unspecified() => format!("127.0.0.1:{}", addr.port()),
+                    Some(addr) => addr.to_string(),
+                    None => {
+                        eprintln!("sluice: {} sets no quarkus.http.port, so the instance serves no status; set it, or pass --url", config.display());
+                        return ExitCode::from(EXIT_CONFIG);
+                    }
+                },
+                Err(e) => {
+                    eprintln!("sluice: invalid configuration in {}:\n{e}", config.display());
+                    return ExitCode::from(EXIT_CONFIG);
+                }
+            }
+        }
+    };
+    match sluice::observe::status_report(&addr) {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
             eprintln!("sluice: {e}");
             ExitCode::from(EXIT_RUNTIME)
         }

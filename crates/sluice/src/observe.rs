@@ -153,3 +153,62 @@ fn describe() {
     );
     describe_counter!("sluice_restarts_total", "Restarts after transient failures");
 }
+
+/// `sluice status`: a running instance's state, read from its `/metrics`, for people.
+pub fn status_report(addr: &str) -> Result<String, String> {
+    let metrics = http_get(addr, "/metrics")?;
+    let sample = |series: &str| -> Option<f64> {
+        metrics.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
+    };
+    let mut out = String::new();
+    let connected = sample("sluice_connected") == Some(1.0);
+    out.push_str(&format!(
+        "state:      {}\n",
+        if connected {
+            "RUNNING (replication stream open)"
+        } else {
+            "NOT STREAMING (starting, reconnecting or stopped)"
+        }
+    ));
+    let status = ["reserved", "extended", "unreserved", "lost", "missing"]
+        .into_iter()
+        .find(|s| sample(&format!("sluice_slot_status{{status=\"{s}\"}}")) == Some(1.0));
+    match (status, sample("sluice_slot_retained_wal_bytes")) {
+        (Some(status), Some(bytes)) => {
+            out.push_str(&format!("slot:       wal_status {status}, {:.1} MiB of WAL retained\n", bytes / 1_048_576.0))
+        }
+        _ => out.push_str("slot:       not read yet (the slot guard reads it every slot.guard.interval.ms)\n"),
+    }
+    match sample("sluice_last_event_age_seconds") {
+        Some(age) => out.push_str(&format!(
+            "last event: {age:.1} s ago, {:.0} ms behind the source when acknowledged\n",
+            sample("sluice_behind_source_milliseconds").unwrap_or(0.0)
+        )),
+        None => out.push_str("last event: none streamed yet\n"),
+    }
+    let ops: Vec<String> = ["c", "u", "d", "r", "t", "m"]
+        .iter()
+        .filter_map(|op| sample(&format!("sluice_events_total{{op=\"{op}\"}}")).map(|n| format!("{op}={n:.0}")))
+        .collect();
+    out.push_str(&format!("events:     {}\n", if ops.is_empty() { "none yet".to_string() } else { ops.join(" ") }));
+    if let (Some(total), Some(done)) = (sample("sluice_snapshot_tables"), sample("sluice_snapshot_tables_done")) {
+        out.push_str(&format!("snapshot:   {done:.0}/{total:.0} tables\n"));
+    }
+    Ok(out)
+}
+
+fn http_get(addr: &str, path: &str) -> Result<String, String> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| {
+        format!("cannot reach a running Sluice on {addr}: {e} (is quarkus.http.port set, and Sluice running?)")
+    })?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+    let (head, body) = response.split_once("\r\n\r\n").ok_or("an empty answer")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return Err(format!("{addr}{path} answered {}", head.lines().next().unwrap_or("")));
+    }
+    Ok(body.to_string())
+}

@@ -12,6 +12,7 @@
 mod catalog;
 mod guard;
 mod heartbeat;
+mod progress;
 pub(crate) mod setup;
 mod snapshot;
 mod stream;
@@ -25,6 +26,7 @@ use tokio::sync::{mpsc, watch};
 pub use catalog::{Catalog, CatalogTable};
 pub use guard::{slot_health, watch_slot, SlotGuardOptions, SlotHealth};
 pub use heartbeat::{run_heartbeat_actions, HeartbeatActions, HEARTBEAT_MESSAGE_PREFIX};
+pub use progress::{snapshot_progress, TableProgress};
 pub use setup::{PublicationMode, SnapshotMode};
 
 use crate::replication::ConnectOptions;

@@ -23,7 +23,7 @@ use crate::source::setup::{quote_ident, quote_table, Prepared, SnapshotPlan};
 use crate::source::{CatalogTable, ItemChunk, SourceError, SourceItem, SourceOptions};
 
 const CHUNK_ITEMS: usize = 512;
-const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// State the readers share.
 struct Shared {
@@ -44,6 +44,7 @@ pub(crate) async fn run_if_planned(
 ) -> Result<Option<Prepared>, SourceError> {
     let Some(plan) = prepared.snapshot.take() else { return Ok(Some(prepared)) };
     let SnapshotPlan { snapshot_name, lsn, tables, progress, exporter } = plan;
+    super::progress::reset();
     tracing::info!(tables = tables.len(), %lsn, threads = options.snapshot_max_threads, "snapshot starting");
     if items.send(vec![SourceItem::SnapshotStarted(progress)]).await.is_err() {
         return Ok(None);
@@ -121,6 +122,8 @@ async fn read_table(
         .await
         .map(|r| r.get(0))
         .unwrap_or(-1.0);
+    let table_name = table.id.to_string();
+    super::progress::table_started(&table_name, estimate.max(0.0) as u64);
     tracing::info!(table = %table.id, estimated_rows = estimate.max(0.0) as u64, "snapshot of table starting");
     let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(e.to_string()))?;
     let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(e.to_string())));
@@ -143,11 +146,16 @@ async fn read_table(
                     if items.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ITEMS))).await.is_err() {
                         return Ok(false);
                     }
+                    super::progress::table_rows(&table_name, rows, false);
                     if last_report.elapsed() >= PROGRESS_EVERY {
                         last_report = Instant::now();
-                        let rate = rows as f64 / started.elapsed().as_secs_f64();
-                        tracing::info!(table = %table.id, rows, estimated_rows = estimate.max(0.0) as u64,
-                            rows_per_second = rate as u64, "snapshot progress");
+                        let progress = super::progress::snapshot_progress();
+                        if let Some(p) = progress.iter().find(|p| p.table == table_name) {
+                            let percent = (p.estimated_rows > 0).then(|| (100 * rows / p.estimated_rows).min(100));
+                            tracing::info!(table = %table.id, rows, estimated_rows = p.estimated_rows,
+                                percent = ?percent, rows_per_second = p.rows_per_second() as u64,
+                                eta_seconds = ?p.eta().map(|d| d.as_secs()), "snapshot progress");
+                        }
                     }
                 }
             }
@@ -165,6 +173,7 @@ async fn read_table(
         rows += 1;
     }
     chunk.push(SourceItem::SnapshotTableDone(table.id.clone()));
+    super::progress::table_rows(&table_name, rows, true);
     tracing::info!(table = %table.id, rows, seconds = started.elapsed().as_secs_f64(), "snapshot of table read");
     Ok(items.send(chunk).await.is_ok())
 }

@@ -40,7 +40,7 @@ async fn metrics_move_with_traffic_and_the_health_probes_answer() {
     setup.db.psql("CREATE TABLE t (id int PRIMARY KEY, v text)");
     setup
         .set("quarkus.http.host", "127.0.0.1")
-        .set("quarkus.http.port", "0")
+        .set("quarkus.http.port", &sluice_testkit::free_port().to_string())
         .set("debezium.source.slot.guard.interval.ms", "200");
     let mut sluice = setup.start();
     sluice.wait_for_log("streaming started", WAIT);
@@ -71,6 +71,21 @@ async fn metrics_move_with_traffic_and_the_health_probes_answer() {
     assert!(metrics.contains("# HELP sluice_events_total"), "{metrics}");
     assert_eq!(http_get(&addr, "/q/metrics").0, 200);
 
+    // `sluice status` reads the same figures from the running instance, by its configuration.
+    let status =
+        std::process::Command::new(env!("CARGO_BIN_EXE_sluice")).args(["status", "--url", &addr]).output().unwrap();
+    let report = String::from_utf8_lossy(&status.stdout);
+    assert!(status.status.success(), "{report}");
+    assert!(report.contains("RUNNING") && report.contains("wal_status reserved"), "{report}");
+    assert!(report.contains("c=10 u=3") && report.contains("s ago"), "{report}");
+
+    let by_config = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["status", "--config"])
+        .arg(setup.config_path())
+        .output()
+        .unwrap();
+    assert!(by_config.status.success(), "{}", String::from_utf8_lossy(&by_config.stderr));
+
     setup.db.psql("DELETE FROM t WHERE id = 1");
     setup.wait_for_records("the delete", WAIT, |r| r.iter().any(|r| r["value"]["op"] == "d"));
     let deadline = Instant::now() + WAIT;
@@ -79,4 +94,33 @@ async fn metrics_move_with_traffic_and_the_health_probes_answer() {
         std::thread::sleep(Duration::from_millis(100));
     }
     sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn on_a_terminal_the_snapshot_draws_a_progress_bar_per_table() {
+    let mut setup = Setup::new("progress_tty").await;
+    setup.db.psql(
+        "CREATE TABLE big (id int PRIMARY KEY, pad text); INSERT INTO big SELECT g, 'x' FROM generate_series(1, 200000) g;
+         CREATE TABLE small (id int PRIMARY KEY); INSERT INTO small VALUES (1), (2); ANALYZE big, small;",
+    );
+    setup.set("debezium.source.snapshot.mode", "initial_only");
+    let config = setup.config_path();
+    let text: String = setup.properties.iter().map(|(k, v)| format!("{k}={v}\n")).collect();
+    std::fs::write(&config, text).unwrap();
+    // `script` runs Sluice on a pseudo-terminal, as a person at a terminal would.
+    let typescript = setup.dir.path().join("typescript");
+    let command = format!("{} run --config {}", env!("CARGO_BIN_EXE_sluice"), config.display());
+    let status = std::process::Command::new("script")
+        .args(["-q", "-e", "-c", &command])
+        .arg(&typescript)
+        .env("SLUICE_LOG", "warn")
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let screen = String::from_utf8_lossy(&std::fs::read(&typescript).unwrap()).into_owned();
+    assert!(screen.contains("public.big") && screen.contains("200000/200000 rows"), "{screen}");
+    assert!(screen.contains("public.small") && screen.contains("2/2 rows"), "{screen}");
 }
