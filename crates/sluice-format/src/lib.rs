@@ -542,7 +542,7 @@ fn convert(converter: &Converter, schema: &[u8], payload: Vec<u8>, what: &'stati
 }
 
 /// A struct payload through a JSON or string converter (the `binary` converter takes no structs).
-fn render(converter: &Converter, schema: &[u8], payload: Vec<u8>) -> Payload {
+pub(crate) fn render(converter: &Converter, schema: &[u8], payload: Vec<u8>) -> Payload {
     match converter {
         Converter::Json { schemas_enable: false } => Payload::Json(payload),
         Converter::Json { schemas_enable: true } => {

@@ -435,7 +435,7 @@ impl EventRouter {
             Converter::Json { schemas_enable } => {
                 let mut payload = Vec::new();
                 key.write_json(&mut payload);
-                with_schema(*schemas_enable, key.schema().as_bytes(), payload)
+                crate::render(&Converter::Json { schemas_enable: *schemas_enable }, key.schema().as_bytes(), payload)
             }
         })
     }
@@ -473,7 +473,7 @@ impl EventRouter {
             schema.pop();
             schema.extend_from_slice(format!(",\"version\":{v}}}").as_bytes());
         }
-        Some(with_schema(schemas_enable, &schema, body))
+        Some(crate::render(&self.value, &schema, body))
     }
 
     /// The JSON value and its Connect schema: the payload (expanded when asked), or a struct of the payload and
@@ -529,19 +529,6 @@ fn push_field_schema(out: &mut Vec<u8>, schema: &[u8], name: &str) {
     out.extend_from_slice(b",\"field\":");
     json::string(out, name);
     out.push(b'}');
-}
-
-fn with_schema(schemas_enable: bool, schema: &[u8], payload: Vec<u8>) -> Payload {
-    if !schemas_enable {
-        return Payload::Json(payload);
-    }
-    let mut out = Vec::with_capacity(schema.len() + payload.len() + 24);
-    out.extend_from_slice(b"{\"schema\":");
-    out.extend_from_slice(schema);
-    out.extend_from_slice(b",\"payload\":");
-    out.extend_from_slice(&payload);
-    out.push(b'}');
-    Payload::Json(out)
 }
 
 /// Object fields whose value is null are left out, at every depth (`table.json.payload.null.behavior=ignore`).

@@ -102,6 +102,23 @@ fn main() -> ExitCode {
         eprintln!("sluice: {} is valid", config.display());
         return ExitCode::SUCCESS;
     }
+    run_until_signalled("draining in-flight events", |stop| async move {
+        let bars = sluice::progress::spawn_bars();
+        let result = sluice::app::run(loaded.config, stop).await;
+        if let Some(bars) = bars {
+            bars.refresh();
+        }
+        result
+    })
+}
+
+/// Runs `work` on a multi-threaded runtime; the first SIGINT/SIGTERM asks it to stop (it drains), a second exits at
+/// once with 130. Maps its outcome to the exit code.
+fn run_until_signalled<F, Fut>(what: &'static str, work: F) -> ExitCode
+where
+    F: FnOnce(tokio::sync::watch::Receiver<bool>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), sluice::app::RunError>>,
+{
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -113,18 +130,13 @@ fn main() -> ExitCode {
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         tokio::spawn(async move {
             wait_for_signal().await;
-            tracing::info!("stopping: draining in-flight events (signal again to exit at once)");
+            tracing::info!("stopping: {what} (signal again to exit at once)");
             let _ = stop_tx.send(true);
             wait_for_signal().await;
             tracing::warn!("second signal: exiting without draining");
             std::process::exit(130);
         });
-        let bars = sluice::progress::spawn_bars();
-        let result = sluice::app::run(loaded.config, stop_rx).await;
-        if let Some(bars) = bars {
-            bars.refresh();
-        }
-        result
+        work(stop_rx).await
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -176,31 +188,7 @@ fn connect(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("sluice: cannot start the async runtime: {e}");
-            return ExitCode::from(EXIT_RUNTIME);
-        }
-    };
-    let result = runtime.block_on(async {
-        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            wait_for_signal().await;
-            tracing::info!("stopping: draining every connector (signal again to exit at once)");
-            let _ = stop_tx.send(true);
-            wait_for_signal().await;
-            std::process::exit(130);
-        });
-        sluice::connect::serve(worker, stop_rx).await
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sluice: {e}");
-            ExitCode::from(EXIT_RUNTIME)
-        }
-    }
+    run_until_signalled("draining every connector", |stop| sluice::connect::serve(worker, stop))
 }
 
 async fn wait_for_signal() {
