@@ -385,7 +385,24 @@ pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
     for entry in properties::parse(text) {
         values.insert(entry.key, (entry.value, entry.line));
     }
+    apply_env_overrides(&mut values, env);
     validate(values, env)
+}
+
+/// Debezium Server (MicroProfile Config) lets environment variables override the file: `debezium.sink.type` is
+/// also read from `DEBEZIUM_SINK_TYPE` (every character but letters and digits becomes `_`, then upper case), and
+/// the variable wins. The mapping cannot be reversed, so it applies to the keys Sluice knows and to every key the
+/// file already has.
+fn apply_env_overrides(values: &mut BTreeMap<String, (String, usize)>, env: &dyn Fn(&str) -> Option<String>) {
+    let mut candidates = all_supported_keys();
+    candidates.extend(values.keys().cloned());
+    for key in candidates {
+        let name: String =
+            key.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_uppercase() } else { '_' }).collect();
+        if let Some(value) = env(&name) {
+            values.insert(key, (value, 0));
+        }
+    }
 }
 
 /// Validates keys and values that did not come from a file (the REST API's connector configurations): the same

@@ -635,3 +635,18 @@ fn a_topic_name_predicate_with_negate_is_read() {
         Some(PredicateConfig { name: "isOutbox".into(), pattern: ".*outbox.*".into(), negate: true })
     );
 }
+
+#[test]
+fn environment_variables_override_keys_as_in_debezium_server() {
+    let env = |name: &str| match name {
+        "DEBEZIUM_SOURCE_DATABASE_HOSTNAME" => Some("db.internal".to_string()),
+        "DEBEZIUM_SOURCE_SLOT_NAME" => Some("from_env".to_string()),
+        "DEBEZIUM_SINK_TYPE" => Some("null".to_string()),
+        _ => None,
+    };
+    let text = format!("{BASE}debezium.source.slot.name=from_file\n");
+    let c = parse_with_env(&text, &env).unwrap().config;
+    assert_eq!(c.source.hostname, "db.internal", "a key the file has");
+    assert_eq!(c.source.slot_name, "from_env", "the variable wins over the file");
+    assert_eq!(c.sink, SinkConfig::Null, "a known key the file lacks");
+}
