@@ -553,7 +553,12 @@ async fn delete_offsets(State(worker): State<Shared>, Path(name): Path<String>) 
 pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) -> Result<(), crate::app::RunError> {
     let mut connectors = BTreeMap::new();
     if let Ok(bytes) = std::fs::read(store_file(&worker)) {
-        let stored: BTreeMap<String, Stored> = serde_json::from_slice(&bytes).unwrap_or_default();
+        let stored: BTreeMap<String, Stored> = serde_json::from_slice(&bytes).map_err(|e| {
+            crate::app::RunError::Task(format!(
+                "cannot read the stored connector configurations {}: {e}; fix or move the file away",
+                store_file(&worker).display()
+            ))
+        })?;
         for (name, s) in stored {
             let mut c = Connector { config: s.config, target: s.target, run: None, failure: None };
             if c.target == TargetState::Running {
