@@ -7,7 +7,8 @@
 //! deleted before its event is durable at the destination.
 //!
 //! Deletes run on an ordinary connection in bounded batches (`DELETE … WHERE id = ANY($1)` of at most
-//! `outbox.cleanup.batch.size` ids). A failed delete is logged and retried on the next round. After a crash, ids
+//! `outbox.cleanup.batch.size` ids, in the id column's own type so its index is used). The pipeline hands over ids
+//! only once the flush LSN it may confirm has passed their transaction. A failed delete is logged and retried on the next round. After a crash, ids
 //! that were acknowledged but not yet deleted are not known any more: those few rows (at most what was acknowledged
 //! in the last interval) stay, and are left to a periodic `DELETE … WHERE timestamp < …` — never the other way
 //! round.
@@ -38,13 +39,9 @@ const MAX_PENDING: usize = 1_000_000;
 pub async fn run_outbox_cleaner(
     connect: ConnectOptions,
     cleanup: OutboxCleanup,
-    mut acknowledged: mpsc::Receiver<Vec<String>>,
+    mut acknowledged: mpsc::UnboundedReceiver<Vec<String>>,
 ) {
-    let sql = format!(
-        "DELETE FROM {} WHERE {}::text = ANY($1::text[])",
-        quote_table(&cleanup.table),
-        quote_ident(&cleanup.id_column)
-    );
+    let mut sql: Option<String> = None;
     let mut pending: Vec<String> = Vec::new();
     let mut client: Option<tokio_postgres::Client> = None;
     let mut tick = tokio::time::interval(cleanup.interval);
@@ -82,9 +79,13 @@ pub async fn run_outbox_cleaner(
             };
         }
         let Some(c) = client.as_ref() else { continue };
+        if sql.is_none() {
+            sql = Some(delete_sql(c, &cleanup).await);
+        }
+        let Some(sql) = sql.as_deref() else { continue };
         while !pending.is_empty() {
             let n = pending.len().min(cleanup.batch_size);
-            match c.execute(&sql, &[&&pending[..n]]).await {
+            match c.execute(sql, &[&&pending[..n]]).await {
                 Ok(deleted) => {
                     tracing::debug!(deleted, "outbox cleaner: deleted delivered outbox rows");
                     metrics::counter!("sluice_outbox_rows_deleted_total").increment(deleted);
@@ -98,6 +99,31 @@ pub async fn run_outbox_cleaner(
                     break;
                 }
             }
+        }
+    }
+}
+
+/// The DELETE, comparing in the id column's own type so the primary key's index finds the rows (a `::text`
+/// comparison would scan the table for every batch).
+async fn delete_sql(client: &tokio_postgres::Client, cleanup: &OutboxCleanup) -> String {
+    let table = quote_table(&cleanup.table);
+    let column = quote_ident(&cleanup.id_column);
+    let column_type: Option<String> = client
+        .query_opt(
+            "SELECT format_type(atttypid, atttypmod) FROM pg_attribute
+              WHERE attrelid = $1::text::regclass AND attname = $2 AND NOT attisdropped",
+            &[&table, &cleanup.id_column],
+        )
+        .await
+        .ok()
+        .flatten()
+        .map(|r| r.get(0));
+    match column_type {
+        Some(t) => format!("DELETE FROM {table} WHERE {column} = ANY($1::text[]::{t}[])"),
+        None => {
+            tracing::warn!(table = %cleanup.table, column = %cleanup.id_column,
+                "outbox cleaner: cannot read the id column's type; deleting by its text form (slower)");
+            format!("DELETE FROM {table} WHERE {column}::text = ANY($1::text[])")
         }
     }
 }

@@ -24,8 +24,6 @@ use crate::pipeline::{Pipeline, PipelineError};
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
 const CHANNEL_CHUNKS: usize = 2;
-/// Acknowledged batches of outbox ids waiting for the cleaner.
-const CLEANER_QUEUE: usize = 1024;
 const RESTART_MIN: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(60);
 
@@ -212,7 +210,7 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
             .with_transforms(transforms(config)?);
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
-            let (tx, rx) = mpsc::channel(CLEANER_QUEUE);
+            let (tx, rx) = mpsc::unbounded_channel();
             let pipeline = pipeline.with_outbox_cleanup(cleanup.table.clone(), cleanup.id_column.clone(), tx);
             let options = source_options(config);
             (pipeline, Some(tokio::spawn(run_outbox_cleaner(options.connect, cleanup.clone(), rx))))

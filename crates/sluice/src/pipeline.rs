@@ -59,8 +59,9 @@ struct Batch {
     snapshot_changed: bool,
     /// Events per operation (indexed by [`op_index`]), counted into metrics once the batch is acknowledged.
     ops: [u64; OPS.len()],
-    /// Ids of outbox rows in this batch, for the cleaner once it is acknowledged.
-    outbox_ids: Vec<String>,
+    /// Ids of outbox rows in this batch with their transaction's commit LSN (zero for snapshot rows), for the
+    /// cleaner once the flush LSN has passed them.
+    outbox_ids: Vec<(Lsn, String)>,
     /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
     last_commit_us: Option<i64>,
 }
@@ -73,14 +74,16 @@ fn op_index(op: Op) -> usize {
 }
 
 /// The id of an inserted (or snapshot-read) row of the cleaner's outbox table.
-fn outbox_row_id(event: &sluice_core::ChangeEvent, feed: &CleanupFeed) -> Option<String> {
-    if !matches!(event.op, Op::Create | Op::Read) {
-        return None;
-    }
+fn outbox_row_id(event: &sluice_core::ChangeEvent, feed: &CleanupFeed) -> Option<(Lsn, String)> {
+    let commit = match event.op {
+        Op::Create => event.source.position.commit_lsn,
+        Op::Read => Lsn::ZERO,
+        _ => return None,
+    };
     let table = event.table.as_ref().filter(|t| t.id == feed.table)?;
     let column = table.columns.iter().position(|c| c.name == feed.id_column)?;
     let text = event.after.as_ref()?.get(column)?.as_bytes()?;
-    Some(String::from_utf8_lossy(text).into_owned())
+    Some((commit, String::from_utf8_lossy(text).into_owned()))
 }
 
 /// When the last streamed event was acknowledged (µs since the epoch; 0: none yet), for `sluice_last_event_age_seconds`.
@@ -154,9 +157,9 @@ pub struct Pipeline<S: Sink> {
 struct CleanupFeed {
     table: TableId,
     id_column: String,
-    acknowledged: mpsc::Sender<Vec<String>>,
-    /// Warned once that the cleaner fell behind.
-    warned: bool,
+    /// Delivered rows whose transaction the flush LSN has not passed yet, in commit order.
+    waiting: std::collections::VecDeque<(Lsn, String)>,
+    acknowledged: mpsc::UnboundedSender<Vec<String>>,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -180,15 +183,17 @@ impl<S: Sink> Pipeline<S> {
         }
     }
 
-    /// Feeds the outbox cleaner: after each acknowledged batch, the ids of the outbox rows it carried (inserts and
-    /// snapshot reads of `table`), so that no row is deleted before its event is durable.
+    /// Feeds the outbox cleaner with the ids of outbox rows (inserts and snapshot reads of `table`) once the flush
+    /// LSN has passed their transaction: no row is deleted before its whole transaction is delivered and may be
+    /// confirmed to PostgreSQL. The channel is unbounded so the pipeline never waits for the cleaner; the cleaner
+    /// drains it continuously and bounds what it keeps.
     pub fn with_outbox_cleanup(
         mut self,
         table: TableId,
         id_column: String,
-        acknowledged: mpsc::Sender<Vec<String>>,
+        acknowledged: mpsc::UnboundedSender<Vec<String>>,
     ) -> Self {
-        self.cleanup = Some(CleanupFeed { table, id_column, acknowledged, warned: false });
+        self.cleanup = Some(CleanupFeed { table, id_column, waiting: Default::default(), acknowledged });
         self
     }
 
@@ -314,16 +319,7 @@ impl<S: Sink> Pipeline<S> {
         batch.records.clear();
         record_acknowledged(batch);
         if let Some(feed) = self.cleanup.as_mut() {
-            if !batch.outbox_ids.is_empty() {
-                let ids = std::mem::take(&mut batch.outbox_ids);
-                // Never wait for the cleaner: if it falls behind, its rows simply stay (safe) and it says so.
-                if feed.acknowledged.try_send(ids).is_err() && !feed.warned {
-                    feed.warned = true;
-                    tracing::warn!(
-                        "outbox cleaner is behind; rows whose events were delivered meanwhile are left in the table"
-                    );
-                }
-            }
+            feed.waiting.extend(batch.outbox_ids.drain(..));
         }
         if let Some(position) = batch.last_position.take() {
             self.offsets.acknowledged = Some(position);
@@ -357,6 +353,18 @@ impl<S: Sink> Pipeline<S> {
                 }
                 advanced
             });
+        }
+        if let Some(feed) = self.cleanup.as_mut() {
+            // Snapshot rows (zero) and rows of transactions that committed before the flush LSN.
+            let confirmable = *flush.borrow();
+            let mut ids = Vec::new();
+            while feed.waiting.front().is_some_and(|(commit, _)| *commit == Lsn::ZERO || *commit < confirmable) {
+                ids.extend(feed.waiting.pop_front().map(|(_, id)| id));
+            }
+            if !ids.is_empty() {
+                // The cleaner is gone only when Sluice is stopping; its rows then simply stay.
+                let _ = feed.acknowledged.send(ids);
+            }
         }
         Ok(())
     }

@@ -416,3 +416,34 @@ async fn a_day_partitioned_outbox_is_routed_and_old_days_are_dropped_by_the_help
     let left: i64 = client.query_one("SELECT count(*) FROM outboxevent", &[]).await.unwrap().get(0);
     assert_eq!(left, 2, "only the kept day's rows remain");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_cleaner_waits_for_the_flush_lsn_to_pass_a_whole_transaction() {
+    let mut setup = Setup::new("outbox_cleaner_flush").await;
+    setup.db.psql(OUTBOX_TABLE);
+    cleaner_config(&mut setup);
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    sluice.stop();
+    // One transaction of ten outbox rows, delivered in writes of three; abort after two writes.
+    let rows: Vec<String> = (1..=10)
+        .map(|n| format!("('00000000-0000-0000-0000-{n:012}', 'Order', 'order-{n}', 'OrderPlaced', '{{}}')"))
+        .collect();
+    setup.db.psql(&format!(
+        "INSERT INTO outboxevent (id, aggregatetype, aggregateid, type, payload) VALUES {}",
+        rows.join(",")
+    ));
+    let mut crashing = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "3"), ("SLUICE_TEST_CRASH_AFTER_WRITES", "2")]);
+    assert_ne!(crashing.wait_exit(WAIT), 0);
+    let (in_table, delivered) = table_and_delivered(&setup).await;
+    assert_eq!(delivered.len(), 6, "two writes of three");
+    assert_eq!(in_table.len(), 10, "rows delivered, but of a transaction not wholly delivered, are kept");
+
+    let sluice = setup.start();
+    setup.wait_for_records("all ten", WAIT, |r| {
+        r.iter().filter_map(|r| r["headers"]["id"].as_str()).collect::<BTreeSet<_>>().len() == 10
+    });
+    sluice.stop();
+    let (in_table, _) = table_and_delivered(&setup).await;
+    assert!(in_table.is_empty(), "once the transaction is confirmed, its rows go: {in_table:?}");
+}
