@@ -12,6 +12,7 @@
 mod catalog;
 mod setup;
 mod snapshot;
+mod spill;
 mod stream;
 
 use std::sync::Arc;
@@ -119,6 +120,16 @@ pub enum SourceError {
     RowShape { table: TableId, expected: usize, got: usize },
     #[error("the server ended the replication stream")]
     ServerEnded,
+    /// A streamed transaction could not be held in its temporary file (a full or read-only temporary directory).
+    #[error("cannot hold a streamed transaction in a temporary file under {dir}: {source}")]
+    Spill {
+        dir: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The server's Stream Start/Stop/Commit/Abort messages do not fit together.
+    #[error("the replication stream's streamed transactions do not add up: {0}")]
+    StreamOrder(String),
 }
 
 impl SourceError {

@@ -2,5 +2,6 @@ mod support;
 
 mod crash;
 mod pipeline;
+mod streamed;
 mod types;
 mod workload;
