@@ -104,6 +104,7 @@ fn source_options(config: &Config) -> SourceOptions {
         skipped_operations: s.skipped_operations,
         filter: Arc::new(Filters(s.filters.clone())),
         status_interval: s.status_update_interval,
+        stream_in_progress: s.stream_in_progress,
     }
 }
 

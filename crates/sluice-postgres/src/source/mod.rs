@@ -54,6 +54,8 @@ pub struct SourceOptions {
     pub filter: Arc<dyn CaptureFilter>,
     /// How often a standby status update is sent even when nothing changed (keeps the server from timing out).
     pub status_interval: Duration,
+    /// Ask the server to stream big transactions before they commit (pgoutput protocol 2, PostgreSQL ≥ 14).
+    pub stream_in_progress: bool,
 }
 
 /// One item on the source's channel.

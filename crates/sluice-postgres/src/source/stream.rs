@@ -11,7 +11,7 @@
 //!   is the same on every replay of the transaction — which is what lets a restart skip exactly the events at or
 //!   before the acknowledged position.
 //! - **Streamed transactions.** On PostgreSQL 14 and later Sluice asks for pgoutput protocol 2 with
-//!   `streaming 'on'`, so the server sends a big transaction while it runs instead of decoding and spilling it
+//!   `streaming 'on'` (unless `slot.stream.params=streaming=off`), so the server sends a big transaction while it runs instead of decoding and spilling it
 //!   whole before sending its first row. Those changes go to a temporary file per transaction ([`spill`](super::spill))
 //!   and are read back through the ordinary path at Stream Commit — the commit LSN, which every position needs, is
 //!   only known then — or dropped at Stream Abort. While a committed one is read back the socket is not read (as
@@ -94,7 +94,7 @@ pub(crate) async fn run(
         .await
         .map_err(|e| SourceError::sql("read the server version", e))?
         .get(0);
-    let streaming = version.parse::<i32>().is_ok_and(|v| v >= STREAMING_SERVER_VERSION);
+    let streaming = options.stream_in_progress && version.parse::<i32>().is_ok_and(|v| v >= STREAMING_SERVER_VERSION);
     let mut plugin_options = vec![("publication_names", publication.as_str()), ("messages", "true")];
     plugin_options.extend(if streaming {
         [("proto_version", "2"), ("streaming", "on")].as_slice()
