@@ -116,6 +116,7 @@ fn source_options(config: &Config) -> SourceOptions {
         status_interval: s.status_update_interval,
         lost_slot_policy: s.lost_slot_policy,
         slot_guard: s.slot_guard.clone(),
+        stream_in_progress: s.stream_in_progress,
     }
 }
 

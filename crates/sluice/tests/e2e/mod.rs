@@ -6,6 +6,7 @@ mod kafka;
 mod observe;
 mod outbox;
 mod pipeline;
+mod streamed;
 mod types;
 mod wal_safety;
 mod workload;
