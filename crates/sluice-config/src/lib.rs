@@ -61,7 +61,6 @@ const SOURCE_KEYS: &[&str] = &[
     "include.unknown.datatypes",
     "money.fraction.digits",
     "status.update.interval.ms",
-    "slot.stream.params",
     "offset.storage",
     "offset.storage.file.filename",
     "offset.flush.interval.ms",
@@ -109,6 +108,7 @@ const SOURCE_NOT_YET: &[&str] = &[
     "database.sslkey",
     "database.sslpassword",
     "database.sslfactory",
+    "slot.stream.params",
     "slot.max.retries",
     "slot.retry.delay.ms",
     "slot.drop.on.stop",
@@ -281,9 +281,6 @@ pub struct SourceConfig {
     pub heartbeat: HeartbeatConfig,
     /// `outbox.cleanup.*`: delete delivered outbox rows (off unless `outbox.cleanup.table` is set).
     pub outbox_cleanup: Option<OutboxCleanup>,
-    /// pgoutput's `streaming` option from `slot.stream.params` (default on): whether the server may send big
-    /// transactions before they commit (PostgreSQL 14 and later).
-    pub stream_in_progress: bool,
 }
 
 /// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
@@ -720,28 +717,6 @@ impl Reader {
         TableFilters { schema_include, schema_exclude, table_include, table_exclude, column_include, column_exclude }
     }
 
-    /// `slot.stream.params`: Debezium passes `name=value;…` to the decoding plug-in as is. Sluice sets pgoutput's
-    /// options itself (protocol version, publication, messages), so only `streaming` may be chosen here.
-    fn stream_in_progress(&mut self) -> bool {
-        let key = format!("{SOURCE}slot.stream.params");
-        let value = self.get(&key).unwrap_or("").to_string();
-        let mut streaming = true;
-        for param in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
-            match param.split_once('=').map(|(k, v)| (k.trim(), v.trim().to_ascii_lowercase())) {
-                Some(("streaming", v)) if v == "on" || v == "true" => streaming = true,
-                Some(("streaming", v)) if v == "off" || v == "false" => streaming = false,
-                Some(("streaming", v)) => {
-                    self.problems.push(format!("`{key}`: `streaming={v}` is not allowed; allowed: on, off"))
-                }
-                _ => self.problems.push(format!(
-                    "`{key}`: `{param}` is not supported; Sluice sets pgoutput's options itself and accepts only \
-                     `streaming=on` or `streaming=off` here"
-                )),
-            }
-        }
-        streaming
-    }
-
     fn skipped_operations(&mut self) -> SkippedOperations {
         let key = format!("{SOURCE}skipped.operations");
         let value = self.get(&key).unwrap_or("t").trim().to_string();
@@ -1020,7 +995,6 @@ impl Reader {
                     ),
                 }
             },
-            stream_in_progress: self.stream_in_progress(),
         };
         let sink_type = self.get("debezium.sink.type").map(|s| s.trim().to_string());
         let sink = match sink_type.as_deref() {

@@ -45,7 +45,6 @@ fn defaults_follow_debezium() {
     assert_eq!(s.unavailable_value_placeholder, "__debezium_unavailable_value");
     assert!(s.tombstones_on_delete && !s.include_unknown_datatypes);
     assert_eq!(s.status_update_interval, Duration::from_secs(10));
-    assert!(s.stream_in_progress);
     assert_eq!(c.format.value, Converter::Json { schemas_enable: true });
     assert_eq!(c.offsets.file, PathBuf::from("data/offsets.dat"));
     assert_eq!(c.sink, SinkConfig::Stdout);
@@ -243,22 +242,6 @@ fn skipped_operations_parse_and_none_clears_them() {
 }
 
 #[test]
-fn slot_stream_params_choose_streaming_and_nothing_else() {
-    let streaming =
-        |params: &str| ok(&format!("debezium.source.slot.stream.params={params}\n")).config.source.stream_in_progress;
-    assert!(!streaming("streaming=off"));
-    assert!(!streaming(" streaming = false ;"));
-    assert!(streaming("streaming=on"));
-    assert!(streaming(""));
-    assert!(one_problem("debezium.source.slot.stream.params=streaming=parallel\n").contains("allowed: on, off"));
-    let p = one_problem("debezium.source.slot.stream.params=streaming=off;add-tables=public.t\n");
-    assert!(
-        p.contains("`add-tables=public.t` is not supported") && p.contains("only `streaming=on` or `streaming=off`"),
-        "{p}"
-    );
-}
-
-#[test]
 fn placeholders_resolve_from_the_environment_and_files() {
     let dir = tempfile::tempdir().unwrap();
     let secrets = dir.path().join("secrets.properties");
@@ -361,6 +344,7 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "max.queue.size",
         "poll.interval.ms",
         "database.initial.statements",
+        "slot.stream.params",
         "slot.max.retries",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",

@@ -66,10 +66,6 @@ fn summary(m: &PgOutputMessage, relations: &mut HashMap<u32, String>) -> String 
         PgOutputMessage::Message(m) => {
             format!("MESSAGE transactional={} {} {:?}", m.transactional, m.prefix, String::from_utf8_lossy(&m.content))
         }
-        PgOutputMessage::StreamStart(s) => format!("STREAM START first={}", s.first_segment),
-        PgOutputMessage::StreamStop => "STREAM STOP".into(),
-        PgOutputMessage::StreamCommit(c) => format!("STREAM COMMIT flags={}", c.flags),
-        PgOutputMessage::StreamAbort(a) => format!("STREAM ABORT {}", if a.xid == a.subxid { "all" } else { "sub" }),
     }
 }
 
@@ -189,85 +185,6 @@ async fn the_decoder_reads_every_message_kind_the_server_sends() {
             _ => {}
         }
     }
-}
-
-#[tokio::test]
-async fn the_decoder_reads_streamed_transactions_as_the_server_sends_them() {
-    let db = cluster().fresh_database("pgoutput_v2").await;
-    let slot = format!("{}_s", db.name);
-    db.psql(&format!(
-        "CREATE TABLE t (id int PRIMARY KEY, pad text);
-         CREATE PUBLICATION pub FOR TABLE t;
-         SELECT pg_create_logical_replication_slot('{slot}', 'pgoutput');"
-    ));
-    let client = db.client().await;
-    let insert =
-        |from: i32, to: i32| format!("INSERT INTO t SELECT g, repeat('x', 100) FROM generate_series({from}, {to}) g;");
-    for statement in [
-        // Committed, with a subtransaction that rolls back after it was streamed.
-        format!(
-            "BEGIN; {} SAVEPOINT s; {} ROLLBACK TO SAVEPOINT s; {} COMMIT",
-            insert(1, 2000),
-            insert(2001, 4000),
-            insert(4001, 4010)
-        ),
-        // Rolled back whole. Decoded after the fact, the server knows it aborted and drops it instead of streaming
-        // it (live, it may have been streamed before the abort: the end-to-end tests cover that).
-        format!("BEGIN; {} ROLLBACK", insert(5001, 7000)),
-    ] {
-        client.batch_execute(&statement).await.unwrap_or_else(|e| panic!("{statement}: {e}"));
-    }
-    client.batch_execute("SET logical_decoding_work_mem = '64kB'").await.unwrap();
-    let rows = client
-        .query(
-            "SELECT data FROM pg_logical_slot_get_binary_changes($1, NULL, NULL,
-               'proto_version', '2', 'streaming', 'on', 'publication_names', 'pub', 'messages', 'true')",
-            &[&slot],
-        )
-        .await
-        .unwrap();
-
-    // Decode as the stream does: inside a block, changes carry the xid of their (sub)transaction.
-    let mut in_stream = None;
-    let mut changes: Vec<(u32, u32, i32)> = Vec::new(); // (top xid, xid, id)
-    let mut ends = Vec::new();
-    for r in &rows {
-        let bytes = Bytes::from(r.get::<_, Vec<u8>>(0));
-        let message = match in_stream {
-            Some(top) => {
-                let (xid, message) = pgoutput::decode_in_stream(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}"));
-                if let PgOutputMessage::Insert(i) = &message {
-                    let id = std::str::from_utf8(i.new[0].as_bytes().unwrap()).unwrap().parse().unwrap();
-                    changes.push((top, xid.expect("a streamed change carries its xid"), id));
-                }
-                assert_eq!(pgoutput::streamed_change_xid(&bytes).unwrap(), xid);
-                message
-            }
-            None => pgoutput::decode(&bytes).unwrap_or_else(|e| panic!("{e}: {bytes:?}")),
-        };
-        match &message {
-            PgOutputMessage::StreamStart(s) => in_stream = Some(s.xid),
-            PgOutputMessage::StreamStop => in_stream = None,
-            PgOutputMessage::StreamCommit(c) => ends.push(("commit", c.xid, c.xid)),
-            PgOutputMessage::StreamAbort(a) => ends.push(("abort", a.xid, a.subxid)),
-            PgOutputMessage::Begin(_) | PgOutputMessage::Commit(_) => panic!("both transactions should be streamed"),
-            _ => {}
-        }
-    }
-    assert_eq!(in_stream, None, "every block ends with Stream Stop");
-    let top1 = changes[0].0;
-    assert!(changes.iter().all(|c| c.0 == top1 && c.2 <= 4010), "only the first transaction is streamed");
-    let sub = changes.iter().find(|c| c.2 == 2001).unwrap().1;
-    assert_ne!(sub, top1, "subtransaction changes carry the subtransaction's xid");
-    assert_eq!(ends, [("abort", top1, sub), ("commit", top1, top1)]);
-    // What the abort of the subtransaction must forget is the tail of the transaction's changes from its first one.
-    let first_sub = changes.iter().position(|c| c.1 == sub).unwrap();
-    let kept: Vec<i32> = changes[..first_sub]
-        .iter()
-        .map(|c| c.2)
-        .chain(changes.iter().filter(|c| c.0 == top1 && c.2 > 4000).map(|c| c.2))
-        .collect();
-    assert_eq!(kept, (1..=2000).chain(4001..=4010).collect::<Vec<_>>());
 }
 
 #[tokio::test]

@@ -116,7 +116,6 @@ fn source_options(config: &Config) -> SourceOptions {
         status_interval: s.status_update_interval,
         lost_slot_policy: s.lost_slot_policy,
         slot_guard: s.slot_guard.clone(),
-        stream_in_progress: s.stream_in_progress,
     }
 }
 

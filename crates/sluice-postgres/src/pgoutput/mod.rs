@@ -1,5 +1,5 @@
-//! An I/O-free decoder for pgoutput, the logical decoding output plugin built into PostgreSQL (protocol versions 1
-//! and 2, with `messages 'true'`).
+//! An I/O-free decoder for pgoutput, the logical decoding output plugin built into PostgreSQL (protocol version 1,
+//! with `messages 'true'`).
 //!
 //! Each XLogData frame of the replication stream carries exactly one pgoutput message. Protocol surprises this
 //! decoder encodes:
@@ -16,12 +16,6 @@
 //!   consumer must keep a cache across transactions and must not expect a Relation per transaction.
 //! - A non-transactional logical message is sent the moment it is decoded, outside any Begin/Commit and ahead of
 //!   the transaction that emitted it; a transactional one arrives inside its transaction.
-//! - Protocol version 2 with `streaming 'on'` sends a transaction that outgrows the server's
-//!   `logical_decoding_work_mem` *before* it commits, in blocks between Stream Start and Stream Stop, and ends it
-//!   with Stream Commit or Stream Abort. Inside a block every change, Relation, Type and Message carries the xid
-//!   of its (sub)transaction right after the tag — so the same bytes decode differently inside and outside a
-//!   block, and the caller says which ([`decode`] or [`decode_in_stream`]). A Stream Abort names a
-//!   subtransaction when only that subtransaction rolled back.
 //! - Timestamps count microseconds from 2000-01-01, PostgreSQL's epoch, not Unix's.
 //! - Names and values are sent in the database's encoding, never converted to the client's. Names must be UTF-8
 //!   here (anything else is an error, not mojibake); values stay bytes, checked later by whoever interprets them.
@@ -55,37 +49,6 @@ pub enum PgOutputMessage {
     Delete(Delete),
     Truncate(Truncate),
     Message(LogicalMessage),
-    StreamStart(StreamStart),
-    StreamStop,
-    StreamCommit(StreamCommit),
-    StreamAbort(StreamAbort),
-}
-
-/// The start of a block of a streamed, still uncommitted transaction.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamStart {
-    /// The top-level transaction's xid.
-    pub xid: u32,
-    /// The transaction's first block in this decoding session.
-    pub first_segment: bool,
-}
-
-/// A streamed transaction committed: its changes, sent earlier in blocks, now count.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamCommit {
-    pub xid: u32,
-    pub flags: u8,
-    pub commit_lsn: Lsn,
-    pub end_lsn: Lsn,
-    /// µs since 2000-01-01.
-    pub commit_time: i64,
-}
-
-/// A streamed transaction (`subxid == xid`) or one of its subtransactions rolled back: forget its changes.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StreamAbort {
-    pub xid: u32,
-    pub subxid: u32,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -304,36 +267,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// Decodes one pgoutput message (the payload of one XLogData frame) outside a streamed block.
+/// Decodes one pgoutput message (the payload of one XLogData frame).
 pub fn decode(buf: &Bytes) -> Result<PgOutputMessage, DecodeError> {
-    decode_inner(buf, false).map(|(_, message)| message)
-}
-
-/// Decodes one pgoutput message between Stream Start and Stream Stop: changes, Relation, Type and Message come
-/// with the xid of the (sub)transaction they belong to.
-pub fn decode_in_stream(buf: &Bytes) -> Result<(Option<u32>, PgOutputMessage), DecodeError> {
-    decode_inner(buf, true)
-}
-
-/// For a message between Stream Start and Stream Stop: the xid of a change, Relation, Type or Message (which are
-/// kept whole until the transaction commits, and decoded then), or `None` for anything else (decode it with
-/// [`decode_in_stream`]). Reads only the tag and the xid.
-pub fn streamed_change_xid(buf: &Bytes) -> Result<Option<u32>, DecodeError> {
-    let tag = *buf.first().ok_or(DecodeError::Empty)?;
-    let message = match tag {
-        b'R' => "Relation",
-        b'Y' => "Type",
-        b'I' => "Insert",
-        b'U' => "Update",
-        b'D' => "Delete",
-        b'T' => "Truncate",
-        b'M' => "Message",
-        _ => return Ok(None),
-    };
-    Reader { buf, pos: 1, message }.u32("xid").map(Some)
-}
-
-fn decode_inner(buf: &Bytes, in_stream: bool) -> Result<(Option<u32>, PgOutputMessage), DecodeError> {
     let tag = *buf.first().ok_or(DecodeError::Empty)?;
     let message = match tag {
         b'B' => "Begin",
@@ -346,17 +281,9 @@ fn decode_inner(buf: &Bytes, in_stream: bool) -> Result<(Option<u32>, PgOutputMe
         b'D' => "Delete",
         b'T' => "Truncate",
         b'M' => "Message",
-        b'S' => "Stream Start",
-        b'E' => "Stream Stop",
-        b'c' => "Stream Commit",
-        b'A' => "Stream Abort",
         other => return Err(DecodeError::UnknownTag(other)),
     };
     let mut r = Reader { buf, pos: 1, message };
-    let xid = match tag {
-        b'R' | b'Y' | b'I' | b'U' | b'D' | b'T' | b'M' if in_stream => Some(r.u32("xid")?),
-        _ => None,
-    };
     let decoded = match tag {
         b'B' => PgOutputMessage::Begin(Begin {
             final_lsn: r.lsn("final LSN")?,
@@ -437,18 +364,6 @@ fn decode_inner(buf: &Bytes, in_stream: bool) -> Result<(Option<u32>, PgOutputMe
                 relation_oids,
             })
         }
-        b'S' => {
-            PgOutputMessage::StreamStart(StreamStart { xid: r.u32("xid")?, first_segment: r.u8("first segment")? == 1 })
-        }
-        b'E' => PgOutputMessage::StreamStop,
-        b'c' => PgOutputMessage::StreamCommit(StreamCommit {
-            xid: r.u32("xid")?,
-            flags: r.u8("flags")?,
-            commit_lsn: r.lsn("commit LSN")?,
-            end_lsn: r.lsn("end LSN")?,
-            commit_time: r.u64("commit time")? as i64,
-        }),
-        b'A' => PgOutputMessage::StreamAbort(StreamAbort { xid: r.u32("xid")?, subxid: r.u32("subtransaction xid")? }),
         _ => {
             let flags = r.u8("flags")?;
             let lsn = r.lsn("message LSN")?;
@@ -458,7 +373,7 @@ fn decode_inner(buf: &Bytes, in_stream: bool) -> Result<(Option<u32>, PgOutputMe
             PgOutputMessage::Message(LogicalMessage { transactional: flags & 1 == 1, lsn, prefix, content })
         }
     };
-    r.finish((xid, decoded))
+    r.finish(decoded)
 }
 
 #[cfg(test)]

@@ -15,7 +15,6 @@ mod heartbeat;
 mod progress;
 pub(crate) mod setup;
 mod snapshot;
-mod spill;
 mod stream;
 
 use std::sync::Arc;
@@ -66,8 +65,6 @@ pub struct SourceOptions {
     /// What to do when the slot was invalidated or dropped (`slot.lost.policy`).
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
-    /// Ask the server to stream big transactions before they commit (pgoutput protocol 2, PostgreSQL ≥ 14).
-    pub stream_in_progress: bool,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.
@@ -148,16 +145,6 @@ pub enum SourceError {
         if *invalidated { "was invalidated (wal_status = lost): the WAL it still needed is gone" } else { "disappeared (it was dropped)" },
         policy.fix(slot))]
     SlotLost { slot: String, invalidated: bool, policy: LostSlotPolicy },
-    /// A streamed transaction could not be held in its temporary file (a full or read-only temporary directory).
-    #[error("cannot hold a streamed transaction in a temporary file under {dir}: {source}")]
-    Spill {
-        dir: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// The server's Stream Start/Stop/Commit/Abort messages do not fit together.
-    #[error("the replication stream's streamed transactions do not add up: {0}")]
-    StreamOrder(String),
 }
 
 impl SourceError {

@@ -10,12 +10,6 @@
 //!   million rows flows through in chunks. The ordinal counts every change the server sends, captured or not, so it
 //!   is the same on every replay of the transaction — which is what lets a restart skip exactly the events at or
 //!   before the acknowledged position.
-//! - **Streamed transactions.** On PostgreSQL 14 and later Sluice asks for pgoutput protocol 2 with
-//!   `streaming 'on'` (unless `slot.stream.params=streaming=off`), so the server sends a big transaction while it runs instead of decoding and spilling it
-//!   whole before sending its first row. Those changes go to a temporary file per transaction ([`spill`](super::spill))
-//!   and are read back through the ordinary path at Stream Commit — the commit LSN, which every position needs, is
-//!   only known then — or dropped at Stream Abort. While a committed one is read back the socket is not read (as
-//!   under back-pressure), so its events stay in commit order with everything after them.
 //! - **Batching.** One socket read brings many frames; all complete frames already buffered are decoded into one
 //!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row.
 
@@ -31,7 +25,6 @@ use tokio::sync::{mpsc, watch};
 use crate::pgoutput::{self, PgOutputMessage};
 use crate::replication::ReplicationMessage;
 use crate::source::setup::Prepared;
-use crate::source::spill::{Spill, SpillReader};
 use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
 
 const CHUNK_ITEMS: usize = 512;
@@ -55,12 +48,6 @@ struct Transaction {
     next_ordinal: u64,
 }
 
-/// A committed streamed transaction being read back from its spill file.
-struct Replay {
-    reader: SpillReader,
-    end_lsn: Lsn,
-}
-
 struct Decoder<'a> {
     options: &'a SourceOptions,
     catalog: Catalog,
@@ -68,15 +55,7 @@ struct Decoder<'a> {
     tx: Option<Transaction>,
     skip_through: Option<Position>,
     chunk: ItemChunk,
-    /// Open streamed transactions by top-level xid.
-    streams: HashMap<u32, Spill>,
-    /// The streamed transaction whose block is being received (between Stream Start and Stream Stop).
-    in_stream: Option<u32>,
-    replay: Option<Replay>,
 }
-
-/// The first server version whose pgoutput streams in-progress transactions (protocol version 2).
-const STREAMING_SERVER_VERSION: i32 = 140_000;
 
 pub(crate) async fn run(
     options: &SourceOptions,
@@ -88,19 +67,7 @@ pub(crate) async fn run(
 ) -> Result<SourceOutcome, SourceError> {
     let Prepared { repl, catalog, start_lsn, .. } = prepared;
     let publication = format!("\"{}\"", options.publication_name.replace('"', "\"\""));
-    let version: String = catalog
-        .client()
-        .query_one("SHOW server_version_num", &[])
-        .await
-        .map_err(|e| SourceError::sql("read the server version", e))?
-        .get(0);
-    let streaming = options.stream_in_progress && version.parse::<i32>().is_ok_and(|v| v >= STREAMING_SERVER_VERSION);
-    let mut plugin_options = vec![("publication_names", publication.as_str()), ("messages", "true")];
-    plugin_options.extend(if streaming {
-        [("proto_version", "2"), ("streaming", "on")].as_slice()
-    } else {
-        &[("proto_version", "1")]
-    });
+    let plugin_options = [("proto_version", "1"), ("publication_names", publication.as_str()), ("messages", "true")];
     let stream = repl.start_replication(&options.slot_name, start_lsn, &plugin_options).await.map_err(|e| {
         match e.sqlstate() {
             Some("55006") => SourceError::prerequisite(
@@ -110,7 +77,7 @@ pub(crate) async fn run(
             _ => SourceError::Replication(e),
         }
     })?;
-    tracing::info!(slot = %options.slot_name, from = %start_lsn, streaming_in_progress_transactions = streaming, "streaming started");
+    tracing::info!(slot = %options.slot_name, from = %start_lsn, "streaming started");
     let _connected = Connected::set();
     let (mut reader, mut status) = stream.split();
     let mut decoder = Decoder {
@@ -120,9 +87,6 @@ pub(crate) async fn run(
         tx: None,
         skip_through,
         chunk: Vec::with_capacity(CHUNK_ITEMS),
-        streams: HashMap::new(),
-        in_stream: None,
-        replay: None,
     };
     let mut confirmed = (*flush.borrow_and_update()).max(start_lsn);
     let mut reported = Lsn::ZERO;
@@ -157,7 +121,7 @@ pub(crate) async fn run(
                 // While back-pressure keeps the loop from reading, the server's keepalive requests go unseen:
                 // report at least every second then, whatever status.update.interval.ms says, so a short
                 // wal_sender_timeout never ends the connection.
-                let stalled = (pending.is_some() || decoder.replay.is_some()) && last_status.elapsed() >= eager.min(STATUS_EAGER);
+                let stalled = pending.is_some() && last_status.elapsed() >= eager.min(STATUS_EAGER);
                 let due = stalled || last_status.elapsed() >= options.status_interval;
                 if due || (confirmed != reported && last_status.elapsed() >= eager) {
                     status.send_status(confirmed, confirmed, confirmed, false).await?;
@@ -169,16 +133,10 @@ pub(crate) async fn run(
                 Ok(permit) => permit.send(pending.take().expect("guarded by is_some")),
                 Err(_) => return Ok(SourceOutcome::PipelineGone),
             },
-            () = std::future::ready(()), if pending.is_none() && decoder.replay.is_some() => {
-                decoder.replay_chunk().await?;
-                if !decoder.chunk.is_empty() {
-                    pending = Some(std::mem::replace(&mut decoder.chunk, Vec::with_capacity(CHUNK_ITEMS)));
-                }
-            }
-            message = reader.next(), if pending.is_none() && decoder.replay.is_none() => {
+            message = reader.next(), if pending.is_none() => {
                 let Some(message) = message? else { return Err(SourceError::ServerEnded) };
                 reply_requested |= decoder.handle(message).await?;
-                while decoder.chunk.len() < CHUNK_ITEMS && decoder.replay.is_none() {
+                while decoder.chunk.len() < CHUNK_ITEMS {
                     match reader.next_buffered()? {
                         Some(message) => reply_requested |= decoder.handle(message).await?,
                         None => break,
@@ -244,52 +202,12 @@ impl Decoder<'_> {
                 Ok(reply_requested)
             }
             ReplicationMessage::XLogData { wal_start, data, .. } => {
-                let decode_error = |source| SourceError::Decode { lsn: wal_start, source };
-                let Some(top) = self.in_stream else {
-                    let message = pgoutput::decode(&data).map_err(decode_error)?;
-                    self.apply(wal_start, message).await?;
-                    return Ok(false);
-                };
-                match pgoutput::streamed_change_xid(&data).map_err(decode_error)? {
-                    Some(xid) => {
-                        let spill = self.streams.get_mut(&top).ok_or_else(|| missing_stream(top))?;
-                        spill.append(top, xid, wal_start, &data).map_err(spill_error)?;
-                    }
-                    None => match pgoutput::decode_in_stream(&data).map_err(decode_error)?.1 {
-                        PgOutputMessage::StreamStop => self.in_stream = None,
-                        other => {
-                            return Err(SourceError::StreamOrder(format!(
-                                "{} inside the block of streamed transaction {top}",
-                                message_name(&other)
-                            )))
-                        }
-                    },
-                }
+                let message =
+                    pgoutput::decode(&data).map_err(|source| SourceError::Decode { lsn: wal_start, source })?;
+                self.apply(wal_start, message).await?;
                 Ok(false)
             }
         }
-    }
-
-    /// Reads a committed streamed transaction back from its spill file into the chunk, up to a chunk's worth; at
-    /// its end, closes the transaction like a Commit.
-    async fn replay_chunk(&mut self) -> Result<(), SourceError> {
-        while self.chunk.len() < CHUNK_ITEMS {
-            let Some(replay) = &mut self.replay else { return Ok(()) };
-            match replay.reader.next().map_err(spill_error)? {
-                Some((lsn, data)) => {
-                    let message =
-                        pgoutput::decode_in_stream(&data).map_err(|source| SourceError::Decode { lsn, source })?.1;
-                    self.apply(lsn, message).await?;
-                }
-                None => {
-                    let end_lsn = replay.end_lsn;
-                    self.replay = None;
-                    self.tx = None;
-                    self.push_watermark(SourceItem::Committed { end_lsn });
-                }
-            }
-        }
-        Ok(())
     }
 
     /// Pushes a Committed or Idle item, replacing a directly preceding one: only the newest matters.
@@ -315,42 +233,6 @@ impl Decoder<'_> {
                 self.push_watermark(SourceItem::Committed { end_lsn: c.end_lsn });
             }
             PgOutputMessage::Origin(_) => {}
-            PgOutputMessage::StreamStart(s) => {
-                if let Some(open) = self.in_stream {
-                    return Err(SourceError::StreamOrder(format!(
-                        "Stream Start of {} inside the block of {open}",
-                        s.xid
-                    )));
-                }
-                if s.first_segment {
-                    self.streams.insert(s.xid, Spill::new().map_err(spill_error)?);
-                } else if !self.streams.contains_key(&s.xid) {
-                    return Err(missing_stream(s.xid));
-                }
-                self.in_stream = Some(s.xid);
-            }
-            PgOutputMessage::StreamStop => {
-                return Err(SourceError::StreamOrder("Stream Stop outside a streamed block".into()));
-            }
-            PgOutputMessage::StreamAbort(a) => {
-                if a.xid == a.subxid {
-                    self.streams.remove(&a.xid);
-                } else if let Some(spill) = self.streams.get_mut(&a.xid) {
-                    spill.abort_subtransaction(a.subxid).map_err(spill_error)?;
-                }
-            }
-            PgOutputMessage::StreamCommit(c) => {
-                let spill = self.streams.remove(&c.xid).ok_or_else(|| missing_stream(c.xid))?;
-                let (changes, bytes) = spill.size();
-                tracing::info!(xid = c.xid, commit_lsn = %c.commit_lsn, changes, bytes, "streamed transaction committed; reading it back");
-                self.tx = Some(Transaction {
-                    commit_lsn: c.commit_lsn,
-                    xid: c.xid,
-                    ts_us: pgoutput::pg_time_to_unix_micros(c.commit_time),
-                    next_ordinal: 0,
-                });
-                self.replay = Some(Replay { reader: spill.into_reader().map_err(spill_error)?, end_lsn: c.end_lsn });
-            }
             PgOutputMessage::Type(t) => self.catalog.invalidate_type(t.oid),
             PgOutputMessage::Relation(r) => {
                 let id = TableId::new(r.namespace, r.name);
@@ -467,33 +349,6 @@ impl Decoder<'_> {
             source: SourceInfo { position, lsn, tx_id: Some(tx_id), ts_us, snapshot: SnapshotMarker::False },
         }));
         Ok(())
-    }
-}
-
-fn spill_error(source: std::io::Error) -> SourceError {
-    SourceError::Spill { dir: std::env::temp_dir().display().to_string(), source }
-}
-
-fn missing_stream(xid: u32) -> SourceError {
-    SourceError::StreamOrder(format!("a block of streamed transaction {xid}, which never started"))
-}
-
-fn message_name(message: &PgOutputMessage) -> &'static str {
-    match message {
-        PgOutputMessage::Begin(_) => "Begin",
-        PgOutputMessage::Commit(_) => "Commit",
-        PgOutputMessage::Origin(_) => "Origin",
-        PgOutputMessage::Relation(_) => "Relation",
-        PgOutputMessage::Type(_) => "Type",
-        PgOutputMessage::Insert(_) => "Insert",
-        PgOutputMessage::Update(_) => "Update",
-        PgOutputMessage::Delete(_) => "Delete",
-        PgOutputMessage::Truncate(_) => "Truncate",
-        PgOutputMessage::Message(_) => "Message",
-        PgOutputMessage::StreamStart(_) => "Stream Start",
-        PgOutputMessage::StreamStop => "Stream Stop",
-        PgOutputMessage::StreamCommit(_) => "Stream Commit",
-        PgOutputMessage::StreamAbort(_) => "Stream Abort",
     }
 }
 

@@ -6,7 +6,6 @@ mod kafka;
 mod observe;
 mod outbox;
 mod pipeline;
-mod streamed;
 mod types;
 mod wal_safety;
 mod workload;

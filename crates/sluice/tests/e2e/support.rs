@@ -169,13 +169,6 @@ impl Sluice {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// The process's peak resident memory so far (`VmHWM`), in KiB.
-    pub fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/PID/status");
-        line.split_whitespace().nth(1).unwrap().parse().unwrap()
-    }
-
     /// SIGKILL: no chance to drain or acknowledge.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
