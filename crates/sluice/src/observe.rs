@@ -132,6 +132,10 @@ fn describe() {
     describe_histogram!("sluice_sink_write_seconds", Unit::Seconds, "Duration of sink writes, each until durable");
     describe_counter!("sluice_sink_errors_total", "Failed sink writes (retriable: true or false)");
     describe_counter!("sluice_sink_retries_total", "Sink writes retried after a retriable failure");
+    describe_counter!(
+        "sluice_outbox_rows_deleted_total",
+        "Outbox rows the cleaner deleted after the flush LSN passed their transaction"
+    );
     describe_gauge!(
         "sluice_slot_retained_wal_bytes",
         Unit::Bytes,
