@@ -6,7 +6,19 @@ pub fn string(out: &mut Vec<u8>, s: &str) {
 
 /// Writes UTF-8 bytes as a JSON string (invalid UTF-8 is replaced by U+FFFD, never a panic and never invalid JSON).
 pub fn bytes_as_string(out: &mut Vec<u8>, s: &[u8]) {
-    if std::str::from_utf8(s).is_err() {
+    // Most values are ASCII with nothing to escape: one branch-free pass over the bytes finds out, and the value
+    // is copied whole, without UTF-8 validation or the per-byte escape loop.
+    let (non_ascii, special) = s.iter().fold((false, false), |(non_ascii, special), &b| {
+        (non_ascii | (b >= 0x80), special | (b < 0x20) | (b == b'"') | (b == b'\\'))
+    });
+    if !non_ascii && !special {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
+    if non_ascii && std::str::from_utf8(s).is_err() {
         return bytes_as_string(out, String::from_utf8_lossy(s).as_bytes());
     }
     out.push(b'"');

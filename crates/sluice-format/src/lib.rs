@@ -100,12 +100,14 @@ struct TableCache {
     topic: Arc<str>,
     kinds: Vec<Option<Kind>>,
     key_columns: Vec<usize>,
-    key_schema: Vec<u8>,
-    envelope_schema: Vec<u8>,
+    key_schema: Arc<[u8]>,
+    envelope_schema: Arc<[u8]>,
     /// The size of the last encoded value, so the next buffer is allocated once at the right size.
     value_size_hint: std::cell::Cell<usize>,
     /// `"schema":"…","table":"…",` for the source block.
     source_table: Vec<u8>,
+    /// `"<column>":` per column, escaped once here rather than for every row.
+    field_heads: Vec<Box<[u8]>>,
 }
 
 /// Turns change events into records.
@@ -178,7 +180,7 @@ impl Encoder {
                 _ => Ok(None),
             }
         };
-        let key_of = |payload: Vec<u8>| convert(&self.opts.key, &cache.key_schema, payload, "the key");
+        let key_of = |payload: Vec<u8>| convert_shared(&self.opts.key, &cache.key_schema, payload, "the key");
 
         if event.op == Op::Update {
             if let (Some(old), Some(new)) = (key_payload(event.before.as_ref())?, key_payload(event.after.as_ref())?) {
@@ -226,13 +228,7 @@ impl Encoder {
         now: i64,
     ) -> Result<Payload, EncodeError> {
         let opts = &self.opts;
-        let with_schema = opts.value == Converter::Json { schemas_enable: true };
         let mut payload = Vec::with_capacity(cache.value_size_hint.get());
-        if with_schema {
-            payload.extend_from_slice(b"{\"schema\":");
-            payload.extend_from_slice(&cache.envelope_schema);
-            payload.extend_from_slice(b",\"payload\":");
-        }
         payload.extend_from_slice(b"{\"before\":");
         match before {
             Some(row) => write_row(&mut payload, cache, opts, row, None)?,
@@ -250,16 +246,8 @@ impl Encoder {
         payload.extend_from_slice(b"\"");
         write_ts(&mut payload, now);
         payload.push(b'}');
-        match opts.value {
-            Converter::Json { .. } => {
-                if with_schema {
-                    payload.push(b'}');
-                }
-                cache.value_size_hint.set(payload.len() + 64);
-                Ok(Payload::Json(payload))
-            }
-            _ => convert(&opts.value, &cache.envelope_schema, payload, "the change event envelope"),
-        }
+        cache.value_size_hint.set(payload.len() + 64);
+        convert_shared(&opts.value, &cache.envelope_schema, payload, "the change event envelope")
     }
 
     fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u32>) {
@@ -476,14 +464,25 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
     json::string(&mut source_table, &id.table);
     source_table.push(b',');
 
-    let value_size_hint = std::cell::Cell::new(envelope_schema.len() + 512);
+    let field_heads = schema
+        .columns
+        .iter()
+        .map(|c| {
+            let mut head = Vec::with_capacity(c.name.len() + 3);
+            json::string(&mut head, &c.name);
+            head.push(b':');
+            head.into_boxed_slice()
+        })
+        .collect();
+    let value_size_hint = std::cell::Cell::new(512);
     TableCache {
+        field_heads,
         schema: schema.clone(),
         topic: Arc::from(base),
         kinds,
         key_columns,
-        key_schema,
-        envelope_schema,
+        key_schema: key_schema.into(),
+        envelope_schema: envelope_schema.into(),
         value_size_hint,
         source_table,
     }
@@ -516,8 +515,7 @@ fn write_row(
             out.push(b',');
         }
         first = false;
-        json::string(out, &column.name);
-        out.push(b':');
+        out.extend_from_slice(&cache.field_heads[i]);
         match datum {
             Datum::Null => out.extend_from_slice(b"null"),
             Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
@@ -538,6 +536,20 @@ fn convert(converter: &Converter, schema: &[u8], payload: Vec<u8>, what: &'stati
     match converter {
         Converter::Binary => Err(EncodeError::BinaryNeedsBytes { what }),
         other => Ok(render(other, schema, payload)),
+    }
+}
+
+/// [`convert`] for a schema shared by many records (a table's key and envelope schemas): with `schemas.enable`,
+/// records share the schema rather than each carrying a copy of it.
+fn convert_shared(
+    converter: &Converter,
+    schema: &Arc<[u8]>,
+    payload: Vec<u8>,
+    what: &'static str,
+) -> Result<Payload, EncodeError> {
+    match converter {
+        Converter::Json { schemas_enable: true } => Ok(Payload::JsonWithSchema { schema: schema.clone(), payload }),
+        other => convert(other, schema, payload, what),
     }
 }
 

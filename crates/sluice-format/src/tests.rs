@@ -64,7 +64,7 @@ fn event(op: Op, table: &Arc<TableSchema>, before: Option<Vec<Datum>>, after: Op
 
 fn payload_json(p: &Payload) -> Value {
     match p {
-        Payload::Json(b) => serde_json::from_slice(b).unwrap(),
+        json if json.is_json() => serde_json::from_slice(&json.bytes()).unwrap(),
         other => panic!("not json: {other:?}"),
     }
 }
@@ -813,8 +813,9 @@ proptest::proptest! {
         });
         match enc.encode(&event(Op::Create, &t, None, Some(row)), &mut out) {
             Ok(()) => {
-                let Some(Payload::Json(bytes)) = &out[0].value else { panic!("no JSON value") };
-                proptest::prop_assert!(serde_json::from_slice::<Value>(bytes).is_ok(), "{}", String::from_utf8_lossy(bytes));
+                let Some(value) = out[0].value.as_ref().filter(|v| v.is_json()) else { panic!("no JSON value") };
+                let bytes = value.bytes();
+                proptest::prop_assert!(serde_json::from_slice::<Value>(&bytes).is_ok(), "{}", String::from_utf8_lossy(&bytes));
             }
             Err(EncodeError::Value { column, .. }) => proptest::prop_assert_eq!(column, "v"),
             Err(other) => proptest::prop_assert!(false, "unexpected error {other}"),
@@ -941,4 +942,40 @@ fn heartbeats_are_debeziums_server_name_key_and_ts_ms_value() {
     let record = Encoder::new(binary).heartbeat("hb", Position::default());
     assert_eq!(record.key, Some(Payload::String("Struct{serverName=app}".into())));
     assert!(matches!(record.value, Some(Payload::Binary(ref b)) if b.starts_with(b"{\"ts_ms\":")));
+}
+
+#[test]
+fn records_of_one_table_share_the_envelope_schema_instead_of_copying_it() {
+    let t = table(vec![col("id", 23, -1, true), col("v", 25, -1, false)]);
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut enc = Encoder::new(o);
+    let mut out = Vec::new();
+    for id in ["1", "2"] {
+        enc.encode(&event(Op::Create, &t, None, Some(vec![Datum::text(id), Datum::text("x")])), &mut out).unwrap();
+    }
+    let schema = |p: &Payload| match p {
+        Payload::JsonWithSchema { schema, .. } => schema.clone(),
+        other => panic!("not a shared-schema payload: {other:?}"),
+    };
+    let (first, second) = (schema(out[0].value.as_ref().unwrap()), schema(out[1].value.as_ref().unwrap()));
+    assert!(Arc::ptr_eq(&first, &second));
+    // However it is held, the record's bytes are one JSON document with the schema and the payload.
+    let whole = out[1].value.as_ref().unwrap();
+    assert_eq!(whole.bytes().len(), whole.len());
+    let doc: Value = serde_json::from_slice(&whole.bytes()).unwrap();
+    assert_eq!(doc["payload"]["after"]["id"], 2);
+    assert_eq!(doc["schema"]["name"], "app.public.t.Envelope");
+}
+
+#[test]
+fn json_strings_escape_quotes_controls_and_invalid_utf8_and_copy_plain_ascii_whole() {
+    let enc = |b: &[u8]| {
+        let mut out = Vec::new();
+        crate::json::bytes_as_string(&mut out, b);
+        String::from_utf8(out).unwrap()
+    };
+    assert_eq!(enc(b"plain ascii 123"), "\"plain ascii 123\"");
+    assert_eq!(enc(b"a\"b\\c\nd\te\x01"), "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
+    assert_eq!(enc("grüße \"x\"".as_bytes()), "\"grüße \\\"x\\\"\"");
+    assert_eq!(enc(b"bad \xff end"), "\"bad \u{fffd} end\"");
 }

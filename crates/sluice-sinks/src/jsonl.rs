@@ -38,9 +38,9 @@ fn write_payload(field: &str, payload: Option<&Payload>, out: &mut Vec<u8>) {
     out.extend_from_slice(field.as_bytes());
     match payload {
         None => out.extend_from_slice(b"\":null"),
-        Some(Payload::Json(json)) => {
+        Some(json @ (Payload::Json(_) | Payload::JsonWithSchema { .. })) => {
             out.extend_from_slice(b"\":");
-            out.extend_from_slice(json);
+            json.append_to(out);
         }
         Some(Payload::String(s)) => {
             out.extend_from_slice(b"\":");

@@ -34,7 +34,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
-use sluice_core::{Record, Sink, SinkError};
+use sluice_core::{Payload, Record, Sink, SinkError};
 
 pub use settings::{producer_settings, ProducerSettings};
 
@@ -290,19 +290,21 @@ impl Sink for KafkaSink {
             for (key, value) in &record.headers {
                 headers = headers.insert(Header { key, value: Some(value) });
             }
+            // librdkafka copies key and value into its own buffers, so these only live until `send_result`.
+            let key = record.key.as_ref().map(Payload::bytes);
+            let value = record.value.as_ref().map(Payload::bytes);
             let mut message =
                 FutureRecord::<[u8], [u8]>::to(&record.topic[..]).headers(headers).timestamp(record.timestamp_ms);
-            if let Some(key) = &record.key {
-                message = message.key(key.bytes());
+            if let Some(key) = &key {
+                message = message.key(key);
             }
-            if let Some(value) = &record.value {
-                message = message.payload(value.bytes());
+            if let Some(value) = &value {
+                message = message.payload(value);
             }
             if let Some(partition) = record.partition {
                 message = message.partition(partition);
             }
-            let size = record.key.as_ref().map_or(0, |k| k.bytes().len())
-                + record.value.as_ref().map_or(0, |v| v.bytes().len());
+            let size = key.as_ref().map_or(0, |k| k.len()) + value.as_ref().map_or(0, |v| v.len());
             loop {
                 match self.producer.send_result(message) {
                     Ok(delivery) => {
