@@ -14,8 +14,10 @@
 //!   where Debezium puts `["<previous commit LSN>","<event LSN>"]`, which repeats for such rows.
 //!
 //! Speed: everything that depends only on a table (topic, key and envelope schemas as JSON bytes, each column's
-//! converter) is computed once per table version (a new `Arc<TableSchema>`) and cached; per event the encoder only
-//! writes values straight into the output buffer, with no intermediate JSON trees.
+//! converter, each field name escaped) is computed once per table version (a new `Arc<TableSchema>`) and cached; per
+//! event the encoder only writes values straight into the output buffer, with no intermediate JSON trees. With
+//! `schemas.enable` a record does not copy its table's schema (kilobytes, most of the record) but shares it
+//! (`Payload::JsonWithSchema`): on the reference machine that copy alone was a third of the encoder's time.
 
 mod decimal;
 mod json;

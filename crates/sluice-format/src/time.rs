@@ -61,6 +61,11 @@ pub fn date_days(text: &str) -> Option<i64> {
         Some(b) => (b, true),
         None => (text, false),
     };
+    era_date_days(body, bc)
+}
+
+/// `YYYY-MM-DD` of the era `bc` says → days since 1970-01-01.
+fn era_date_days(body: &str, bc: bool) -> Option<i64> {
     let mut parts = body.splitn(3, '-');
     let y = num(parts.next()?)?;
     let m = num(parts.next()?)? as u32;
@@ -171,8 +176,13 @@ fn timestamp_micros(text: &str) -> Option<i64> {
         Some(b) => (b, true),
         None => (text, false),
     };
+    era_timestamp_micros(body, bc)
+}
+
+/// `YYYY-MM-DD HH:MM:SS[.ffffff]` of the era `bc` says → microseconds since the epoch.
+fn era_timestamp_micros(body: &str, bc: bool) -> Option<i64> {
     let (date, time) = body.split_once(' ')?;
-    let days = date_days(&if bc { format!("{date} BC") } else { date.to_string() })?;
+    let days = era_date_days(date, bc)?;
     days.checked_mul(MICROS_PER_DAY)?.checked_add(time_micros(time)?)
 }
 
@@ -184,11 +194,11 @@ pub fn timestamptz_micros(text: &str) -> Option<i64> {
         _ => {}
     }
     let (body, bc) = match text.strip_suffix(" BC") {
-        Some(b) => (b, " BC"),
-        None => (text, ""),
+        Some(b) => (b, true),
+        None => (text, false),
     };
     let (local, offset) = split_offset(body)?;
-    let micros = timestamp_micros(&format!("{local}{bc}"))?;
+    let micros = era_timestamp_micros(local, bc)?;
     micros.checked_sub(offset * 1_000_000)
 }
 
