@@ -232,8 +232,8 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         shutdown.clone(),
     ));
     let source = tokio::spawn(source::run(options, loaded, items_tx, flush_rx, shutdown));
-    let (pipeline, stop_pipeline) = spawn_on_own_thread(pipeline.run(items_rx, flush_tx));
-    let stop_source = source.abort_handle();
+    let pipeline = tokio::spawn(pipeline.run(items_rx, flush_tx));
+    let stop_both = [source.abort_handle(), pipeline.abort_handle()];
     let both = async { tokio::join!(source, pipeline) };
     tokio::pin!(both);
     // The slot guard ends this run the moment the slot is lost (its error says what happens next); otherwise it
@@ -248,8 +248,7 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
                     Ok(Ok(())) => continue,
                 };
                 // As abrupt as a crash, and as safe: nothing unacknowledged was confirmed.
-                stop_source.abort();
-                stop_pipeline.abort();
+                stop_both.iter().for_each(|h| h.abort());
                 heartbeat_actions.abort();
                 if let Some(cleaner) = &cleaner {
                     cleaner.abort();
@@ -265,9 +264,7 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         let _ = cleaner.await;
     }
     let source = source.map_err(|e| RunError::Task(e.to_string()))?;
-    let stats = pipeline
-        .map_err(|e| RunError::Task(e.to_string()))?
-        .map_err(|_| RunError::Task("the pipeline was stopped".into()))??;
+    let stats = pipeline.map_err(|e| RunError::Task(e.to_string()))??;
     match source? {
         SourceOutcome::Stopped => tracing::info!(events = stats.events, records = stats.records, "stopped"),
         SourceOutcome::SnapshotOnly => {
@@ -276,24 +273,4 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         SourceOutcome::PipelineGone => {}
     }
     Ok(())
-}
-
-/// Runs `work` on a thread of its own rather than on the runtime's workers, and returns its join handle and a way
-/// to stop it (dropping the future at its next wake-up, as aborting a task does).
-///
-/// Why: when the source hands the pipeline a chunk, tokio runs the woken pipeline task next on the *same* worker
-/// (its LIFO slot, which the other workers cannot steal), so decoding and encoding took turns on one core while the
-/// other one idled — a snapshot ran as fast as parse + encode in sequence. On its own thread the pipeline encodes
-/// one chunk while the source reads and decodes the next. Timers, I/O and tasks it spawns still belong to the
-/// runtime (`Handle::block_on` on a multi-threaded runtime).
-fn spawn_on_own_thread<F>(
-    work: F,
-) -> (tokio::task::JoinHandle<Result<F::Output, futures_util::future::Aborted>>, futures_util::future::AbortHandle)
-where
-    F: std::future::Future + Send + 'static,
-    F::Output: Send + 'static,
-{
-    let (work, stop) = futures_util::future::abortable(work);
-    let runtime = tokio::runtime::Handle::current();
-    (tokio::task::spawn_blocking(move || runtime.block_on(work)), stop)
 }
