@@ -24,3 +24,9 @@ pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
 pub use tuple::{Datum, Tuple};
+
+/// The wall clock in microseconds since the Unix epoch, as event timestamps (`ts_us`, source `ts_us`) carry it; 0
+/// if the clock is set before 1970.
+pub fn unix_micros() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64)
+}

@@ -28,9 +28,8 @@ mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use sluice_core::{ChangeEvent, Datum, Op, Payload, Position, Record, TableSchema, Tuple};
+use sluice_core::{unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, TableSchema, Tuple};
 
 use types::Kind;
 
@@ -125,10 +124,6 @@ pub struct Encoder {
     message_value_schema: Vec<u8>,
 }
 
-fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
-}
-
 impl Encoder {
     pub fn new(opts: EncoderOptions) -> Self {
         let mut source_head = b"{\"version\":".to_vec();
@@ -159,7 +154,7 @@ impl Encoder {
     /// the old key (header `__debezium.newkey`), its tombstone, and a create of the new key (header
     /// `__debezium.oldkey`).
     pub fn encode(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<(), EncodeError> {
-        let now = now_us();
+        let now = unix_micros();
         if event.op == Op::Message {
             return self.encode_message(event, now, out);
         }
@@ -317,7 +312,7 @@ impl Encoder {
     /// it is given (the last acknowledged one) and acknowledges nothing new. With the `binary` converter, which
     /// Debezium defines for byte-array values only, the payload goes out as JSON bytes.
     pub fn heartbeat(&self, heartbeat_prefix: &str, position: Position) -> Record {
-        let now = now_us();
+        let now = unix_micros();
         let mut key = b"{\"serverName\":".to_vec();
         json::string(&mut key, &self.opts.topic_prefix);
         key.push(b'}');

@@ -572,7 +572,7 @@ fn infer_schema(value: &Value) -> Value {
 }
 
 fn now_ms() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+    sluice_core::unix_micros() / 1000
 }
 
 #[cfg(test)]

@@ -76,8 +76,7 @@ pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, ObserveError> {
 fn render(handle: &PrometheusHandle) -> String {
     let last = crate::pipeline::LAST_EVENT_US.load(Ordering::Relaxed);
     if last > 0 {
-        let now_us =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        let now_us = sluice_core::unix_micros();
         metrics::gauge!("sluice_last_event_age_seconds").set((now_us - last).max(0) as f64 / 1e6);
     }
     handle.render()

@@ -102,8 +102,7 @@ fn record_acknowledged(batch: &mut Batch) {
         }
     }
     if let Some(commit_us) = batch.last_commit_us.take() {
-        let now_us =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_micros() as i64);
+        let now_us = sluice_core::unix_micros();
         let behind = (now_us - commit_us).max(0) as f64;
         LAST_EVENT_US.store(now_us, std::sync::atomic::Ordering::Relaxed);
         metrics::histogram!("sluice_commit_to_acknowledged_seconds").record(behind / 1e6);

@@ -19,8 +19,6 @@
 //! - Sessions set `DateStyle=ISO`, `TimeZone=UTC`, `IntervalStyle=postgres` and `extra_float_digits=3`: the text
 //!   form of every value depends on them.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use bytes::{Buf, Bytes, BytesMut};
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
@@ -549,8 +547,7 @@ impl StatusSender {
         applied: Lsn,
         reply_requested: bool,
     ) -> Result<(), PgError> {
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
-            - POSTGRES_EPOCH_OFFSET_US;
+        let now = sluice_core::unix_micros() - POSTGRES_EPOCH_OFFSET_US;
         let mut msg = BytesMut::with_capacity(40);
         msg.extend_from_slice(b"d");
         msg.extend_from_slice(&(4u32 + 34).to_be_bytes());

@@ -11,7 +11,7 @@
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use futures_util::{StreamExt, TryStreamExt};
 use sluice_core::{ChangeEvent, Lsn, Op, Position, SnapshotMarker, SourceInfo, TableSchema, Tuple};
@@ -101,10 +101,6 @@ async fn reader(
     }
     client.batch_execute("COMMIT").await.map_err(|e| SourceError::sql("end the snapshot transaction", e))?;
     Ok(true)
-}
-
-fn now_us() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
 
 async fn read_table(
@@ -198,7 +194,7 @@ fn read_event(shared: &Shared, schema: &Arc<TableSchema>, row: Tuple, marker: Sn
             position: Position::new(shared.lsn, ordinal),
             lsn: shared.lsn,
             tx_id: None,
-            ts_us: now_us(),
+            ts_us: sluice_core::unix_micros(),
             snapshot: marker,
         },
     })

@@ -281,7 +281,7 @@ impl Decoder<'_> {
                         tx.next_ordinal += 1;
                         (Position::new(tx.commit_lsn, ordinal), Some(tx.xid), tx.ts_us)
                     }
-                    _ => (Position::new(m.lsn, 0), None, now_us()),
+                    _ => (Position::new(m.lsn, 0), None, sluice_core::unix_micros()),
                 };
                 if self.skip_through.is_some_and(|s| position <= s) {
                     return Ok(());
@@ -350,8 +350,4 @@ impl Decoder<'_> {
         }));
         Ok(())
     }
-}
-
-fn now_us() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }
