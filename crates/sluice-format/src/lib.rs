@@ -554,15 +554,8 @@ fn convert_shared(
 pub(crate) fn render(converter: &Converter, schema: &[u8], payload: Vec<u8>) -> Payload {
     match converter {
         Converter::Json { schemas_enable: false } => Payload::Json(payload),
-        Converter::Json { schemas_enable: true } => {
-            let mut out = Vec::with_capacity(schema.len() + payload.len() + 24);
-            out.extend_from_slice(b"{\"schema\":");
-            out.extend_from_slice(schema);
-            out.extend_from_slice(b",\"payload\":");
-            out.extend_from_slice(&payload);
-            out.push(b'}');
-            Payload::Json(out)
-        }
+        // `Payload` alone knows the `{"schema":…,"payload":…}` layout; a one-off schema gets an `Arc` of its own.
+        Converter::Json { schemas_enable: true } => Payload::JsonWithSchema { schema: Arc::from(schema), payload },
         Converter::SimpleString | Converter::Binary => Payload::String(struct_string(&payload)),
     }
 }

@@ -34,7 +34,7 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
-use sluice_core::{Payload, Record, Sink, SinkError};
+use sluice_core::{Record, Sink, SinkError};
 
 pub use settings::{producer_settings, ProducerSettings};
 
@@ -285,26 +285,27 @@ impl Sink for KafkaSink {
         self.pending.clear();
         let mut first_error: Option<SinkError> = None;
         let mut sizes = VecDeque::with_capacity(batch.len());
+        // Where a key or value held in parts is assembled; librdkafka copies it during `send_result`.
+        let (mut key_buf, mut value_buf) = (Vec::new(), Vec::new());
         for record in batch {
             let mut headers = OwnedHeaders::new_with_capacity(record.headers.len());
             for (key, value) in &record.headers {
                 headers = headers.insert(Header { key, value: Some(value) });
             }
-            // librdkafka copies key and value into its own buffers, so these only live until `send_result`.
-            let key = record.key.as_ref().map(Payload::bytes);
-            let value = record.value.as_ref().map(Payload::bytes);
+            let key = record.key.as_ref().map(|k| k.bytes_in(&mut key_buf));
+            let value = record.value.as_ref().map(|v| v.bytes_in(&mut value_buf));
             let mut message =
                 FutureRecord::<[u8], [u8]>::to(&record.topic[..]).headers(headers).timestamp(record.timestamp_ms);
-            if let Some(key) = &key {
+            if let Some(key) = key {
                 message = message.key(key);
             }
-            if let Some(value) = &value {
+            if let Some(value) = value {
                 message = message.payload(value);
             }
             if let Some(partition) = record.partition {
                 message = message.partition(partition);
             }
-            let size = key.as_ref().map_or(0, |k| k.len()) + value.as_ref().map_or(0, |v| v.len());
+            let size = key.map_or(0, <[u8]>::len) + value.map_or(0, <[u8]>::len);
             loop {
                 match self.producer.send_result(message) {
                     Ok(delivery) => {
