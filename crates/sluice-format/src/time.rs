@@ -193,6 +193,11 @@ pub fn timestamptz_micros(text: &str) -> Option<i64> {
         "-infinity" => return Some(i64::MIN),
         _ => {}
     }
+    utc_timestamptz_micros(text.as_bytes()).or_else(|| any_timestamptz_micros(text))
+}
+
+/// [`timestamptz_micros`] for every form: any offset, any year, BC.
+fn any_timestamptz_micros(text: &str) -> Option<i64> {
     let (body, bc) = match text.strip_suffix(" BC") {
         Some(b) => (b, true),
         None => (text, false),
@@ -200,6 +205,31 @@ pub fn timestamptz_micros(text: &str) -> Option<i64> {
     let (local, offset) = split_offset(body)?;
     let micros = era_timestamp_micros(local, bc)?;
     micros.checked_sub(offset * 1_000_000)
+}
+
+/// The form Sluice's sessions (`TimeZone=UTC`, `DateStyle=ISO`) print nearly every `timestamptz` in —
+/// `YYYY-MM-DD HH:MM:SS[.f…]+00`, four-digit year, no era — read by position; `None` for every other form, which
+/// the general parser handles. Every such column of every row comes through here.
+fn utc_timestamptz_micros(t: &[u8]) -> Option<i64> {
+    let body = t.strip_suffix(b"+00")?;
+    if body.len() < 19 || body[4] != b'-' || body[7] != b'-' || body[10] != b' ' || body[13] != b':' || body[16] != b':'
+    {
+        return None;
+    }
+    let digits =
+        |d: &[u8]| d.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')));
+    let (y, mo, d) = (digits(&body[0..4])?, digits(&body[5..7])?, digits(&body[8..10])?);
+    let (h, mi, s) = (digits(&body[11..13])?, digits(&body[14..16])?, digits(&body[17..19])?);
+    let frac = match &body[19..] {
+        [] => 0,
+        [b'.', f @ ..] if (1..=6).contains(&f.len()) => digits(f)? * 10_i64.pow(6 - f.len() as u32),
+        _ => return None,
+    };
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 24 || mi > 59 || s > 60 {
+        return None;
+    }
+    let days = days_from_civil(y, mo as u32, d as u32);
+    Some(days * MICROS_PER_DAY + ((h * 60 + mi) * 60 + s) * 1_000_000 + frac)
 }
 
 /// Debezium's ZonedTimestamp: ISO-8601 in UTC with the fraction padded to the column's precision, as recent
@@ -287,6 +317,22 @@ pub fn interval_micros(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #[test]
+        fn utc_timestamps_read_by_position_agree_with_the_general_parser(
+            (y, mo, d, h, mi, s) in (0i64..=9999, 0u32..=13, 0u32..=32, 0u32..=25, 0u32..=60, 0u32..=61),
+            frac in "(\\.[0-9]{1,7})?",
+            tail in proptest::sample::select(vec!["+00", "+05", "-03:30", "+00 BC", ""]),
+        ) {
+            let text = format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}{frac}{tail}");
+            let general = any_timestamptz_micros(&text);
+            if let Some(fast) = utc_timestamptz_micros(text.as_bytes()) {
+                proptest::prop_assert_eq!(Some(fast), general, "{}", text);
+            }
+            proptest::prop_assert_eq!(timestamptz_micros(&text), general, "{}", text);
+        }
+    }
 
     #[test]
     fn dates_count_days_from_the_epoch() {

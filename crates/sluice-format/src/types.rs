@@ -480,12 +480,25 @@ fn is_special_numeric(text: &[u8]) -> bool {
     matches!(text, b"NaN" | b"Infinity" | b"-Infinity")
 }
 
-/// Copies an integer's text when it is a JSON integer within `min..=max`.
+/// Copies an integer's text when it is a JSON integer (`-?(0|[1-9][0-9]*)`) within `min..=max`. One pass over the
+/// bytes: every integer column of every row comes through here.
 fn int_in_range(out: &mut Vec<u8>, text: &[u8], min: i64, max: i64) -> Option<()> {
-    if !json::is_number(text) || text.iter().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+    let (negative, digits) = match text.split_first() {
+        Some((b'-', d)) => (true, d),
+        _ => (false, text),
+    };
+    if digits.is_empty() || (digits.len() > 1 && digits[0] == b'0') {
         return None;
     }
-    let v: i64 = std::str::from_utf8(text).ok()?.parse().ok()?;
+    // Accumulated as a negative number, so that i64::MIN fits.
+    let mut v: i64 = 0;
+    for &d in digits {
+        if !d.is_ascii_digit() {
+            return None;
+        }
+        v = v.checked_mul(10)?.checked_sub(i64::from(d - b'0'))?;
+    }
+    let v = if negative { v } else { v.checked_neg()? };
     (min..=max).contains(&v).then(|| out.extend_from_slice(text))
 }
 
@@ -675,3 +688,58 @@ pub fn write_source_schema(out: &mut Vec<u8>) {
 
 /// The Connect schema of the `transaction` block (always null: transaction metadata is not provided yet).
 pub const TRANSACTION_SCHEMA: &[u8] = b"{\"type\":\"struct\",\"fields\":[{\"type\":\"string\",\"optional\":false,\"field\":\"id\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"total_order\"},{\"type\":\"int64\",\"optional\":false,\"field\":\"data_collection_order\"}],\"optional\":true,\"name\":\"event.block\",\"version\":1,\"field\":\"transaction\"}";
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    /// What `int_in_range` accepts, stated the slow way: a JSON integer that Rust parses into the range.
+    fn reference(text: &[u8], min: i64, max: i64) -> bool {
+        super::json::is_number(text)
+            && !text.iter().any(|b| matches!(b, b'.' | b'e' | b'E'))
+            && std::str::from_utf8(text)
+                .ok()
+                .and_then(|s| s.parse::<i64>().ok())
+                .is_some_and(|v| (min..=max).contains(&v))
+    }
+
+    proptest! {
+        #[test]
+        fn integer_text_is_accepted_exactly_when_it_is_a_json_integer_in_range(
+            text in "-?[0-9]{0,21}|[-+0-9.eE ]{0,6}|\\PC{0,4}",
+            bounds in prop::sample::select(vec![
+                (i64::from(i16::MIN), i64::from(i16::MAX)),
+                (i64::from(i32::MIN), i64::from(i32::MAX)),
+                (i64::MIN, i64::MAX),
+            ]),
+        ) {
+            let mut out = Vec::new();
+            let accepted = super::int_in_range(&mut out, text.as_bytes(), bounds.0, bounds.1).is_some();
+            prop_assert_eq!(accepted, reference(text.as_bytes(), bounds.0, bounds.1), "{:?}", text);
+            prop_assert_eq!(out, if accepted { text.as_bytes().to_vec() } else { Vec::new() });
+        }
+    }
+
+    #[test]
+    fn integer_limits_and_non_json_forms() {
+        for (text, ok) in [
+            ("-9223372036854775808", true),
+            ("9223372036854775807", true),
+            ("9223372036854775808", false),
+            ("-9223372036854775809", false),
+            ("-0", true),
+            ("007", false),
+            ("+1", false),
+            ("-", false),
+            ("", false),
+        ] {
+            assert_eq!(
+                super::int_in_range(&mut Vec::new(), text.as_bytes(), i64::MIN, i64::MAX).is_some(),
+                ok,
+                "{text}"
+            );
+        }
+        assert!(super::int_in_range(&mut Vec::new(), b"32768", i64::from(i16::MIN), i64::from(i16::MAX)).is_none());
+        assert!(super::int_in_range(&mut Vec::new(), b"-32768", i64::from(i16::MIN), i64::from(i16::MAX)).is_some());
+    }
+}
