@@ -44,10 +44,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn num(s: &str) -> Option<i64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+    digits(s.as_bytes())
+}
+
+/// A run of ASCII digits → its value; `None` when empty, not all digits, or beyond i64.
+fn digits(d: &[u8]) -> Option<i64> {
+    if d.is_empty() {
         return None;
     }
-    s.parse().ok()
+    d.iter().try_fold(0i64, |acc, &c| {
+        if c.is_ascii_digit() {
+            acc.checked_mul(10)?.checked_add(i64::from(c - b'0'))
+        } else {
+            None
+        }
+    })
 }
 
 /// `YYYY-MM-DD` (with optional ` BC`) → days since the epoch.
@@ -80,24 +91,25 @@ fn era_date_days(body: &str, bc: bool) -> Option<i64> {
     Some(days_from_civil(y, m, d))
 }
 
-/// `HH:MM:SS[.ffffff]` → microseconds since midnight (24:00:00 allowed).
+/// `HH:MM:SS[.ffffff]` → microseconds since midnight (24:00:00 allowed). PostgreSQL prints every field with two
+/// digits, so the text is read by position: times come with every timestamp of every row.
 pub fn time_micros(text: &str) -> Option<i64> {
-    let (hms, frac) = match text.split_once('.') {
-        Some((a, b)) => (a, Some(b)),
-        None => (text, None),
-    };
-    let mut parts = hms.split(':');
-    let h = num(parts.next()?)?;
-    let m = num(parts.next()?)?;
-    let s = num(parts.next()?)?;
-    if parts.next().is_some() || h > 24 || m > 59 || s > 60 {
+    clock_micros(text.as_bytes())
+}
+
+fn clock_micros(t: &[u8]) -> Option<i64> {
+    if t.len() < 8 || t[2] != b':' || t[5] != b':' {
         return None;
     }
-    let micros = match frac {
-        None => 0,
-        Some(f) if !f.is_empty() && f.len() <= 6 => num(f)? * 10_i64.pow(6 - f.len() as u32),
-        Some(_) => return None,
+    let (h, m, s) = (digits(&t[0..2])?, digits(&t[3..5])?, digits(&t[6..8])?);
+    let micros = match &t[8..] {
+        [] => 0,
+        [b'.', f @ ..] if f.len() <= 6 => digits(f)? * 10_i64.pow(6 - f.len() as u32),
+        _ => return None,
     };
+    if h > 24 || m > 59 || s > 60 {
+        return None;
+    }
     Some(((h * 60 + m) * 60 + s) * 1_000_000 + micros)
 }
 
@@ -212,24 +224,14 @@ fn any_timestamptz_micros(text: &str) -> Option<i64> {
 /// the general parser handles. Every such column of every row comes through here.
 fn utc_timestamptz_micros(t: &[u8]) -> Option<i64> {
     let body = t.strip_suffix(b"+00")?;
-    if body.len() < 19 || body[4] != b'-' || body[7] != b'-' || body[10] != b' ' || body[13] != b':' || body[16] != b':'
-    {
+    if body.len() < 19 || body[4] != b'-' || body[7] != b'-' || body[10] != b' ' {
         return None;
     }
-    let digits =
-        |d: &[u8]| d.iter().try_fold(0i64, |acc, &c| c.is_ascii_digit().then(|| acc * 10 + i64::from(c - b'0')));
     let (y, mo, d) = (digits(&body[0..4])?, digits(&body[5..7])?, digits(&body[8..10])?);
-    let (h, mi, s) = (digits(&body[11..13])?, digits(&body[14..16])?, digits(&body[17..19])?);
-    let frac = match &body[19..] {
-        [] => 0,
-        [b'.', f @ ..] if (1..=6).contains(&f.len()) => digits(f)? * 10_i64.pow(6 - f.len() as u32),
-        _ => return None,
-    };
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 24 || mi > 59 || s > 60 {
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
-    let days = days_from_civil(y, mo as u32, d as u32);
-    Some(days * MICROS_PER_DAY + ((h * 60 + mi) * 60 + s) * 1_000_000 + frac)
+    Some(days_from_civil(y, mo as u32, d as u32) * MICROS_PER_DAY + clock_micros(&body[11..])?)
 }
 
 /// Debezium's ZonedTimestamp: ISO-8601 in UTC with the fraction padded to the column's precision, as recent
