@@ -39,6 +39,7 @@ const SOURCE_KEYS: &[&str] = &[
     "database.dbname",
     "database.sslmode",
     "database.sslrootcert",
+    "driver.receiveBufferSize",
     "topic.prefix",
     "plugin.name",
     "slot.name",
@@ -80,6 +81,7 @@ const SOURCE_KEYS: &[&str] = &[
 /// Keys (after `debezium.source.`) Debezium's PostgreSQL connector defines and Sluice does not implement yet. A
 /// trailing `.` marks a prefix.
 const SOURCE_NOT_YET: &[&str] = &[
+    "driver.",
     "heartbeat.",
     "signal.",
     "incremental.snapshot.",
@@ -176,6 +178,7 @@ const SINKS_NOT_YET: &[&str] = &[
 
 pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, TimePrecisionMode};
 pub use sluice_postgres::outbox_cleaner::OutboxCleanup;
+pub use sluice_postgres::replication::ReceiveBuffer;
 pub use sluice_postgres::source::{
     LostSlotPolicy, PublicationMode as PublicationAutocreateMode, SkippedOperations, SlotGuardOptions, SnapshotMode,
 };
@@ -260,6 +263,8 @@ pub struct SourceConfig {
     pub dbname: String,
     pub sslmode: SslMode,
     pub sslrootcert: Option<PathBuf>,
+    /// `driver.receiveBufferSize`: the replication socket's receive buffer.
+    pub receive_buffer: ReceiveBuffer,
     pub topic_prefix: String,
     pub slot_name: String,
     pub publication_name: String,
@@ -638,6 +643,25 @@ impl Reader {
         }
     }
 
+    /// pgjdbc's `receiveBufferSize`, passed through by Debezium as `driver.receiveBufferSize`: `-1` leaves the
+    /// socket to the operating system; unset, Sluice sizes it from the round trip.
+    fn receive_buffer(&mut self) -> ReceiveBuffer {
+        let key = format!("{SOURCE}driver.receiveBufferSize");
+        match self.get(&key).map(str::trim) {
+            None => ReceiveBuffer::FromRoundTrip,
+            Some("-1") => ReceiveBuffer::System,
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if n > 0 && n <= i32::MAX as usize => ReceiveBuffer::Bytes(n),
+                _ => {
+                    self.problems.push(format!(
+                        "`{key}` = `{v}` is not a number of bytes (1 to 2147483647) or -1 (the operating system's default); leave it unset to let Sluice size it from the round trip"
+                    ));
+                    ReceiveBuffer::FromRoundTrip
+                }
+            },
+        }
+    }
+
     fn port(&mut self) -> u16 {
         let key = format!("{SOURCE}database.port");
         let port = self.number(&key, 5432u16, "a port number (1-65535)");
@@ -894,6 +918,7 @@ impl Reader {
                 ],
             ),
             sslrootcert: self.source("database.sslrootcert").map(PathBuf::from),
+            receive_buffer: self.receive_buffer(),
             topic_prefix: self.required("topic.prefix"),
             slot_name: self.string("slot.name", "debezium"),
             publication_name: self.string("publication.name", "dbz_publication"),

@@ -45,9 +45,25 @@ fn defaults_follow_debezium() {
     assert_eq!(s.unavailable_value_placeholder, "__debezium_unavailable_value");
     assert!(s.tombstones_on_delete && !s.include_unknown_datatypes);
     assert_eq!(s.status_update_interval, Duration::from_secs(10));
+    assert_eq!(s.receive_buffer, ReceiveBuffer::FromRoundTrip);
     assert_eq!(c.format.value, Converter::Json { schemas_enable: true });
     assert_eq!(c.offsets.file, PathBuf::from("data/offsets.dat"));
     assert_eq!(c.sink, SinkConfig::Stdout);
+}
+
+#[test]
+fn the_driver_receive_buffer_size_is_pgjdbcs_bytes_or_minus_one() {
+    let key = "debezium.source.driver.receiveBufferSize";
+    assert_eq!(ok(&format!("{key}=-1\n")).config.source.receive_buffer, ReceiveBuffer::System);
+    assert_eq!(ok(&format!("{key}= 65536\n")).config.source.receive_buffer, ReceiveBuffer::Bytes(65536));
+    for bad in ["0", "-2", "64k", "4294967296"] {
+        let p = one_problem(&format!("{key}={bad}\n"));
+        assert!(
+            p.contains(&format!("`{key}` = `{bad}` is not a number of bytes"))
+                && p.contains("-1 (the operating system"),
+            "{p}"
+        );
+    }
 }
 
 #[test]
@@ -361,6 +377,7 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "topic.delimiter",
         "custom.metric.tags",
         "notification.enabled.channels",
+        "driver.tcpKeepAlive",
     ] {
         let p = one_problem(&format!("debezium.source.{key}=1\n"));
         assert!(

@@ -5,7 +5,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use sluice_core::{Datum, Lsn};
 use sluice_postgres::pgoutput::{self, PgOutputMessage};
-use sluice_postgres::replication::{connect_sql, ConnectOptions, ReplicationClient, ReplicationMessage};
+use sluice_postgres::replication::{connect_sql, ConnectOptions, ReceiveBuffer, ReplicationClient, ReplicationMessage};
 use sluice_postgres::tls::SslMode;
 use sluice_postgres::PgError;
 use sluice_testkit::{cluster, TestDb};
@@ -20,7 +20,31 @@ fn options(db: &TestDb, user: &str, password: Option<&str>, sslmode: SslMode) ->
         sslmode,
         sslrootcert: None,
         application_name: "sluice-test".into(),
+        receive_buffer: ReceiveBuffer::default(),
     }
+}
+
+/// Linux keeps twice the size asked for (its bookkeeping), and caps the request at `net.core.rmem_max`.
+fn kernel_receive_buffer(asked: usize) -> usize {
+    let max: usize = std::fs::read_to_string("/proc/sys/net/core/rmem_max").unwrap().trim().parse().unwrap();
+    2 * asked.min(max)
+}
+
+#[tokio::test]
+async fn the_replication_socket_gets_a_sized_receive_buffer_unless_left_to_the_system() {
+    let db = cluster().fresh_database("repl_window").await;
+    let connect = |receive_buffer| {
+        let opts = ConnectOptions { receive_buffer, ..options(&db, "postgres", None, SslMode::Disable) };
+        async move { ReplicationClient::connect(&opts).await.unwrap() }
+    };
+    let sized = connect(ReceiveBuffer::FromRoundTrip).await;
+    let asked = sized.window().expect("a same-host connection gets a sized buffer");
+    assert!((64 * 1024..=4 * 1024 * 1024).contains(&asked), "{asked}");
+    assert_eq!(sized.receive_buffer(), Some(kernel_receive_buffer(asked)));
+    let mut fixed = connect(ReceiveBuffer::Bytes(96 * 1024)).await;
+    assert_eq!((fixed.window(), fixed.receive_buffer()), (Some(96 * 1024), Some(kernel_receive_buffer(96 * 1024))));
+    assert_eq!(fixed.simple_query("SELECT 1").await.unwrap()[0][0].as_deref(), Some("1"));
+    assert_eq!(connect(ReceiveBuffer::System).await.window(), None);
 }
 
 #[tokio::test]

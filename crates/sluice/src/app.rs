@@ -105,6 +105,7 @@ fn source_options(config: &Config) -> SourceOptions {
             sslmode: s.sslmode,
             sslrootcert: s.sslrootcert.clone(),
             application_name: format!("sluice {}", s.topic_prefix),
+            receive_buffer: s.receive_buffer,
         },
         slot_name: s.slot_name.clone(),
         publication_name: s.publication_name.clone(),

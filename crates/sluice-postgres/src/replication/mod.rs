@@ -18,6 +18,10 @@
 //!   forever; the client answers CopyInResponse with CopyFail so the statement fails and the connection stays usable.
 //! - Sessions set `DateStyle=ISO`, `TimeZone=UTC`, `IntervalStyle=postgres` and `extra_float_digits=3`: the text
 //!   form of every value depends on them.
+//! - The socket's receive buffer is sized from the handshake's round trip rather than left to autotuning: it decides
+//!   how much the walsender pays per row, and stream reads are paced by it ([`window`]).
+
+mod window;
 
 use bytes::{Buf, Bytes, BytesMut};
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
@@ -25,6 +29,8 @@ use postgres_protocol::message::frontend;
 use sluice_core::Lsn;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
+
+pub use window::ReceiveBuffer;
 
 use crate::pgoutput::POSTGRES_EPOCH_OFFSET_US;
 use crate::tls::{client_config, handshake_failed, SslMode};
@@ -49,6 +55,8 @@ pub struct ConnectOptions {
     pub sslmode: SslMode,
     pub sslrootcert: Option<std::path::PathBuf>,
     pub application_name: String,
+    /// The replication socket's receive buffer.
+    pub receive_buffer: ReceiveBuffer,
 }
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -167,19 +175,31 @@ pub struct ReplicationClient {
     io: Box<dyn Io>,
     buf: BytesMut,
     user: String,
+    /// The receive buffer Sluice set, if it set one; the stream paces its reads by it.
+    window: Option<usize>,
+    receive_buffer: Option<usize>,
 }
 
 impl ReplicationClient {
     /// Connects, negotiates TLS per `sslmode`, and authenticates (trust, password, md5, SCRAM-SHA-256).
     pub async fn connect(opts: &ConnectOptions) -> Result<Self, PgError> {
-        let tcp = TcpStream::connect((opts.host.as_str(), opts.port)).await.map_err(|source| PgError::Connect {
-            host: opts.host.clone(),
-            port: opts.port,
-            source,
-        })?;
+        let (tcp, round_trip) = connect_tcp(opts).await?;
         tcp.set_nodelay(true)?;
+        let socket = socket2::SockRef::from(&tcp);
+        let window = opts.receive_buffer.for_round_trip(round_trip);
+        if let Some(size) = window {
+            socket.set_recv_buffer_size(size)?;
+        }
+        let receive_buffer = socket.recv_buffer_size().ok();
+        tracing::debug!(?round_trip, receive_buffer, "replication connection established");
         let io = negotiate_tls(tcp, opts).await?;
-        let mut client = ReplicationClient { io, buf: BytesMut::with_capacity(64 * 1024), user: opts.user.clone() };
+        let mut client = ReplicationClient {
+            io,
+            buf: BytesMut::with_capacity(64 * 1024),
+            user: opts.user.clone(),
+            window,
+            receive_buffer,
+        };
         let mut out = BytesMut::new();
         let params = [
             ("user", opts.user.as_str()),
@@ -193,6 +213,17 @@ impl ReplicationClient {
         client.send(&out).await?;
         client.authenticate(opts.password.as_deref()).await?;
         Ok(client)
+    }
+
+    /// The receive buffer Sluice asked the kernel for; `None` when it was left to the operating system.
+    pub fn window(&self) -> Option<usize> {
+        self.window
+    }
+
+    /// The socket's receive buffer as the kernel reports it (Linux keeps twice the size asked for, its bookkeeping
+    /// included); `None` if it could not be read.
+    pub fn receive_buffer(&self) -> Option<usize> {
+        self.receive_buffer
     }
 
     async fn send(&mut self, bytes: &[u8]) -> Result<(), PgError> {
@@ -410,7 +441,8 @@ impl ReplicationClient {
             }
         }
         let (read, write) = tokio::io::split(self.io);
-        Ok(ReplicationStream { reader: ReplicationReader { read, buf: self.buf }, status: StatusSender { write } })
+        let reader = ReplicationReader { read, buf: self.buf, pacing: self.window.map(window::Pacing::new) };
+        Ok(ReplicationStream { reader, status: StatusSender { write } })
     }
 }
 
@@ -468,6 +500,8 @@ impl ReplicationStream {
 pub struct ReplicationReader {
     read: ReadHalf<Box<dyn Io>>,
     buf: BytesMut,
+    /// Set when Sluice sized the receive buffer ([`window`]).
+    pacing: Option<window::Pacing>,
 }
 
 impl ReplicationReader {
@@ -477,9 +511,16 @@ impl ReplicationReader {
             if let Some(message) = self.next_buffered_inner()? {
                 return Ok(message);
             }
+            if let Some(resume_at) = self.pacing.as_ref().and_then(window::Pacing::resume_at) {
+                tokio::time::sleep_until(resume_at.into()).await;
+            }
             self.buf.reserve(READ_CHUNK);
-            if self.read.read_buf(&mut self.buf).await? == 0 {
+            let read = self.read.read_buf(&mut self.buf).await?;
+            if read == 0 {
                 return Err(PgError::Closed);
+            }
+            if let Some(pacing) = &mut self.pacing {
+                pacing.read(read);
             }
         }
     }
@@ -617,6 +658,24 @@ where
         }
     });
     Ok(client)
+}
+
+/// Connects to the first address of the host that accepts, timing the TCP handshake: one round trip.
+async fn connect_tcp(opts: &ConnectOptions) -> Result<(TcpStream, std::time::Duration), PgError> {
+    let failed = |source| PgError::Connect { host: opts.host.clone(), port: opts.port, source };
+    let mut last = None;
+    for addr in tokio::net::lookup_host((opts.host.as_str(), opts.port)).await.map_err(failed)? {
+        let started = std::time::Instant::now();
+        match TcpStream::connect(addr).await {
+            Ok(tcp) => return Ok((tcp, started.elapsed())),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(failed(
+        last.unwrap_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::NotFound, "the host name resolved to no address")
+        }),
+    ))
 }
 
 /// Gives a failed tokio-postgres connect the same error kinds as [`ReplicationClient::connect`]: authentication
