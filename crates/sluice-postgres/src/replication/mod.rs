@@ -24,6 +24,7 @@
 mod window;
 
 use bytes::{Buf, Bytes, BytesMut};
+use futures_util::FutureExt;
 use postgres_protocol::authentication::sasl::{ChannelBinding, ScramSha256};
 use postgres_protocol::message::frontend;
 use sluice_core::Lsn;
@@ -40,6 +41,8 @@ use crate::PgError;
 const SESSION_OPTIONS: &str = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3";
 /// How much the stream reader asks the socket for at once.
 const READ_CHUNK: usize = 256 * 1024;
+/// The most plaintext one TLS record carries.
+const TLS_RECORD: usize = 16 * 1024;
 /// The largest message length a server can send: PostgreSQL cannot allocate more than 1 GiB for one value
 /// (`MaxAllocSize`), plus the framing of a CopyData/XLogData message around it.
 const MAX_MESSAGE_LEN: usize = (1 << 30) + 64;
@@ -515,11 +518,22 @@ impl ReplicationReader {
                 tokio::time::sleep_until(resume_at.into()).await;
             }
             self.buf.reserve(READ_CHUNK);
-            let read = self.read.read_buf(&mut self.buf).await?;
+            let mut read = self.read.read_buf(&mut self.buf).await?;
             if read == 0 {
                 return Err(PgError::Closed);
             }
             if let Some(pacing) = &mut self.pacing {
+                // A TLS stream hands over about one record (≤ 16 KiB) per read: take what else has already arrived,
+                // so that pacing judges what is waiting, not the record size. An end of stream found here is met
+                // again by the next read.
+                while read < READ_CHUNK {
+                    self.buf.reserve(TLS_RECORD);
+                    match self.read.read_buf(&mut self.buf).now_or_never() {
+                        Some(Ok(n)) if n > 0 => read += n,
+                        Some(Err(e)) => return Err(e.into()),
+                        _ => break,
+                    }
+                }
                 pacing.read(read);
             }
         }
