@@ -236,6 +236,38 @@ async fn streaming_delivers_pgoutput_and_status_updates_move_the_slot() {
     status.finish().await.unwrap();
 }
 
+/// Many times the paced window, over TLS (a record per read) and over plain TCP: every row arrives, in order.
+#[tokio::test]
+async fn a_paced_stream_delivers_a_transaction_many_windows_long_whole_and_in_order_with_and_without_tls() {
+    let db = cluster().fresh_database("repl_paced").await;
+    db.psql("CREATE TABLE t (id int PRIMARY KEY, s text); CREATE PUBLICATION p FOR TABLE t;");
+    for (i, sslmode) in [SslMode::Require, SslMode::Disable].into_iter().enumerate() {
+        let mut c = ReplicationClient::connect(&options(&db, "postgres", None, sslmode)).await.unwrap();
+        assert!(c.window().is_some());
+        let slot_name = format!("{}_{i}", db.name);
+        c.create_logical_slot(&slot_name, false, false).await.unwrap();
+        db.psql(&format!(
+            "INSERT INTO t SELECT g + {i} * 100000, repeat(md5(g::text), 8) FROM generate_series(1, 20000) g"
+        ));
+        let stream =
+            c.start_replication(&slot_name, Lsn::ZERO, &[("proto_version", "1"), ("publication_names", "p")]).await;
+        let (mut reader, status) = stream.unwrap().split();
+        let mut ids = Vec::new();
+        loop {
+            match pgoutput::decode(&next_data(&mut reader).await).unwrap() {
+                PgOutputMessage::Insert(insert) => ids.push(match &insert.new[0] {
+                    Datum::Text(id) => std::str::from_utf8(id).unwrap().parse::<i32>().unwrap(),
+                    other => panic!("{other:?}"),
+                }),
+                PgOutputMessage::Commit(_) => break,
+                _ => {}
+            }
+        }
+        assert_eq!(ids, (1..=20000).map(|g| g + i as i32 * 100000).collect::<Vec<_>>(), "{sslmode:?}");
+        status.finish().await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_role_without_replication_gets_sqlstate_42501() {
     let db = cluster().fresh_database("repl_norepl").await;
