@@ -181,6 +181,7 @@ pub struct ReplicationClient {
     /// The receive buffer Sluice set, if it set one; the stream paces its reads by it.
     window: Option<usize>,
     receive_buffer: Option<usize>,
+    encrypted: bool,
 }
 
 impl ReplicationClient {
@@ -195,13 +196,14 @@ impl ReplicationClient {
         }
         let receive_buffer = socket.recv_buffer_size().ok();
         tracing::debug!(?round_trip, receive_buffer, "replication connection established");
-        let io = negotiate_tls(tcp, opts).await?;
+        let (io, encrypted) = negotiate_tls(tcp, opts).await?;
         let mut client = ReplicationClient {
             io,
             buf: BytesMut::with_capacity(64 * 1024),
             user: opts.user.clone(),
             window,
             receive_buffer,
+            encrypted,
         };
         let mut out = BytesMut::new();
         let params = [
@@ -444,14 +446,19 @@ impl ReplicationClient {
             }
         }
         let (read, write) = tokio::io::split(self.io);
-        let reader = ReplicationReader { read, buf: self.buf, pacing: self.window.map(window::Pacing::new) };
+        let reader = ReplicationReader {
+            read,
+            buf: self.buf,
+            pacing: self.window.map(window::Pacing::new),
+            gather_records: self.encrypted,
+        };
         Ok(ReplicationStream { reader, status: StatusSender { write } })
     }
 }
 
-async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<dyn Io>, PgError> {
+async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<(Box<dyn Io>, bool), PgError> {
     if !opts.sslmode.wants_tls() {
-        return Ok(Box::new(tcp));
+        return Ok((Box::new(tcp), false));
     }
     let mut out = BytesMut::new();
     frontend::ssl_request(&mut out);
@@ -464,7 +471,7 @@ async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<
                 opts.host, opts.port, opts.sslmode
             )));
         }
-        return Ok(Box::new(tcp));
+        return Ok((Box::new(tcp), false));
     }
     let config = client_config(opts.sslmode, opts.sslrootcert.as_ref())?;
     let name = rustls::pki_types::ServerName::try_from(opts.host.clone())
@@ -473,7 +480,7 @@ async fn negotiate_tls(mut tcp: TcpStream, opts: &ConnectOptions) -> Result<Box<
         .connect(name, tcp)
         .await
         .map_err(|e| handshake_failed(&opts.host, opts.port, opts.sslmode, opts.sslrootcert.as_deref(), &e))?;
-    Ok(Box::new(tls))
+    Ok((Box::new(tls), true))
 }
 
 pub(crate) fn quote_ident(s: &str) -> String {
@@ -505,6 +512,8 @@ pub struct ReplicationReader {
     buf: BytesMut,
     /// Set when Sluice sized the receive buffer ([`window`]).
     pacing: Option<window::Pacing>,
+    /// TLS hands over about one record (≤ 16 KiB) per read; pacing then needs what else has arrived too.
+    gather_records: bool,
 }
 
 impl ReplicationReader {
@@ -523,10 +532,10 @@ impl ReplicationReader {
                 return Err(PgError::Closed);
             }
             if let Some(pacing) = &mut self.pacing {
-                // A TLS stream hands over about one record (≤ 16 KiB) per read: take what else has already arrived,
-                // so that pacing judges what is waiting, not the record size. An end of stream found here is met
-                // again by the next read.
-                while read < READ_CHUNK {
+                // Over TLS, take the records that have already arrived, so pacing judges what is waiting rather
+                // than the record size. (On plain TCP one read already takes everything, and reading again would
+                // only reopen the window sooner.) An end of stream found here is met again by the next read.
+                while self.gather_records && read < READ_CHUNK {
                     self.buf.reserve(TLS_RECORD);
                     match self.read.read_buf(&mut self.buf).now_or_never() {
                         Some(Ok(n)) if n > 0 => read += n,
