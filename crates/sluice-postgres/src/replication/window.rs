@@ -16,7 +16,7 @@
 //!
 //! Either alone is not enough: with a small window but eager reads, or with pauses but a large window, the stream
 //! settles sometimes in one regime, sometimes in the other (bench/README.md has the measurements). Together, a drain
-//! of 600,000 changes took 3,300–5,100 segments instead of 20,000–300,000.
+//! of 600,000 changes mostly took 3,000–10,000 segments instead of 20,000–300,000.
 //!
 //! The window must still cover the bandwidth-delay product, or a distant server would be throttled to
 //! window ÷ round trip. The round trip is measured by the TCP handshake; the buffer is sized so the window allows at
