@@ -178,10 +178,9 @@ pub struct ReplicationClient {
     io: Box<dyn Io>,
     buf: BytesMut,
     user: String,
-    /// The receive buffer Sluice set, if it set one; the stream paces its reads by it.
-    window: Option<usize>,
+    /// Set when Sluice sized the receive buffer; the stream paces its reads by it.
+    pacing: Option<window::Pacing>,
     receive_buffer: Option<usize>,
-    encrypted: bool,
 }
 
 impl ReplicationClient {
@@ -195,15 +194,14 @@ impl ReplicationClient {
             socket.set_recv_buffer_size(size)?;
         }
         let receive_buffer = socket.recv_buffer_size().ok();
-        tracing::debug!(?round_trip, receive_buffer, "replication connection established");
+        tracing::debug!(?round_trip, ?window, receive_buffer, "replication connection established");
         let (io, encrypted) = negotiate_tls(tcp, opts).await?;
         let mut client = ReplicationClient {
             io,
             buf: BytesMut::with_capacity(64 * 1024),
             user: opts.user.clone(),
-            window,
+            pacing: window.map(|w| window::Pacing::new(w, encrypted)),
             receive_buffer,
-            encrypted,
         };
         let mut out = BytesMut::new();
         let params = [
@@ -222,7 +220,7 @@ impl ReplicationClient {
 
     /// The receive buffer Sluice asked the kernel for; `None` when it was left to the operating system.
     pub fn window(&self) -> Option<usize> {
-        self.window
+        self.pacing.map(|p| p.window)
     }
 
     /// The socket's receive buffer as the kernel reports it (Linux keeps twice the size asked for, its bookkeeping
@@ -446,12 +444,7 @@ impl ReplicationClient {
             }
         }
         let (read, write) = tokio::io::split(self.io);
-        let reader = ReplicationReader {
-            read,
-            buf: self.buf,
-            pacing: self.window.map(window::Pacing::new),
-            gather_records: self.encrypted,
-        };
+        let reader = ReplicationReader { read, buf: self.buf, pacing: self.pacing };
         Ok(ReplicationStream { reader, status: StatusSender { write } })
     }
 }
@@ -512,8 +505,6 @@ pub struct ReplicationReader {
     buf: BytesMut,
     /// Set when Sluice sized the receive buffer ([`window`]).
     pacing: Option<window::Pacing>,
-    /// TLS hands over about one record (≤ 16 KiB) per read; pacing then needs what else has arrived too.
-    gather_records: bool,
 }
 
 impl ReplicationReader {
@@ -535,7 +526,7 @@ impl ReplicationReader {
                 // Over TLS, take the records that have already arrived, so pacing judges what is waiting rather
                 // than the record size. (On plain TCP one read already takes everything, and reading again would
                 // only reopen the window sooner.) An end of stream found here is met again by the next read.
-                while self.gather_records && read < READ_CHUNK {
+                while pacing.gather_records && read < READ_CHUNK {
                     self.buf.reserve(TLS_RECORD);
                     match self.read.read_buf(&mut self.buf).now_or_never() {
                         Some(Ok(n)) if n > 0 => read += n,

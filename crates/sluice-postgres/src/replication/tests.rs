@@ -32,11 +32,7 @@ fn keepalive(end: u64, time: i64, reply: bool) -> Vec<u8> {
 fn stream() -> (ReplicationReader, StatusSender, DuplexStream) {
     let (ours, server) = duplex(1 << 20);
     let (read, write) = tokio::io::split(Box::new(ours) as Box<dyn Io>);
-    (
-        ReplicationReader { read, buf: BytesMut::new(), pacing: None, gather_records: false },
-        StatusSender { write },
-        server,
-    )
+    (ReplicationReader { read, buf: BytesMut::new(), pacing: None }, StatusSender { write }, server)
 }
 
 #[test]

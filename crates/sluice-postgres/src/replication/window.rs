@@ -68,22 +68,26 @@ pub fn sized_for(round_trip: Duration) -> Option<usize> {
     (product <= CEILING as f64).then(|| (product as usize).max(FLOOR))
 }
 
-/// When the stream reader may read the socket again.
-#[derive(Debug)]
+/// When the stream reader may read the socket again, for a receive buffer Sluice sized.
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Pacing {
-    small: usize,
+    /// The receive buffer asked for, in bytes.
+    pub(crate) window: usize,
+    /// TLS hands over about one record (≤ 16 KiB) per read: the reader gathers the records that have already
+    /// arrived before a read is judged, or every read would look small.
+    pub(crate) gather_records: bool,
     resume_at: Option<Instant>,
 }
 
 impl Pacing {
-    /// Pacing for a receive buffer of `window` bytes.
-    pub(crate) fn new(window: usize) -> Pacing {
-        Pacing { small: window / 2, resume_at: None }
+    /// Pacing for a receive buffer of `window` bytes, over TLS when `encrypted`.
+    pub(crate) fn new(window: usize, encrypted: bool) -> Pacing {
+        Pacing { window, gather_records: encrypted, resume_at: None }
     }
 
     /// Records a socket read of `bytes`: under half the window, the next read waits [`PAUSE`].
     pub(crate) fn read(&mut self, bytes: usize) {
-        self.resume_at = (bytes < self.small).then(|| Instant::now() + PAUSE);
+        self.resume_at = (bytes < self.window / 2).then(|| Instant::now() + PAUSE);
     }
 
     /// The moment the next read may start, while it is still ahead; `None` to read now. A deadline rather than a
@@ -124,7 +128,7 @@ mod tests {
 
     #[test]
     fn only_a_read_under_half_the_window_makes_the_next_one_wait_and_only_once() {
-        let mut pacing = Pacing::new(64 * 1024);
+        let mut pacing = Pacing::new(64 * 1024, false);
         assert_eq!(pacing.resume_at(), None, "the first read does not wait");
         pacing.read(32 * 1024);
         assert_eq!(pacing.resume_at(), None, "half a window or more: read on");
