@@ -23,6 +23,7 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 pub use properties::{parse as parse_properties, Entry};
+pub use substitute::ProviderLimits;
 pub use transforms::{PredicateConfig, TransformConfig, TransformType};
 
 const SOURCE: &str = "debezium.source.";
@@ -62,6 +63,8 @@ const SOURCE_KEYS: &[&str] = &[
     "include.unknown.datatypes",
     "money.fraction.digits",
     "status.update.interval.ms",
+    "slot.max.retries",
+    "slot.retry.delay.ms",
     "offset.storage",
     "offset.storage.file.filename",
     "offset.flush.interval.ms",
@@ -111,8 +114,6 @@ const SOURCE_NOT_YET: &[&str] = &[
     "database.sslpassword",
     "database.sslfactory",
     "slot.stream.params",
-    "slot.max.retries",
-    "slot.retry.delay.ms",
     "slot.drop.on.stop",
     "xmin.fetch.interval.ms",
     "truncate.handling.mode",
@@ -281,11 +282,21 @@ pub struct SourceConfig {
     pub include_unknown_datatypes: bool,
     pub money_fraction_digits: u8,
     pub status_update_interval: Duration,
+    /// Debezium's `slot.max.retries` and `slot.retry.delay.ms`: how often, and how far apart, a start is retried
+    /// while another connection holds the replication slot.
+    pub slot_retries: SlotRetries,
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
     pub heartbeat: HeartbeatConfig,
     /// `outbox.cleanup.*`: delete delivered outbox rows (off unless `outbox.cleanup.table` is set).
     pub outbox_cleanup: Option<OutboxCleanup>,
+}
+
+/// Retries while the replication slot is in use (Debezium's defaults: 6 retries, 10 s apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SlotRetries {
+    pub max_retries: u32,
+    pub delay: Duration,
 }
 
 /// Kafka Connect's `topic.creation.default.*`: Sluice creates missing topics itself with these settings.
@@ -341,10 +352,19 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct LoadedConfig {
     pub config: Config,
+    /// What placeholders resolved to: never to be shown ([`LoadedConfig::redact`]).
+    pub resolved: Vec<String>,
     /// `quarkus.*` keys, accepted and ignored.
     pub ignored_keys: Vec<String>,
     /// Deprecations and similar.
     pub warnings: Vec<String>,
+}
+
+impl LoadedConfig {
+    /// `text` with every value a placeholder resolved to hidden.
+    pub fn redact(&self, text: &str) -> String {
+        substitute::redact(text, &self.resolved)
+    }
 }
 
 /// Every problem found, one per line.
@@ -391,7 +411,7 @@ pub fn parse_with_env(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Resul
         values.insert(entry.key, (entry.value, entry.line));
     }
     apply_env_overrides(&mut values, env);
-    validate(values, env)
+    validate(values, env, &ProviderLimits::operator())
 }
 
 /// Debezium Server (MicroProfile Config) lets environment variables override the file: `debezium.sink.type` is
@@ -411,21 +431,26 @@ fn apply_env_overrides(values: &mut BTreeMap<String, (String, usize)>, env: &dyn
 }
 
 /// Validates keys and values that did not come from a file (the REST API's connector configurations): the same
-/// checks, without line numbers.
+/// checks, without line numbers, with placeholders limited by `limits`.
 pub fn from_pairs(
     pairs: impl IntoIterator<Item = (String, String)>,
     env: &dyn Fn(&str) -> Option<String>,
+    limits: &ProviderLimits,
 ) -> Result<LoadedConfig, ConfigError> {
-    validate(pairs.into_iter().map(|(k, v)| (k, (v, 0))).collect(), env)
+    validate(pairs.into_iter().map(|(k, v)| (k, (v, 0))).collect(), env, limits)
 }
 
+/// Problems never show what a placeholder resolved to: a `${file:…}` secret in a key that fails validation is
+/// hidden in the message (the key and the placeholder as written are enough to find it).
 fn validate(
     mut values: BTreeMap<String, (String, usize)>,
     env: &dyn Fn(&str) -> Option<String>,
+    limits: &ProviderLimits,
 ) -> Result<LoadedConfig, ConfigError> {
     let mut problems = Vec::new();
+    let mut resolved = Vec::new();
     for (key, (value, line)) in values.iter_mut().filter(|(k, _)| !is_ignored(k)) {
-        match substitute::substitute(key, value, env) {
+        match substitute::substitute(key, value, env, limits, &mut resolved) {
             Ok(v) => *value = v,
             Err(e) => problems.push(format!("line {line}: {e}")),
         }
@@ -434,10 +459,14 @@ fn validate(
     r.classify_keys();
     let config = r.build();
     // Pairs have no lines: drop the `line 0: ` prefix their problems got.
-    let problems: Vec<String> =
-        r.problems.into_iter().map(|p| p.strip_prefix("line 0: ").map(String::from).unwrap_or(p)).collect();
+    let problems: Vec<String> = r
+        .problems
+        .into_iter()
+        .map(|p| substitute::redact(p.strip_prefix("line 0: ").unwrap_or(&p), &resolved))
+        .collect();
     if problems.is_empty() {
-        Ok(LoadedConfig { config, ignored_keys: r.ignored, warnings: r.warnings })
+        let warnings = r.warnings.iter().map(|w| substitute::redact(w, &resolved)).collect();
+        Ok(LoadedConfig { config, resolved, ignored_keys: r.ignored, warnings })
     } else {
         Err(ConfigError::Invalid(problems))
     }
@@ -998,6 +1027,14 @@ impl Reader {
                 "a number of milliseconds",
             ))
             .max(Duration::from_millis(1)),
+            slot_retries: SlotRetries {
+                max_retries: self.number(&format!("{SOURCE}slot.max.retries"), 6u32, "a whole number of retries"),
+                delay: Duration::from_millis(self.number(
+                    &format!("{SOURCE}slot.retry.delay.ms"),
+                    10_000u64,
+                    "a number of milliseconds",
+                )),
+            },
             lost_slot_policy: self.choice(
                 &format!("{SOURCE}slot.lost.policy"),
                 LostSlotPolicy::Fail,

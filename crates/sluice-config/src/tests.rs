@@ -361,7 +361,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "poll.interval.ms",
         "database.initial.statements",
         "slot.stream.params",
-        "slot.max.retries",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
@@ -666,4 +665,24 @@ fn environment_variables_override_keys_as_in_debezium_server() {
     assert_eq!(c.source.hostname, "db.internal", "a key the file has");
     assert_eq!(c.source.slot_name, "from_env", "the variable wins over the file");
     assert_eq!(c.sink, SinkConfig::Null, "a known key the file lacks");
+}
+
+#[test]
+fn a_problem_never_shows_what_a_placeholder_resolved_to() {
+    let dir = tempfile::tempdir().unwrap();
+    let secrets = dir.path().join("s.properties");
+    std::fs::write(&secrets, "mode=root:x:0:0:secret-line\n").unwrap();
+    let text = format!("{BASE}debezium.source.snapshot.mode=${{file:{}:mode}}\n", secrets.display());
+    let problems = parse_with_env(&text, &no_env).unwrap_err().problems();
+    let all = problems.join("\n");
+    assert!(all.contains("snapshot.mode") && !all.contains("secret-line"), "{all}");
+}
+
+#[test]
+fn slot_retries_default_to_debeziums_and_can_be_set() {
+    let c = ok("").config;
+    assert_eq!(c.source.slot_retries, SlotRetries { max_retries: 6, delay: Duration::from_secs(10) });
+    let c = ok("debezium.source.slot.max.retries=0\ndebezium.source.slot.retry.delay.ms=250\n").config;
+    assert_eq!(c.source.slot_retries, SlotRetries { max_retries: 0, delay: Duration::from_millis(250) });
+    assert!(one_problem("debezium.source.slot.max.retries=-1\n").contains("slot.max.retries"));
 }

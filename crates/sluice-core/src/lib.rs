@@ -9,13 +9,15 @@
 //! - [`TableSchema`], what the source knows about a captured table;
 //! - [`ChangeEvent`], one change as it leaves the source;
 //! - [`Record`], what a sink takes, and the [`Sink`] contract;
-//! - [`Offsets`] and [`OffsetStore`], the durable memory of what was acknowledged.
+//! - [`Offsets`] and [`OffsetStore`], the durable memory of what was acknowledged;
+//! - [`secret`], the one rule for which configuration values are never shown.
 
 mod event;
 mod lsn;
 mod offsets;
 mod record;
 mod schema;
+pub mod secret;
 mod tuple;
 
 pub use event::{ChangeEvent, LogicalMessage, Op, SnapshotMarker, SourceInfo};

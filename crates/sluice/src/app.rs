@@ -26,6 +26,8 @@ use crate::pipeline::{Pipeline, PipelineError};
 const CHANNEL_CHUNKS: usize = 2;
 const RESTART_MIN: Duration = Duration::from_secs(1);
 const RESTART_MAX: Duration = Duration::from_secs(60);
+/// A run that lasted this long was healthy: the next failure starts the back-off from the beginning again.
+const HEALTHY_RUN: Duration = RESTART_MAX;
 
 /// Why a run ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -48,6 +50,42 @@ impl RunError {
     fn is_transient(&self) -> bool {
         matches!(self, RunError::Source(e) if e.is_transient())
     }
+
+    fn is_slot_in_use(&self) -> bool {
+        matches!(self, RunError::Source(SourceError::SlotInUse { .. }))
+    }
+}
+
+/// When to try again after a transient failure: doubling delays from `RESTART_MIN` to `RESTART_MAX`, back to the
+/// start after a healthy run. A slot held by another connection is Debezium's case apart: `slot.max.retries`
+/// attempts, `slot.retry.delay.ms` apart, then the error stands.
+#[derive(Debug)]
+struct Restarts {
+    delay: Duration,
+    slot: config::SlotRetries,
+    slot_retries: u32,
+}
+
+impl Restarts {
+    fn new(slot: config::SlotRetries) -> Self {
+        Restarts { delay: RESTART_MIN, slot, slot_retries: 0 }
+    }
+
+    /// The wait before the next attempt after `error` ended a run that lasted `ran_for`; `None`: give up.
+    fn after(&mut self, error: &RunError, ran_for: Duration) -> Option<Duration> {
+        if ran_for >= HEALTHY_RUN {
+            self.delay = RESTART_MIN;
+            self.slot_retries = 0;
+        }
+        if error.is_slot_in_use() {
+            self.slot_retries += 1;
+            return (self.slot_retries <= self.slot.max_retries).then_some(self.slot.delay);
+        }
+        self.slot_retries = 0;
+        let delay = self.delay;
+        self.delay = (delay * 2).min(RESTART_MAX);
+        Some(delay)
+    }
 }
 
 struct Filters(config::TableFilters);
@@ -68,19 +106,19 @@ pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), 
         crate::observe::serve(addr).await?;
     }
     let config = Arc::new(config);
-    let mut delay = RESTART_MIN;
+    let mut restarts = Restarts::new(config.source.slot_retries);
     loop {
-        match run_once(&config, shutdown.clone()).await {
-            Err(e) if e.is_transient() && !*shutdown.borrow() => {
-                metrics::counter!("sluice_restarts_total").increment(1);
-                tracing::warn!(error = %e, restart_in_s = delay.as_secs(), "transient failure; restarting from the last acknowledged position");
-                tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = wait_for_shutdown(shutdown.clone()) => return Ok(()),
-                }
-                delay = (delay * 2).min(RESTART_MAX);
-            }
+        let started = std::time::Instant::now();
+        let error = match run_once(&config, shutdown.clone()).await {
+            Err(e) if e.is_transient() && !*shutdown.borrow() => e,
             other => return other,
+        };
+        let Some(delay) = restarts.after(&error, started.elapsed()) else { return Err(error) };
+        metrics::counter!("sluice_restarts_total").increment(1);
+        tracing::warn!(error = %error, restart_in_ms = delay.as_millis() as u64, "transient failure; restarting from the last acknowledged position");
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            _ = wait_for_shutdown(shutdown.clone()) => return Ok(()),
         }
     }
 }
@@ -274,4 +312,47 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         SourceOutcome::PipelineGone => {}
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn transient() -> RunError {
+        RunError::Source(SourceError::ServerEnded)
+    }
+
+    fn slot_in_use() -> RunError {
+        RunError::Source(SourceError::SlotInUse { slot: "s".into(), detail: "active for PID 7".into() })
+    }
+
+    fn restarts(max_retries: u32) -> Restarts {
+        Restarts::new(config::SlotRetries { max_retries, delay: Duration::from_millis(250) })
+    }
+
+    #[test]
+    fn the_back_off_doubles_up_to_its_ceiling() {
+        let mut r = restarts(6);
+        let delays: Vec<u64> = (0..8).map(|_| r.after(&transient(), Duration::ZERO).unwrap().as_secs()).collect();
+        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
+    }
+
+    #[test]
+    fn the_back_off_starts_over_after_a_healthy_run() {
+        let mut r = restarts(6);
+        for _ in 0..5 {
+            r.after(&transient(), Duration::from_secs(1));
+        }
+        assert_eq!(r.after(&transient(), HEALTHY_RUN), Some(RESTART_MIN));
+        assert_eq!(r.after(&transient(), Duration::from_secs(1)), Some(RESTART_MIN * 2));
+    }
+
+    #[test]
+    fn a_slot_in_use_is_retried_as_often_as_slot_max_retries_says() {
+        let mut r = restarts(2);
+        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), Some(Duration::from_millis(250)));
+        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), Some(Duration::from_millis(250)));
+        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), None);
+        assert_eq!(restarts(0).after(&slot_in_use(), Duration::ZERO), None);
+    }
 }

@@ -141,6 +141,10 @@ pub enum SourceError {
     RowShape { table: TableId, expected: usize, got: usize },
     #[error("the server ended the replication stream")]
     ServerEnded,
+    /// Another connection streams from the slot. Transient: during a rolling restart, or right after a previous
+    /// pipeline of this process was stopped, the old walsender lets go of the slot a moment later.
+    #[error("replication slot `{slot}` is in use by another connection ({detail})\n  fix: if it does not free up, stop the other process streaming from this slot (another Sluice or Debezium), or set a different slot.name")]
+    SlotInUse { slot: String, detail: String },
     #[error("replication slot `{slot}` {}\n  fix: {}",
         if *invalidated { "was invalidated (wal_status = lost): the WAL it still needed is gone" } else { "disappeared (it was dropped)" },
         policy.fix(slot))]
@@ -160,7 +164,7 @@ impl SourceError {
     pub fn is_transient(&self) -> bool {
         match self {
             SourceError::Replication(e) => e.is_transient(),
-            SourceError::ServerEnded => true,
+            SourceError::ServerEnded | SourceError::SlotInUse { .. } => true,
             // Under `recreate`, the restart is the recovery: set-up drops the slot and snapshots again.
             SourceError::SlotLost { policy, .. } => *policy == LostSlotPolicy::Recreate,
             SourceError::Sql { source, .. } => source.is_closed() || source.code().is_none(),

@@ -241,13 +241,10 @@ async fn existing_slot(catalog: &Catalog, options: &SourceOptions) -> Result<Opt
         ));
     }
     if active {
-        return Err(SourceError::prerequisite(
-            format!(
-                "replication slot `{slot}` is active for PID {}: another process is streaming from it",
-                pid.unwrap_or(0)
-            ),
-            "stop the other process (another Sluice or Debezium on this slot), or set a different slot.name",
-        ));
+        return Err(SourceError::SlotInUse {
+            slot: slot.clone(),
+            detail: format!("active for PID {}", pid.unwrap_or(0)),
+        });
     }
     if wal_status.as_deref() == Some("lost") {
         if options.lost_slot_policy == LostSlotPolicy::Fail && options.snapshot_mode != SnapshotMode::WhenNeeded {

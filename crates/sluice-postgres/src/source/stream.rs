@@ -70,10 +70,7 @@ pub(crate) async fn run(
     let plugin_options = [("proto_version", "1"), ("publication_names", publication.as_str()), ("messages", "true")];
     let stream = repl.start_replication(&options.slot_name, start_lsn, &plugin_options).await.map_err(|e| {
         match e.sqlstate() {
-            Some("55006") => SourceError::prerequisite(
-                format!("replication slot `{}` is in use: {e}", options.slot_name),
-                "stop the other process streaming from this slot, or set a different slot.name",
-            ),
+            Some("55006") => SourceError::SlotInUse { slot: options.slot_name.clone(), detail: e.to_string() },
             _ => SourceError::Replication(e),
         }
     })?;

@@ -36,7 +36,7 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use sluice_core::{Record, Sink, SinkError};
 
-pub use settings::{producer_settings, ProducerSettings};
+pub use settings::{producer_settings, ProducerSettings, CODE_LOADING_KEYS};
 
 /// How long a topic creation request may take before it counts as a transient failure.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);

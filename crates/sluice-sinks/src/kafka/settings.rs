@@ -4,6 +4,11 @@
 //! of its names (`bootstrap.servers`, `acks`, `compression.type`, `linger.ms`, `batch.size`, `security.protocol`,
 //! `sasl.mechanism`, `ssl.ca.location`, …); what differs is handled here so such a file works unchanged or fails
 //! with the exact key and the fix.
+//!
+//! Validation loads nothing and connects nowhere: librdkafka loads `plugin.library.paths` and OpenSSL engines the
+//! moment the key is *set*, so those keys are refused before any librdkafka call (Sluice runs no librdkafka
+//! plugins), and the whole-configuration check builds a client without `bootstrap.servers`, so it never dials a
+//! broker.
 
 use rdkafka::config::ClientConfig;
 use rdkafka::error::KafkaError;
@@ -47,6 +52,11 @@ const JAVA_ONLY: &[&str] = &[
     "ssl.secure.random.implementation",
 ];
 
+/// librdkafka keys that load code into the process: refused in every configuration. librdkafka acts on them when
+/// they are set, before any client exists, so a validation that passed them on would already have run the code.
+pub const CODE_LOADING_KEYS: &[&str] =
+    &["plugin.library.paths", "ssl.engine.location", "ssl.engine.id", "ssl_engine_callback_data"];
+
 /// Java keys with a librdkafka equivalent under another name.
 const RENAMED: &[(&str, &str)] = &[("max.request.size", "message.max.bytes")];
 
@@ -66,19 +76,6 @@ impl ProducerSettings {
     /// The value librdkafka will get for `key`, after defaults and translations.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-}
-
-/// Values that must not appear in errors or logs.
-fn is_secret(key: &str) -> bool {
-    ["passw", "secret", "jaas", "token", "ssl.key", "oauthbearer.config", "credential"].iter().any(|s| key.contains(s))
-}
-
-fn shown(key: &str, value: &str) -> String {
-    if is_secret(key) {
-        "****".into()
-    } else {
-        value.into()
     }
 }
 
@@ -103,6 +100,9 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
             continue;
         }
         match key.as_str() {
+            k if CODE_LOADING_KEYS.contains(&k) => problems.push(format!(
+                "`{PREFIX}{key}`: Sluice does not load librdkafka plugins or OpenSSL engines; remove it"
+            )),
             "sasl.jaas.config" => match jaas_credentials(value) {
                 Some((user, password)) => {
                     notes.push(format!(
@@ -158,8 +158,9 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         }
     }
     if problems.is_empty() {
-        // Some combinations are only checked when a client is made (acks with idempotence, in-flight limits).
-        let config: ClientConfig = entries.iter().cloned().collect();
+        // Some combinations are only checked when a client is made (acks with idempotence, in-flight limits). Without
+        // bootstrap servers the client has no broker to dial.
+        let config: ClientConfig = entries.iter().filter(|(k, _)| k != "bootstrap.servers").cloned().collect();
         if let Err(e) = config.create::<BaseProducer>() {
             problems.push(format!("the Kafka producer settings (`{PREFIX}*`) are inconsistent: {e}"));
         }
@@ -177,7 +178,7 @@ fn config_problem(key: &str, value: &str, e: &KafkaError) -> String {
         other => other.to_string(),
     };
     let full = RENAMED.iter().find(|(_, r)| *r == key).map_or(key, |(java, _)| java);
-    format!("`{PREFIX}{full}` = `{}`: librdkafka rejects it: {reason}", shown(key, value))
+    format!("`{PREFIX}{full}` = `{}`: librdkafka rejects it: {reason}", sluice_core::secret::shown_value(key, value))
 }
 
 /// `username` and `password` of a JAAS line for Kafka's PLAIN or SCRAM login module.
@@ -346,5 +347,26 @@ mod tests {
     fn transactional_ids_are_not_supported_yet() {
         let e = producer_settings(&props(&[("bootstrap.servers", "b:9092"), ("transactional.id", "x")])).unwrap_err();
         assert!(e[0].contains("not supported yet"), "{e:?}");
+    }
+
+    #[test]
+    fn code_loading_keys_are_refused_before_librdkafka_sees_them() {
+        let dir = tempfile::tempdir().unwrap();
+        for key in CODE_LOADING_KEYS {
+            let library = dir.path().join("evil.so");
+            let e = producer_settings(&props(&[("bootstrap.servers", "b:9092"), (key, library.to_str().unwrap())]))
+                .unwrap_err();
+            assert!(e.iter().any(|p| p.contains(key) && p.contains("does not load")), "{e:?}");
+        }
+    }
+
+    #[test]
+    fn validation_dials_no_broker() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let bootstrap = listener.local_addr().unwrap().to_string();
+        producer_settings(&props(&[("bootstrap.servers", &bootstrap)])).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        assert!(listener.accept().is_err(), "validating the settings connected to the broker");
     }
 }

@@ -466,9 +466,11 @@ async fn a_debezium_connector_json_put_to_the_rest_api_runs_and_is_managed_like_
         format!(
             "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n\
              config.providers=file\nconfig.providers.file.class=org.apache.kafka.common.config.provider.FileConfigProvider\n\
+             config.providers.file.param.allowed.paths={}\n\
              key.converter=org.apache.kafka.connect.storage.StringConverter\n",
             k.broker.bootstrap(),
-            dir.join("connect.offsets").display()
+            dir.join("connect.offsets").display(),
+            dir.display()
         ),
     )
     .unwrap();

@@ -171,11 +171,39 @@ async fn a_slot_in_use_by_another_process_is_a_clear_error() {
     let events = second.dir.path().join("events.jsonl").display().to_string();
     second.set("debezium.source.offset.storage.file.filename", &offsets);
     second.set("debezium.sink.file.path", &events);
+    second.set("debezium.source.slot.max.retries", "0");
     let (code, log) = second.run_to_exit(WAIT);
     first.stop();
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("is active for PID") || log.contains("is in use"), "{log}");
     assert!(log.contains("slot.name"), "the error names the fix: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_slot_freed_while_retrying_is_taken_over_and_streams() {
+    let setup = Setup::new("slot_takeover").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    let mut first = setup.start();
+    first.wait_for_log("streaming started", WAIT);
+    let mut second = Setup {
+        dir: tempfile::tempdir().unwrap(),
+        db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() },
+        properties: setup.properties.clone(),
+        env: vec![],
+    };
+    let offsets = second.dir.path().join("offsets.dat").display().to_string();
+    let events = second.dir.path().join("events.jsonl").display().to_string();
+    second.set("debezium.source.offset.storage.file.filename", &offsets);
+    second.set("debezium.sink.file.path", &events);
+    second.set("debezium.source.slot.retry.delay.ms", "200");
+    second.set("debezium.source.slot.max.retries", "100");
+    let mut taker = second.start();
+    taker.wait_for_log("is in use by another connection", WAIT);
+    first.stop();
+    taker.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO t VALUES (1)");
+    second.wait_for_records("the row inserted after the takeover", WAIT, |r| r.iter().any(|e| e["value"]["op"] == "c"));
+    taker.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]

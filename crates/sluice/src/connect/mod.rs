@@ -9,38 +9,66 @@
 //! configurations and their states are kept in a JSON file beside the offsets, so they survive a restart.
 //!
 //! Status codes and JSON shapes follow Kafka Connect's REST API. Values of keys that look like secrets are
-//! replaced by `[hidden]` in every response, and configurations are never logged.
+//! replaced by `[hidden]` in every response ([`sluice_core::secret`]), and configurations are never logged.
+//!
+//! The API is an attack surface (docs/security.md): it listens on loopback unless told otherwise, can require
+//! basic authentication and TLS ([`access`]), treats submitted configurations as data ([`policy`], and placeholders
+//! limited by [`sluice_config::ProviderLimits`]), never uses a connector name as a path ([`names`]), keeps its
+//! store readable by the worker alone ([`store`]), and never makes a request wait on a pipeline ([`supervisor`]).
+
+mod access;
+mod names;
+mod policy;
+mod store;
+mod supervisor;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path as FsPath, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::{Json, Router};
-use futures_util::FutureExt;
 use serde_json::{json, Map, Value};
+use sluice_config::ProviderLimits;
 use sluice_core::{OffsetStore, Offsets};
-use tokio::sync::{watch, Mutex};
+use tokio::sync::watch;
 
 use crate::config;
+pub use access::Access;
+pub use policy::OverridePolicy;
+use supervisor::{Connector, Desired, Observed};
 
 const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
-const STOP_TIMEOUT: Duration = Duration::from_secs(30);
+/// Kafka Connect's default `task.shutdown.graceful.timeout.ms`.
+const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(5);
+/// Where the API listens unless `listeners` or `rest.host.name` / `rest.port` say otherwise: loopback only.
+const DEFAULT_LISTEN: &str = "127.0.0.1:8083";
 
 /// The worker's settings.
 #[derive(Clone, Debug)]
 pub struct WorkerConfig {
     pub listen: SocketAddr,
     pub bootstrap_servers: String,
-    /// Kafka Connect's offsets file; Sluice keeps one offsets file per connector beside it.
+    /// Kafka Connect's offsets file; Sluice keeps one offsets file per connector in a folder beside it.
     pub offsets_file: PathBuf,
     /// Worker-level converters and `producer.*`, the defaults of every connector.
     pub defaults: Vec<(String, String)>,
+    /// Who may use the API.
+    pub access: Access,
+    /// TLS for the listener (`listeners=https://…`).
+    pub tls: Option<access::Tls>,
+    /// What placeholders in submitted configurations may read.
+    pub limits: ProviderLimits,
+    /// `connector.client.config.override.policy`.
+    pub override_policy: OverridePolicy,
+    /// `task.shutdown.graceful.timeout.ms`: how long a stopping connector may drain.
+    pub graceful_stop: Duration,
 }
 
 /// Kafka Connect worker keys that configure parts Sluice does not have (distributed mode's topics, plugin paths,
@@ -59,11 +87,19 @@ fn worker_key_is_known(key: &str) -> bool {
         "rest.advertised.host.name",
         "rest.advertised.port",
         "config.providers",
+        "rest.extension.classes",
+        "rest.basic.auth.credentials.file",
+        "rest.unauthenticated.paths",
+        "java.security.auth.login.config",
+        "connector.client.config.override.policy",
+        "task.shutdown.graceful.timeout.ms",
     ];
     KNOWN.contains(&key)
         || key.starts_with("config.providers.")
         || key.starts_with("consumer.")
         || key.starts_with("admin.")
+        || key.starts_with("listeners.https.")
+        || key.starts_with("ssl.")
 }
 
 /// Reads a worker properties file; every problem is returned, one per line.
@@ -76,22 +112,54 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
         problems.push("missing required worker key `bootstrap.servers`".to_string());
         String::new()
     });
+    let mut https = false;
     let listen = match (entries.get("listeners"), entries.get("rest.host.name"), entries.get("rest.port")) {
         (Some(listeners), _, _) => {
             let first = listeners.split(',').next().unwrap_or("").trim();
-            let hostport = first.strip_prefix("http://").unwrap_or(first);
+            let (scheme, hostport) = first.split_once("://").unwrap_or(("http", first));
+            https = scheme.eq_ignore_ascii_case("https");
+            if !https && !scheme.eq_ignore_ascii_case("http") {
+                problems.push(format!("`listeners` = `{listeners}`: the scheme must be http or https"));
+            }
             let hostport = hostport.replacen("localhost", "127.0.0.1", 1);
+            // Kafka's `http://:8083` means every interface: an explicit choice, documented as such.
             let hostport = if hostport.starts_with(':') { format!("0.0.0.0{hostport}") } else { hostport };
             hostport.parse().map_err(|_| {
-                problems.push(format!("`listeners` = `{listeners}`: expected http://HOST:PORT (an IP address)"))
+                problems.push(format!("`listeners` = `{listeners}`: expected http[s]://HOST:PORT (an IP address)"))
             })
         }
         (None, host, port) => {
-            let host = host.map(|h| h.replace("localhost", "127.0.0.1")).unwrap_or_else(|| "0.0.0.0".into());
+            let default: SocketAddr = DEFAULT_LISTEN.parse().expect("a valid address");
+            let host = host.map(|h| h.replace("localhost", "127.0.0.1")).unwrap_or_else(|| default.ip().to_string());
             let port = port.map_or("8083", |p| p.as_str());
             format!("{host}:{port}").parse().map_err(|_| {
                 problems.push(format!("`rest.host.name` / `rest.port` = `{host}:{port}` is not an IP address and port"))
             })
+        }
+    };
+    let tls = if https { access::tls_acceptor(&entries, &mut problems) } else { None };
+    let access = Access::from_worker(&entries, &mut problems);
+    let limits = ProviderLimits::submitted(
+        entries.get("config.providers.file.param.allowed.paths").map(String::as_str),
+        entries.get("config.providers.env.param.allowlist.pattern").map(String::as_str),
+    )
+    .unwrap_or_else(|e| {
+        problems.push(e);
+        ProviderLimits::submitted(None, None).expect("the empty limits are valid")
+    });
+    let override_policy = entries
+        .get("connector.client.config.override.policy")
+        .map_or(Ok(OverridePolicy::All), |p| OverridePolicy::parse(p));
+    let override_policy = override_policy.unwrap_or_else(|e| {
+        problems.push(e);
+        OverridePolicy::None
+    });
+    let graceful_stop = match entries.get("task.shutdown.graceful.timeout.ms").map(|v| v.trim().parse::<u64>()) {
+        None => DEFAULT_GRACEFUL_STOP,
+        Some(Ok(ms)) => Duration::from_millis(ms),
+        Some(Err(_)) => {
+            problems.push("`task.shutdown.graceful.timeout.ms` must be a number of milliseconds".into());
+            DEFAULT_GRACEFUL_STOP
         }
     };
     let offsets_file =
@@ -108,7 +176,17 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
         }
     }
     match (listen, problems.is_empty()) {
-        (Ok(listen), true) => Ok(WorkerConfig { listen, bootstrap_servers, offsets_file, defaults }),
+        (Ok(listen), true) => Ok(WorkerConfig {
+            listen,
+            bootstrap_servers,
+            offsets_file,
+            defaults,
+            access,
+            tls,
+            limits,
+            override_policy,
+            graceful_stop,
+        }),
         _ => Err(problems),
     }
 }
@@ -156,22 +234,16 @@ pub fn translate(worker: &WorkerConfig, name: &str, connector: &BTreeMap<String,
     out.insert("debezium.sink.type".into(), "kafka".into());
     out.entry("debezium.sink.kafka.producer.bootstrap.servers".into())
         .or_insert_with(|| worker.bootstrap_servers.clone());
-    out.insert("debezium.source.offset.storage.file.filename".into(), offsets_file(worker, name).display().to_string());
+    out.insert(
+        "debezium.source.offset.storage.file.filename".into(),
+        names::offsets_file(&worker.offsets_file, name).display().to_string(),
+    );
     out.into_iter().collect()
 }
 
-fn offsets_file(worker: &WorkerConfig, name: &str) -> PathBuf {
-    let base = worker.offsets_file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    worker.offsets_file.with_file_name(format!("{base}.{name}"))
-}
-
-fn store_file(worker: &WorkerConfig) -> PathBuf {
-    let base = worker.offsets_file.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
-    worker.offsets_file.with_file_name(format!("{base}.connectors.json"))
-}
-
-/// Validates a translated configuration exactly as `sluice run` would; problems name Kafka Connect's keys.
-fn validate(pairs: Vec<(String, String)>) -> Result<config::Config, Vec<String>> {
+/// Validates a translated configuration exactly as `sluice run` would; problems name Kafka Connect's keys and never
+/// show what a placeholder resolved to. Placeholders read only what the worker allows submitted configurations.
+fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<config::Config, Vec<String>> {
     let connect_names = |problems: Vec<String>| -> Vec<String> {
         problems
             .into_iter()
@@ -185,116 +257,72 @@ fn validate(pairs: Vec<(String, String)>) -> Result<config::Config, Vec<String>>
             })
             .collect()
     };
-    let loaded =
-        config::from_pairs(pairs, &|name| std::env::var(name).ok()).map_err(|e| connect_names(e.problems()))?;
-    crate::app::check_sink(&loaded.config.sink).map_err(connect_names)?;
+    let loaded = config::from_pairs(pairs, &|name| std::env::var(name).ok(), &worker.limits)
+        .map_err(|e| connect_names(e.problems()))?;
+    crate::app::check_sink(&loaded.config.sink)
+        .map_err(|problems| connect_names(problems.iter().map(|p| loaded.redact(p)).collect()))?;
     Ok(loaded.config)
 }
 
+/// A connector's target state, as Kafka Connect's pause/resume/stop set it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "UPPERCASE")]
-enum TargetState {
+pub enum TargetState {
     Running,
     Paused,
     Stopped,
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct Stored {
-    config: BTreeMap<String, String>,
-    target: TargetState,
-}
-
-struct Connector {
-    config: BTreeMap<String, String>,
-    target: TargetState,
-    run: Option<Running>,
-    /// Why the last run ended badly.
-    failure: Option<String>,
-}
-
-struct Running {
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<Result<(), String>>,
-}
-
+/// The worker: its settings and its connectors. The map's lock is held only to look up or swap entries, never
+/// across I/O or a pipeline's stop; `changes` lets one change at a time write the store, so the file and the map
+/// agree.
 struct Worker {
-    config: WorkerConfig,
-    connectors: BTreeMap<String, Connector>,
+    config: Arc<WorkerConfig>,
+    connectors: Mutex<BTreeMap<String, Arc<Connector>>>,
+    changes: tokio::sync::Mutex<()>,
 }
 
-type Shared = Arc<Mutex<Worker>>;
+type Shared = Arc<Worker>;
 
 impl Worker {
-    fn persist(&self) {
-        let stored: BTreeMap<&String, Stored> =
-            self.connectors.iter().map(|(n, c)| (n, Stored { config: c.config.clone(), target: c.target })).collect();
-        let path = store_file(&self.config);
-        let tmp = path.with_extension("tmp");
-        let written = serde_json::to_vec_pretty(&stored)
-            .map_err(std::io::Error::other)
-            .and_then(|bytes| std::fs::write(&tmp, bytes))
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        if let Err(e) = written {
+    fn get(&self, name: &str) -> Option<Arc<Connector>> {
+        self.connectors.lock().unwrap_or_else(|e| e.into_inner()).get(name).cloned()
+    }
+
+    fn names(&self) -> Vec<String> {
+        self.connectors.lock().unwrap_or_else(|e| e.into_inner()).keys().cloned().collect()
+    }
+
+    /// The store as it would be with `name` set to `entry` (or removed), written durably; the caller applies the
+    /// change only when this succeeds.
+    fn persist_with(&self, name: &str, entry: Option<store::Stored>) -> std::io::Result<()> {
+        let mut stored: BTreeMap<String, store::Stored> = self
+            .connectors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, c)| {
+                let d = c.desired();
+                (n.clone(), store::Stored { config: d.config, target: d.target })
+            })
+            .collect();
+        match entry {
+            Some(e) => stored.insert(name.to_string(), e),
+            None => stored.remove(name),
+        };
+        let path = store::path(&self.config.offsets_file);
+        store::save(&path, &stored).inspect_err(|e| {
             tracing::error!(path = %path.display(), error = %e, "cannot save the connector configurations");
-        }
+        })
     }
 }
 
-impl Connector {
-    fn start(&mut self, name: &str, config: config::Config) {
-        let (stop, stop_rx) = watch::channel(false);
-        let name = name.to_string();
-        let task = tokio::spawn(async move {
-            tracing::info!(connector = %name, "connector starting");
-            let result = crate::app::run(config, stop_rx).await.map_err(|e| e.to_string());
-            match &result {
-                Ok(()) => tracing::info!(connector = %name, "connector stopped"),
-                Err(e) => tracing::error!(connector = %name, error = %e, "connector failed"),
-            }
-            result
-        });
-        self.failure = None;
-        self.run = Some(Running { stop, task });
-    }
-
-    /// Stops the pipeline gracefully (drain, acknowledge), within a bound.
-    async fn halt(&mut self) {
-        if let Some(run) = self.run.take() {
-            let _ = run.stop.send(true);
-            let mut task = run.task;
-            match tokio::time::timeout(STOP_TIMEOUT, &mut task).await {
-                Ok(Ok(Err(e))) => self.failure = Some(e),
-                Ok(_) => {}
-                Err(_) => task.abort(),
-            }
-        }
-    }
-
-    /// Kafka Connect's state: what the target says, unless the run failed.
-    fn state(&mut self) -> (&'static str, Option<String>) {
-        if let Some(run) = &self.run {
-            if run.task.is_finished() {
-                if let Some(run) = self.run.take() {
-                    if let Some(Ok(Err(e))) = run.task.now_or_never() {
-                        self.failure = Some(e);
-                    }
-                }
-            }
-        }
-        if let Some(trace) = &self.failure {
-            return ("FAILED", Some(trace.clone()));
-        }
-        (
-            match self.target {
-                TargetState::Running if self.run.is_some() => "RUNNING",
-                TargetState::Running => "UNASSIGNED",
-                TargetState::Paused => "PAUSED",
-                TargetState::Stopped => "STOPPED",
-            },
-            None,
-        )
-    }
+/// The answer when the store cannot be written: nothing was changed.
+fn not_saved(e: std::io::Error) -> Response {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("cannot save the connector configurations, so nothing was changed: {e}"),
+    )
 }
 
 fn error(code: StatusCode, message: impl Into<String>) -> Response {
@@ -316,15 +344,20 @@ fn invalid(problems: &[String]) -> Response {
     )
 }
 
-/// A configuration as shown: secret-looking values hidden unless they are placeholders (`${file:…}`).
+/// A body that is not JSON: Kafka Connect's error shape, not axum's plain text.
+fn bad_json(rejection: JsonRejection) -> Response {
+    error(rejection.status(), format!("Cannot read the request body: {}", rejection.body_text()))
+}
+
+/// A configuration as shown: secret values hidden unless they are placeholders (`${file:…}`), which show where the
+/// secret is, not what it is.
 fn shown(config: &BTreeMap<String, String>) -> Map<String, Value> {
     config
         .iter()
         .map(|(k, v)| {
-            let lower = k.to_ascii_lowercase();
-            let secret = ["password", "secret", "jaas", "token", "credential"].iter().any(|s| lower.contains(s));
-            let value = if secret && !v.trim_start().starts_with("${") { "[hidden]".to_string() } else { v.clone() };
-            (k.clone(), Value::String(value))
+            let placeholder = v.trim_start().starts_with("${");
+            let value = if placeholder { v.as_str() } else { sluice_core::secret::shown_value(k, v) };
+            (k.clone(), Value::String(value.to_string()))
         })
         .collect()
 }
@@ -347,6 +380,9 @@ fn connector_config(body: &Value) -> Result<BTreeMap<String, String>, String> {
 
 /// Creates or updates a connector; returns whether it was created. An identical configuration changes nothing.
 async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String>) -> Result<bool, Response> {
+    if let Some(problem) = names::check(name) {
+        return Err(error(StatusCode::BAD_REQUEST, problem));
+    }
     config.insert("name".into(), name.to_string());
     if config.get("connector.class").map(|c| c.trim()) != Some(CONNECTOR_CLASS) {
         return Err(invalid(&[format!(
@@ -354,24 +390,33 @@ async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String
             config.get("connector.class").map_or("nothing", |c| c.as_str())
         )]));
     }
-    let mut w = worker.lock().await;
-    if w.connectors.get(name).is_some_and(|c| c.config == config) {
+    let refused = policy::problems(&config, worker.config.override_policy, &worker.config.limits);
+    if !refused.is_empty() {
+        return Err(invalid(&refused));
+    }
+    validate(&worker.config, translate(&worker.config, name, &config)).map_err(|p| invalid(&p))?;
+    let _change = worker.changes.lock().await;
+    let existing = worker.get(name);
+    if existing.as_ref().is_some_and(|c| c.desired().config == config) {
         return Ok(false);
     }
-    let pipeline = validate(translate(&w.config, name, &config)).map_err(|p| invalid(&p))?;
-    let created = !w.connectors.contains_key(name);
-    let connector = w.connectors.entry(name.to_string()).or_insert(Connector {
-        config: config.clone(),
-        target: TargetState::Running,
-        run: None,
-        failure: None,
-    });
-    connector.halt().await;
-    connector.config = config;
-    if connector.target == TargetState::Running {
-        connector.start(name, pipeline);
+    let created = existing.is_none();
+    let target = existing.as_ref().map_or(TargetState::Running, |c| c.desired().target);
+    worker.persist_with(name, Some(store::Stored { config: config.clone(), target })).map_err(not_saved)?;
+    match existing {
+        Some(c) => c.update(|d| {
+            d.config = config;
+            d.generation += 1;
+        }),
+        None => {
+            let connector = Connector::spawn(
+                name.to_string(),
+                worker.config.clone(),
+                Desired { config, target: TargetState::Running, generation: 0, removed: false },
+            );
+            worker.connectors.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), Arc::new(connector));
+        }
     }
-    w.persist();
     Ok(created)
 }
 
@@ -384,14 +429,21 @@ async fn plugins() -> Json<Value> {
 }
 
 async fn list(State(worker): State<Shared>) -> Json<Value> {
-    Json(json!(worker.lock().await.connectors.keys().collect::<Vec<_>>()))
+    Json(json!(worker.names()))
 }
 
-async fn create(State(worker): State<Shared>, Json(body): Json<Value>) -> Response {
-    let Some(name) = body["name"].as_str().filter(|n| !n.is_empty()).map(String::from) else {
+async fn create(State(worker): State<Shared>, body: Result<Json<Value>, JsonRejection>) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let Some(name) = body["name"].as_str().map(String::from) else {
         return error(StatusCode::BAD_REQUEST, "Connector name is missing: POST {\"name\": …, \"config\": {…}}");
     };
-    if worker.lock().await.connectors.contains_key(&name) {
+    if let Some(problem) = names::check(&name) {
+        return error(StatusCode::BAD_REQUEST, problem);
+    }
+    if worker.get(&name).is_some() {
         return error(StatusCode::CONFLICT, format!("Connector {name} already exists"));
     }
     let config = match connector_config(&body["config"]) {
@@ -399,48 +451,59 @@ async fn create(State(worker): State<Shared>, Json(body): Json<Value>) -> Respon
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     match upsert(&worker, &name, config).await {
-        Ok(_) => {
-            let w = worker.lock().await;
-            (StatusCode::CREATED, Json(info(&name, &w.connectors[&name].config))).into_response()
-        }
+        Ok(_) => match worker.get(&name) {
+            Some(c) => (StatusCode::CREATED, Json(info(&name, &c.desired().config))).into_response(),
+            None => not_found(&name),
+        },
         Err(response) => response,
     }
 }
 
 async fn get_info(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    match worker.lock().await.connectors.get(&name) {
-        Some(c) => Json(info(&name, &c.config)).into_response(),
+    match worker.get(&name) {
+        Some(c) => Json(info(&name, &c.desired().config)).into_response(),
         None => not_found(&name),
     }
 }
 
 async fn get_config(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    match worker.lock().await.connectors.get(&name) {
-        Some(c) => Json(Value::Object(shown(&c.config))).into_response(),
+    match worker.get(&name) {
+        Some(c) => Json(Value::Object(shown(&c.desired().config))).into_response(),
         None => not_found(&name),
     }
 }
 
-async fn put_config(State(worker): State<Shared>, Path(name): Path<String>, Json(body): Json<Value>) -> Response {
+async fn put_config(
+    State(worker): State<Shared>,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
     let config = match connector_config(&body) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
+    let existed = worker.get(&name).is_some();
     match upsert(&worker, &name, config).await {
-        Ok(created) => {
-            let w = worker.lock().await;
-            let code = if created { StatusCode::CREATED } else { StatusCode::OK };
-            (code, Json(info(&name, &w.connectors[&name].config))).into_response()
-        }
+        Ok(_) => match worker.get(&name) {
+            Some(c) => {
+                let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
+                (code, Json(info(&name, &c.desired().config))).into_response()
+            }
+            None => not_found(&name),
+        },
         Err(response) => response,
     }
 }
 
 async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let mut w = worker.lock().await;
-    let worker_id = w.config.listen.to_string();
-    let Some(c) = w.connectors.get_mut(&name) else { return not_found(&name) };
-    let (state, trace) = c.state();
+    let worker_id = worker.config.listen.to_string();
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    let observed = c.observed();
+    let (state, trace) = observed.state();
     let mut connector = json!({"state": state, "worker_id": worker_id});
     let mut task = json!({"id": 0, "state": state, "worker_id": worker_id});
     if let Some(trace) = trace {
@@ -451,30 +514,30 @@ async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Respo
 }
 
 async fn tasks(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    match worker.lock().await.connectors.get(&name) {
-        Some(c) => Json(json!([{"id": {"connector": name, "task": 0}, "config": shown(&c.config)}])).into_response(),
+    match worker.get(&name) {
+        Some(c) => {
+            Json(json!([{"id": {"connector": name, "task": 0}, "config": shown(&c.desired().config)}])).into_response()
+        }
         None => not_found(&name),
     }
 }
 
-/// Pause, resume, stop: change the target state and apply it.
+/// Pause, resume, stop: record the new target (durably), and let the connector's task apply it.
 async fn retarget(worker: &Shared, name: &str, target: TargetState, code: StatusCode) -> Response {
-    let mut w = worker.lock().await;
-    let pipeline = match w.connectors.get(name) {
-        None => return not_found(name),
-        Some(c) => validate(translate(&w.config, name, &c.config)),
-    };
-    let Some(c) = w.connectors.get_mut(name) else { return not_found(name) };
-    c.target = target;
-    match target {
-        TargetState::Running if c.run.is_none() => match pipeline {
-            Ok(config) => c.start(name, config),
-            Err(problems) => c.failure = Some(problems.join("\n")),
-        },
-        TargetState::Running => {}
-        TargetState::Paused | TargetState::Stopped => c.halt().await,
+    let _change = worker.changes.lock().await;
+    let Some(c) = worker.get(name) else { return not_found(name) };
+    let desired = c.desired();
+    if desired.target != target {
+        if let Err(e) = worker.persist_with(name, Some(store::Stored { config: desired.config, target })) {
+            return not_saved(e);
+        }
+        c.update(|d| {
+            d.target = target;
+            if target == TargetState::Running {
+                d.generation += 1;
+            }
+        });
     }
-    w.persist();
     code.into_response()
 }
 
@@ -491,36 +554,36 @@ async fn stop(State(worker): State<Shared>, Path(name): Path<String>) -> Respons
 }
 
 async fn restart(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let mut w = worker.lock().await;
-    let pipeline = match w.connectors.get(&name) {
-        None => return not_found(&name),
-        Some(c) => validate(translate(&w.config, &name, &c.config)),
-    };
-    let Some(c) = w.connectors.get_mut(&name) else { return not_found(&name) };
-    c.halt().await;
-    c.failure = None;
-    if c.target == TargetState::Running {
-        match pipeline {
-            Ok(config) => c.start(&name, config),
-            Err(problems) => c.failure = Some(problems.join("\n")),
+    match worker.get(&name) {
+        Some(c) => {
+            c.update(|d| d.generation += 1);
+            StatusCode::NO_CONTENT.into_response()
         }
+        None => not_found(&name),
+    }
+}
+
+async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
+    let _change = worker.changes.lock().await;
+    if worker.get(&name).is_none() {
+        return not_found(&name);
+    }
+    if let Err(e) = worker.persist_with(&name, None) {
+        return not_saved(e);
+    }
+    let removed = worker.connectors.lock().unwrap_or_else(|e| e.into_inner()).remove(&name);
+    if let Some(c) = removed {
+        // Draining may take a while; the request does not wait for it.
+        tokio::spawn(async move { c.shut_down().await });
     }
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let mut w = worker.lock().await;
-    let Some(mut c) = w.connectors.remove(&name) else { return not_found(&name) };
-    c.halt().await;
-    w.persist();
-    StatusCode::NO_CONTENT.into_response()
-}
-
 async fn get_offsets(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let w = worker.lock().await;
-    let Some(c) = w.connectors.get(&name) else { return not_found(&name) };
-    let prefix = c.config.get("topic.prefix").cloned().unwrap_or_default();
-    let offsets: Option<Offsets> = OffsetStore::new(offsets_file(&w.config, &name)).load().ok().flatten();
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    let prefix = c.desired().config.get("topic.prefix").cloned().unwrap_or_default();
+    let offsets: Option<Offsets> =
+        OffsetStore::new(names::offsets_file(&worker.config.offsets_file, &name)).load().ok().flatten();
     let entries: Vec<Value> = offsets
         .and_then(|o| o.acknowledged)
         .map(|p| {
@@ -532,15 +595,14 @@ async fn get_offsets(State(worker): State<Shared>, Path(name): Path<String>) -> 
 }
 
 async fn delete_offsets(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let w = worker.lock().await;
-    let Some(c) = w.connectors.get(&name) else { return not_found(&name) };
-    if c.target != TargetState::Stopped || c.run.is_some() {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    if c.desired().target != TargetState::Stopped || c.observed() != Observed::Stopped {
         return error(
             StatusCode::BAD_REQUEST,
             format!("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"),
         );
     }
-    let path = offsets_file(&w.config, &name);
+    let path = names::offsets_file(&worker.config.offsets_file, &name);
     match std::fs::remove_file(&path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -549,32 +611,32 @@ async fn delete_offsets(State(worker): State<Shared>, Path(name): Path<String>) 
     Json(json!({"message": "The offsets for this connector have been reset successfully"})).into_response()
 }
 
+async fn no_route() -> Response {
+    error(StatusCode::NOT_FOUND, "Not found: see docs/rest-api.md for the endpoints")
+}
+
+async fn no_method() -> Response {
+    error(StatusCode::METHOD_NOT_ALLOWED, "HTTP method not allowed for this endpoint")
+}
+
 /// Runs the REST API until `shutdown`; starts the stored connectors whose target is RUNNING first.
 pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) -> Result<(), crate::app::RunError> {
+    let task_error = |e: String| crate::app::RunError::Task(e);
+    let stored = store::load(&store::path(&worker.offsets_file)).map_err(task_error)?;
+    let worker = Arc::new(worker);
     let mut connectors = BTreeMap::new();
-    if let Ok(bytes) = std::fs::read(store_file(&worker)) {
-        let stored: BTreeMap<String, Stored> = serde_json::from_slice(&bytes).map_err(|e| {
-            crate::app::RunError::Task(format!(
-                "cannot read the stored connector configurations {}: {e}; fix or move the file away",
-                store_file(&worker).display()
-            ))
-        })?;
-        for (name, s) in stored {
-            let mut c = Connector { config: s.config, target: s.target, run: None, failure: None };
-            if c.target == TargetState::Running {
-                match validate(translate(&worker, &name, &c.config)) {
-                    Ok(config) => c.start(&name, config),
-                    Err(problems) => c.failure = Some(problems.join("\n")),
-                }
-            }
-            connectors.insert(name, c);
+    for (name, s) in stored {
+        if let Err(e) = names::adopt_legacy_offsets(&worker.offsets_file, &name) {
+            tracing::warn!(connector = %name, error = %e, "cannot move the connector's offsets file to its new place");
         }
+        let desired = Desired { config: s.config, target: s.target, generation: 0, removed: false };
+        connectors.insert(name.clone(), Arc::new(Connector::spawn(name, worker.clone(), desired)));
     }
-    if let Some(dir) = worker.offsets_file.parent().filter(|d| !d.as_os_str().is_empty()) {
-        let _ = std::fs::create_dir_all(dir);
-    }
+    let dir = names::connectors_dir(&worker.offsets_file);
+    std::fs::create_dir_all(&dir).map_err(|e| task_error(format!("cannot create {}: {e}", dir.display())))?;
     let addr = worker.listen;
-    let shared: Shared = Arc::new(Mutex::new(Worker { config: worker, connectors }));
+    let shared: Shared =
+        Arc::new(Worker { config: worker.clone(), connectors: Mutex::new(connectors), changes: Default::default() });
     let api = Router::new()
         .route("/", get(root))
         .route("/connector-plugins", get(plugins))
@@ -589,12 +651,23 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/offsets", get(get_offsets).delete(delete_offsets))
         .with_state(shared.clone())
-        .merge(crate::observe::routes()?);
+        .merge(crate::observe::routes()?)
+        .fallback(no_route)
+        .method_not_allowed_fallback(no_method)
+        .layer(axum::middleware::from_fn_with_state(Arc::new(worker.access.clone()), access::authenticate));
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| crate::observe::ObserveError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| crate::observe::ObserveError::Listen { addr, source })?;
-    tracing::info!(address = %bound, "Kafka Connect REST API listening");
+    let scheme = if worker.tls.is_some() { "https" } else { "http" };
+    tracing::info!(address = %bound, scheme, authentication = worker.access.enabled(), "Kafka Connect REST API listening");
+    if !bound.ip().is_loopback() && !worker.access.enabled() {
+        tracing::warn!(
+            address = %bound,
+            "the REST API listens beyond loopback without authentication: anyone who reaches it can run connectors \
+             with this worker's rights (docs/security.md)"
+        );
+    }
     let stopped = async move {
         while !*shutdown.borrow_and_update() {
             if shutdown.changed().await.is_err() {
@@ -602,14 +675,18 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
             }
         }
     };
-    axum::serve(listener, api)
-        .with_graceful_shutdown(stopped)
-        .await
-        .map_err(|e| crate::app::RunError::Task(format!("REST API: {e}")))?;
-    let mut w = shared.lock().await;
-    for connector in w.connectors.values_mut() {
-        connector.halt().await;
-    }
+    let served = match &worker.tls {
+        Some(acceptor) => {
+            let listener = access::TlsListener::new(listener, acceptor.clone())
+                .map_err(|source| crate::observe::ObserveError::Listen { addr, source })?;
+            axum::serve(listener, api).with_graceful_shutdown(stopped).await
+        }
+        None => axum::serve(listener, api).with_graceful_shutdown(stopped).await,
+    };
+    served.map_err(|e| task_error(format!("REST API: {e}")))?;
+    let all: Vec<Arc<Connector>> =
+        std::mem::take(&mut *shared.connectors.lock().unwrap_or_else(|e| e.into_inner())).into_values().collect();
+    futures_util::future::join_all(all.iter().map(|c| c.shut_down())).await;
     Ok(())
 }
 
@@ -625,7 +702,32 @@ mod tests {
     fn the_shipped_worker_example_is_valid() {
         let w = worker();
         assert_eq!(w.bootstrap_servers, "localhost:9092");
-        assert_eq!(w.listen, "0.0.0.0:8083".parse().unwrap());
+        assert_eq!(w.listen, "127.0.0.1:8083".parse().unwrap());
+    }
+
+    fn worker_from(text: &str) -> Result<WorkerConfig, Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("worker.properties");
+        std::fs::write(&path, text).unwrap();
+        load_worker(&path)
+    }
+
+    #[test]
+    fn the_api_listens_on_loopback_unless_told_otherwise() {
+        let w = worker_from("bootstrap.servers=b:9092\n").unwrap();
+        assert_eq!(w.listen, "127.0.0.1:8083".parse().unwrap());
+        let w = worker_from("bootstrap.servers=b:9092\nrest.port=9000\n").unwrap();
+        assert_eq!(w.listen, "127.0.0.1:9000".parse().unwrap());
+        let w = worker_from("bootstrap.servers=b:9092\nlisteners=http://:8083\n").unwrap();
+        assert_eq!(w.listen, "0.0.0.0:8083".parse().unwrap(), "Kafka's every-interface form is an explicit choice");
+        assert_eq!(w.override_policy, OverridePolicy::All);
+        assert_eq!(w.graceful_stop, DEFAULT_GRACEFUL_STOP);
+    }
+
+    #[test]
+    fn an_https_listener_without_a_key_store_is_an_error() {
+        let problems = worker_from("bootstrap.servers=b:9092\nlisteners=https://127.0.0.1:8443\n").unwrap_err();
+        assert!(problems.iter().any(|p| p.contains("ssl.keystore.location")), "{problems:?}");
     }
 
     #[test]
@@ -654,7 +756,7 @@ mod tests {
         assert_eq!(pairs["debezium.sink.kafka.producer.compression.type"], "zstd");
         assert_eq!(pairs["debezium.sink.kafka.producer.bootstrap.servers"], "localhost:9092");
         assert_eq!(pairs["debezium.sink.type"], "kafka");
-        assert!(pairs["debezium.source.offset.storage.file.filename"].ends_with("connect.offsets.pg"));
+        assert!(pairs["debezium.source.offset.storage.file.filename"].ends_with("connect.offsets.d/pg.offsets"));
         assert!(!pairs.contains_key("debezium.source.name") && !pairs.keys().any(|k| k.contains("errors")));
     }
 
@@ -665,7 +767,7 @@ mod tests {
             ("debezium.source.snapshot.mode".to_string(), "sometimes".to_string()),
             ("debezium.sink.type".to_string(), "kafka".to_string()),
         ];
-        let problems = validate(pairs).unwrap_err();
+        let problems = validate(&worker(), pairs).unwrap_err();
         assert!(problems.iter().any(|p| p.contains("`snapshot.mode` = `sometimes`")), "{problems:?}");
         assert!(problems.iter().all(|p| !p.contains("debezium.")), "{problems:?}");
     }
