@@ -12,7 +12,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use sluice_testkit::kafka::Broker;
 
-use super::support::{http, Setup, WAIT};
+use super::support::{http, wait_for_status, Setup, WAIT};
 use super::workload::{acct_state, caught_up, create_tables, journal_ids, verify, Workload};
 
 const KEYS: u32 = 40;
@@ -421,33 +421,7 @@ async fn a_producer_key_librdkafka_rejects_is_a_configuration_error_naming_it() 
 
 /// `sluice connect` with a worker file, its log in the test's directory.
 fn start_connect(setup: &Setup, worker: &std::path::Path) -> std::process::Child {
-    let log =
-        std::fs::File::create(setup.dir.path().join(format!("sluice-connect-{}.log", std::process::id()))).unwrap();
-    std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["connect", "--config"])
-        .arg(worker)
-        .env("SLUICE_LOG", "info")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
-}
-
-fn wait_for_status(addr: &str, name: &str, state: &str) -> Value {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (code, body) = http(addr, "GET", &format!("/connectors/{name}/status"), None);
-        if code == 200 {
-            let status: Value = serde_json::from_str(&body).unwrap();
-            if status["connector"]["state"] == state {
-                return status;
-            }
-            assert!(status["connector"]["state"] != "FAILED" || state == "FAILED", "{status}");
-        }
-        assert!(Instant::now() < deadline, "connector {name} never reached {state}: {code} {body}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    super::support::start_connect(worker, &setup.dir.path().join(format!("sluice-connect-{}.log", std::process::id())))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -69,6 +69,17 @@ impl Setup {
         std::fs::write(self.config_path(), text).unwrap();
     }
 
+    /// Runs `sluice check` on this configuration: (exit code, stderr).
+    pub fn check(&self) -> (i32, String) {
+        self.write_config();
+        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["check", "--config"])
+            .arg(self.config_path())
+            .output()
+            .expect("run sluice check");
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+
     /// Starts `sluice run` in the background.
     pub fn start(&self) -> Sluice {
         self.start_with_env(&[])
@@ -222,19 +233,66 @@ pub const WAIT: Duration = Duration::from_secs(60);
 
 /// A plain HTTP/1.0 request: (status code, body).
 pub fn http(addr: &str, method: &str, path: &str, body: Option<&serde_json::Value>) -> (u16, String) {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let (status, _, body) = http_raw(addr, method, path, &[], &body);
+    (status, body)
+}
+
+/// A plain HTTP/1.0 request with extra headers and a body sent as it is: (status code, response head, body).
+pub fn http_raw(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
     use std::io::{Read, Write};
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
     stream.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let extra: String = headers.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
     write!(
         stream,
-        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "{method} {path} HTTP/1.0\r\nHost: {addr}\r\nContent-Type: application/json\r\n{extra}Content-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .unwrap();
     let mut response = String::new();
     stream.read_to_string(&mut response).unwrap();
     let status = response.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let body = response.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
-    (status, body)
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    (status, head.to_string(), body.to_string())
+}
+
+/// `sluice connect` with a worker file; its log goes to `log`.
+pub fn start_connect(worker: &Path, log: &Path) -> Child {
+    let log = std::fs::File::create(log).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["connect", "--config"])
+        .arg(worker)
+        .env("SLUICE_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until something listens on `addr`.
+pub fn wait_for_listener(addr: &str) {
+    let deadline = Instant::now() + WAIT;
+    while std::net::TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "nothing ever listened on {addr}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Waits until a connector's status shows `state`; FAILED on the way to another state fails the test.
+pub fn wait_for_status(addr: &str, name: &str, state: &str) -> Value {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let (code, body) = http(addr, "GET", &format!("/connectors/{name}/status"), None);
+        if code == 200 {
+            let status: Value = serde_json::from_str(&body).unwrap();
+            if status["connector"]["state"] == state {
+                return status;
+            }
+            assert!(status["connector"]["state"] != "FAILED" || state == "FAILED", "{status}");
+        }
+        assert!(Instant::now() < deadline, "connector {name} never reached {state}: {code} {body}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
