@@ -556,3 +556,72 @@ async fn a_debezium_connector_json_put_to_the_rest_api_runs_and_is_managed_like_
     std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
     assert!(process.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_stall_runs_once_it_is_back() {
+    let mut k = KafkaSetup::new("kafka_connect_stall", Broker::persistent()).await;
+    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
+    let dir = k.setup.dir.path().to_path_buf();
+    let addr = format!("127.0.0.1:{}", sluice_testkit::free_port());
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n\
+             task.shutdown.graceful.timeout.ms=4000\n",
+            k.broker.bootstrap(),
+            dir.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    let db = &k.setup.db;
+    let connector = json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname": db.cluster.host,
+        "database.port": db.cluster.port.to_string(),
+        "database.user": "postgres",
+        "database.dbname": db.name,
+        "database.sslmode": "disable",
+        "topic.prefix": "pg",
+        "slot.name": format!("slot_{}", db.name),
+        "slot.retry.delay.ms": "200",
+        "table.include.list": "public.item",
+        "snapshot.mode": "no_data",
+        "producer.override.linger.ms": "0"
+    });
+    let mut process = start_connect(&k.setup, &worker);
+    super::support::wait_for_listener(&addr);
+    assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&connector)).0, 201);
+    wait_for_status(&addr, "items", "RUNNING");
+    let deadline = Instant::now() + WAIT;
+    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected 1") {
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    k.setup.db.psql("INSERT INTO item VALUES (1, 'before the stall')");
+    k.wait_for_topic_records("pg.public.item", 1);
+
+    k.broker.kill();
+    k.setup.db.psql("INSERT INTO item VALUES (2, 'during the stall')");
+    let mut updated = connector.clone();
+    updated["producer.override.linger.ms"] = json!("1");
+    let started = Instant::now();
+    let (code, body) = http(&addr, "PUT", "/connectors/items/config", Some(&updated));
+    assert_eq!(code, 200, "{body}");
+    // The old pipeline now drains against a dead broker for up to the graceful timeout; the API does not wait.
+    let (code, list) = http(&addr, "GET", "/connectors", None);
+    assert_eq!((code, list.as_str()), (200, "[\"items\"]"));
+    assert_eq!(http(&addr, "GET", "/connectors/items/status", None).0, 200);
+    assert!(started.elapsed() < Duration::from_secs(2), "the API waited {:?} for the stalled pipeline", started.elapsed());
+
+    k.broker.restart();
+    wait_for_status(&addr, "items", "RUNNING");
+    k.wait_for_topic_records("pg.public.item", 2);
+    k.setup.db.psql("INSERT INTO item VALUES (3, 'after the stall')");
+    let records = k.wait_for_topic_records("pg.public.item", 3);
+    assert!(records.iter().any(|r| r["value"].to_string().contains("after the stall")), "{records:?}");
+    let status = wait_for_status(&addr, "items", "RUNNING");
+    assert!(status["connector"]["trace"].is_null(), "{status}");
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+}
