@@ -80,7 +80,7 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
             "set `wal_level = logical` in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
         ));
     }
-    let catalog = Catalog::new(client);
+    let mut catalog = Catalog::new(client);
     let mut repl = ReplicationClient::connect(&options.connect).await.map_err(|e| match e.sqlstate() {
         Some("42501") => SourceError::prerequisite(
             format!("role `{}` may not open a replication connection ({e})", options.connect.user),
@@ -91,6 +91,7 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
 
     let tables = ensure_publication(options, &catalog).await?;
     warn_about_replica_identity(&tables);
+    catalog.remember_primary_keys(&tables).await?;
 
     let offsets = offsets.filter(|o| {
         let same = o.slot_name == options.slot_name;

@@ -3,6 +3,7 @@ mod support;
 mod crash;
 mod dual_write;
 mod kafka;
+mod keys;
 mod observe;
 mod outbox;
 mod pipeline;
