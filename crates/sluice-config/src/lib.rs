@@ -27,6 +27,8 @@ pub use substitute::ProviderLimits;
 pub use transforms::{PredicateConfig, TransformConfig, TransformType};
 
 const SOURCE: &str = "debezium.source.";
+/// PostgreSQL's NAMEDATALEN - 1: the longest identifier (slot, publication) in bytes.
+const MAX_IDENTIFIER_BYTES: usize = 63;
 const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
 const FILE_OFFSET_STORE: &str = "org.apache.kafka.connect.storage.FileOffsetBackingStore";
 
@@ -659,6 +661,35 @@ impl Reader {
         self.source(key).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
     }
 
+    /// `slot.name`, checked against PostgreSQL's rule for slot names, so that `sluice check` catches what
+    /// `CREATE_REPLICATION_SLOT` would reject at run time.
+    fn slot_name(&mut self) -> String {
+        let name = self.string("slot.name", "debezium");
+        let valid = name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        if name.is_empty() || name.len() > MAX_IDENTIFIER_BYTES || !valid {
+            self.problems.push(format!(
+                "`{SOURCE}slot.name` = `{}` is not a valid replication slot name: PostgreSQL allows 1 to \
+                 {MAX_IDENTIFIER_BYTES} lower-case letters, digits and underscores",
+                name.escape_debug()
+            ));
+        }
+        name
+    }
+
+    /// `publication.name`: any identifier, but PostgreSQL would silently cut a longer one to 63 bytes, and then
+    /// never find the publication under the configured name.
+    fn publication_name(&mut self) -> String {
+        let name = self.string("publication.name", "dbz_publication");
+        if name.is_empty() || name.len() > MAX_IDENTIFIER_BYTES || name.chars().any(char::is_control) {
+            self.problems.push(format!(
+                "`{SOURCE}publication.name` = `{}` is not a valid publication name: PostgreSQL allows 1 to \
+                 {MAX_IDENTIFIER_BYTES} bytes without control characters",
+                name.escape_debug()
+            ));
+        }
+        name
+    }
+
     fn number<T: std::str::FromStr + Copy>(&mut self, full_key: &str, default: T, what: &str) -> T {
         match self.get(full_key) {
             None => default,
@@ -949,8 +980,8 @@ impl Reader {
             sslrootcert: self.source("database.sslrootcert").map(PathBuf::from),
             receive_buffer: self.receive_buffer(),
             topic_prefix: self.required("topic.prefix"),
-            slot_name: self.string("slot.name", "debezium"),
-            publication_name: self.string("publication.name", "dbz_publication"),
+            slot_name: self.slot_name(),
+            publication_name: self.publication_name(),
             publication_autocreate_mode: self.choice(
                 &format!("{SOURCE}publication.autocreate.mode"),
                 PublicationAutocreateMode::AllTables,

@@ -686,3 +686,25 @@ fn slot_retries_default_to_debeziums_and_can_be_set() {
     assert_eq!(c.source.slot_retries, SlotRetries { max_retries: 0, delay: Duration::from_millis(250) });
     assert!(one_problem("debezium.source.slot.max.retries=-1\n").contains("slot.max.retries"));
 }
+
+#[test]
+fn a_slot_name_postgresql_would_reject_is_a_configuration_error_naming_the_key_and_the_rule() {
+    for bad in ["Sluice", "my-slot", "slot.1", "s p", &"s".repeat(64)] {
+        let p = one_problem(&format!("debezium.source.slot.name={bad}\n"));
+        assert!(p.contains("`debezium.source.slot.name`") && p.contains(bad), "{p}");
+        assert!(p.contains("63 lower-case letters, digits and underscores"), "{p}");
+    }
+    assert!(one_problem("debezium.source.slot.name=\n").contains("not a valid replication slot name"));
+    let longest = "s".repeat(63);
+    assert_eq!(ok(&format!("debezium.source.slot.name={longest}\n")).config.source.slot_name, longest);
+    assert_eq!(ok("debezium.source.slot.name=sluice_orders_2\n").config.source.slot_name, "sluice_orders_2");
+}
+
+#[test]
+fn a_publication_name_postgresql_would_cut_or_reject_is_a_configuration_error() {
+    let p = one_problem(&format!("debezium.source.publication.name={}\n", "p".repeat(64)));
+    assert!(p.contains("`debezium.source.publication.name`") && p.contains("1 to 63 bytes"), "{p}");
+    assert!(one_problem("debezium.source.publication.name=\n").contains("not a valid publication name"));
+    let c = ok("debezium.source.publication.name=Orders \"Pub\"\n").config;
+    assert_eq!(c.source.publication_name, "Orders \"Pub\"", "any other identifier is quoted, as Debezium allows");
+}

@@ -4,13 +4,51 @@
 //! definite ones. A lost connection or a server restarting is transient; a wrong password, an untrusted
 //! certificate, a missing privilege or a malformed message is not, because retrying cannot fix it.
 
+/// Whom a connection was for, as error messages name it: server, database and user — never the password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Login {
+    pub host: String,
+    pub port: u16,
+    pub dbname: String,
+    pub user: String,
+}
+
+impl std::fmt::Display for Login {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Login { host, port, dbname, user } = self;
+        if host.contains(':') {
+            write!(f, "[{host}]:{port} (database `{dbname}`, user `{user}`)")
+        } else {
+            write!(f, "{host}:{port} (database `{dbname}`, user `{user}`)")
+        }
+    }
+}
+
+/// A tokio-postgres error with what it hides behind its kind: the server's message and SQLSTATE instead of
+/// "db error", the I/O cause instead of "error connecting to server".
+pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let mut text = format!("{} ({})", db.message(), db.code().code());
+        if let Some(detail) = db.detail() {
+            text.push_str(&format!(": {detail}"));
+        }
+        if let Some(hint) = db.hint() {
+            text.push_str(&format!("; hint: {hint}"));
+        }
+        return text;
+    }
+    match std::error::Error::source(e) {
+        Some(cause) => format!("{e}: {cause}"),
+        None => e.to_string(),
+    }
+}
+
 /// A failure talking to PostgreSQL.
 #[derive(Debug, thiserror::Error)]
 pub enum PgError {
-    #[error("connection to {host}:{port} failed: {source}")]
+    #[error("cannot connect to PostgreSQL at {login}: {source}")]
     Connect {
-        host: String,
-        port: u16,
+        login: Login,
         #[source]
         source: std::io::Error,
     },
@@ -18,15 +56,17 @@ pub enum PgError {
     Io(#[from] std::io::Error),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("authentication of user `{user}` failed: {message} (check the password and pg_hba.conf)")]
-    Auth { user: String, message: String },
+    #[error(
+        "PostgreSQL at {login} refused the login: {message} (check database.user, database.password and pg_hba.conf)"
+    )]
+    Auth { login: Login, message: String },
     #[error("server error {code}: {message}{}{}", detail.as_ref().map(|d| format!(" ({d})")).unwrap_or_default(), hint.as_ref().map(|h| format!("; hint: {h}")).unwrap_or_default())]
     Server { code: String, message: String, detail: Option<String>, hint: Option<String> },
     #[error("protocol error: {0}")]
     Protocol(String),
     #[error("the server closed the connection")]
     Closed,
-    #[error("{0}")]
+    #[error("{}", describe(.0))]
     Sql(#[from] tokio_postgres::Error),
 }
 
@@ -69,6 +109,10 @@ impl PgError {
 mod tests {
     use super::*;
 
+    fn login(host: &str) -> Login {
+        Login { host: host.into(), port: 5432, dbname: "shop".into(), user: "alice".into() }
+    }
+
     fn server(code: &str) -> PgError {
         PgError::Server { code: code.into(), message: "m".into(), detail: None, hint: None }
     }
@@ -85,7 +129,7 @@ mod tests {
     #[test]
     fn faults_a_person_must_fix_are_definite() {
         assert!(!PgError::Tls("untrusted".into()).is_transient());
-        assert!(!PgError::Auth { user: "u".into(), message: "m".into() }.is_transient());
+        assert!(!PgError::Auth { login: login("db"), message: "m".into() }.is_transient());
         assert!(!PgError::Protocol("bad".into()).is_transient());
         assert!(!server("42501").is_transient());
         assert!(!server("55006").is_transient());
@@ -101,5 +145,17 @@ mod tests {
         };
         assert_eq!(e.to_string(), "server error 42P01: relation \"t\" does not exist (d); hint: h");
         assert_eq!(e.sqlstate(), Some("42P01"));
+    }
+
+    #[test]
+    fn connection_errors_name_server_database_and_user() {
+        let refused =
+            PgError::Connect { login: login("db.internal"), source: std::io::ErrorKind::ConnectionRefused.into() };
+        assert!(refused.is_transient());
+        assert_eq!(
+            refused.to_string(),
+            "cannot connect to PostgreSQL at db.internal:5432 (database `shop`, user `alice`): connection refused"
+        );
+        assert!(login("::1").to_string().starts_with("[::1]:5432 "));
     }
 }

@@ -13,4 +13,4 @@ pub mod replication;
 pub mod source;
 pub mod tls;
 
-pub use error::PgError;
+pub use error::{Login, PgError};

@@ -74,6 +74,39 @@ async fn a_wrong_password_is_an_authentication_error_naming_the_user() {
 }
 
 #[tokio::test]
+async fn a_wrong_password_says_so_and_names_server_database_and_user_but_never_the_password() {
+    let db = cluster().fresh_database("repl_badpw_text").await;
+    let server = format!("{}:{}", db.cluster.host, db.cluster.port);
+    let opts = options(&db, "sluice_scram", Some("not-the-Secret-42"), SslMode::Disable);
+    let replication = ReplicationClient::connect(&opts).await.err().unwrap();
+    let sql = connect_sql(&opts).await.err().unwrap();
+    for err in [replication, sql] {
+        let text = err.to_string();
+        assert!(matches!(err, PgError::Auth { .. }) && !err.is_transient(), "{text}");
+        assert!(text.contains("password authentication failed for user \"sluice_scram\""), "{text}");
+        assert!(text.contains(&server) && text.contains(&format!("database `{}`", db.name)), "{text}");
+        assert!(!text.contains("db error") && !text.contains("not-the-Secret-42"), "{text}");
+    }
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_named_with_host_port_database_and_user() {
+    let db = cluster().fresh_database("repl_unreachable").await;
+    let port = sluice_testkit::free_port();
+    let opts = ConnectOptions { port, ..options(&db, "sluice_scram", Some("not-the-Secret-42"), SslMode::Disable) };
+    let replication = ReplicationClient::connect(&opts).await.err().unwrap();
+    let sql = connect_sql(&opts).await.err().unwrap();
+    for err in [replication, sql] {
+        let text = err.to_string();
+        assert!(matches!(err, PgError::Connect { .. }) && err.is_transient(), "{text}");
+        assert!(text.contains(&format!("{}:{port}", db.cluster.host)), "{text}");
+        assert!(text.contains(&format!("database `{}`", db.name)) && text.contains("user `sluice_scram`"), "{text}");
+        assert!(text.to_lowercase().contains("refused"), "{text}");
+        assert!(!text.contains("error connecting to server") && !text.contains("not-the-Secret-42"), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn tls_require_encrypts_and_verify_full_without_a_trusted_ca_fails() {
     let db = cluster().fresh_database("repl_tls").await;
     if !db.cluster.tls() {

@@ -35,7 +35,7 @@ pub use window::ReceiveBuffer;
 
 use crate::pgoutput::POSTGRES_EPOCH_OFFSET_US;
 use crate::tls::{client_config, handshake_failed, SslMode};
-use crate::PgError;
+use crate::{Login, PgError};
 
 /// Session settings every Sluice connection uses: value text forms depend on them.
 const SESSION_OPTIONS: &str = "-c DateStyle=ISO -c TimeZone=UTC -c IntervalStyle=postgres -c extra_float_digits=3";
@@ -60,6 +60,13 @@ pub struct ConnectOptions {
     pub application_name: String,
     /// The replication socket's receive buffer.
     pub receive_buffer: ReceiveBuffer,
+}
+
+impl ConnectOptions {
+    /// Whom connections with these options are for, for error messages.
+    pub fn login(&self) -> Login {
+        Login { host: self.host.clone(), port: self.port, dbname: self.dbname.clone(), user: self.user.clone() }
+    }
 }
 
 trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
@@ -177,7 +184,7 @@ fn classify(tag: u8, body: Bytes) -> Result<Backend, PgError> {
 pub struct ReplicationClient {
     io: Box<dyn Io>,
     buf: BytesMut,
-    user: String,
+    login: Login,
     /// Set when Sluice sized the receive buffer; the stream paces its reads by it.
     pacing: Option<window::Pacing>,
     receive_buffer: Option<usize>,
@@ -199,7 +206,7 @@ impl ReplicationClient {
         let mut client = ReplicationClient {
             io,
             buf: BytesMut::with_capacity(64 * 1024),
-            user: opts.user.clone(),
+            login: opts.login(),
             pacing: window.map(|w| window::Pacing::new(w, encrypted)),
             receive_buffer,
         };
@@ -247,9 +254,9 @@ impl ReplicationClient {
     }
 
     async fn authenticate(&mut self, password: Option<&str>) -> Result<(), PgError> {
-        let user = self.user.clone();
+        let login = self.login.clone();
         let need_password = || PgError::Auth {
-            user: user.clone(),
+            login: login.clone(),
             message: "the server asks for a password, but none is configured (database.password)".into(),
         };
         let mut scram: Option<ScramSha256> = None;
@@ -272,7 +279,7 @@ impl ReplicationClient {
                             }
                             let salt = [body[0], body[1], body[2], body[3]];
                             let hash = postgres_protocol::authentication::md5_hash(
-                                self.user.as_bytes(),
+                                self.login.user.as_bytes(),
                                 password.ok_or_else(need_password)?.as_bytes(),
                                 salt,
                             );
@@ -282,7 +289,7 @@ impl ReplicationClient {
                             let offers_scram = body.split(|&b| b == 0).any(|m| m == b"SCRAM-SHA-256");
                             if !offers_scram {
                                 return Err(PgError::Auth {
-                                    user: self.user.clone(),
+                                    login: self.login.clone(),
                                     message: "the server offers no SASL mechanism Sluice supports (SCRAM-SHA-256)"
                                         .into(),
                                 });
@@ -299,7 +306,7 @@ impl ReplicationClient {
                                 .as_mut()
                                 .ok_or_else(|| PgError::Protocol("SASL continue without SASL start".into()))?;
                             s.update(&body)
-                                .map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                                .map_err(|e| PgError::Auth { login: self.login.clone(), message: e.to_string() })?;
                             frontend::sasl_response(s.message(), &mut out)?;
                         }
                         12 => {
@@ -307,7 +314,7 @@ impl ReplicationClient {
                                 .as_mut()
                                 .ok_or_else(|| PgError::Protocol("SASL final without SASL start".into()))?;
                             s.finish(&body)
-                                .map_err(|e| PgError::Auth { user: self.user.clone(), message: e.to_string() })?;
+                                .map_err(|e| PgError::Auth { login: self.login.clone(), message: e.to_string() })?;
                         }
                         other => {
                             let method = match other {
@@ -317,7 +324,7 @@ impl ReplicationClient {
                                 _ => "an unknown method",
                             };
                             return Err(PgError::Auth {
-                                user: self.user.clone(),
+                                login: self.login.clone(),
                                 message: format!(
                                     "the server asks for {method} (code {other}); Sluice supports trust, password, md5 \
                                      and scram-sha-256"
@@ -330,7 +337,7 @@ impl ReplicationClient {
                     }
                 }
                 Backend::Error(PgError::Server { code, message, .. }) if code == "28P01" || code == "28000" => {
-                    return Err(PgError::Auth { user: self.user.clone(), message: format!("{message} ({code})") });
+                    return Err(PgError::Auth { login: self.login.clone(), message: format!("{message} ({code})") });
                 }
                 Backend::Error(e) => return Err(e),
                 Backend::ReadyForQuery => return Ok(()),
@@ -676,7 +683,7 @@ where
 
 /// Connects to the first address of the host that accepts, timing the TCP handshake: one round trip.
 async fn connect_tcp(opts: &ConnectOptions) -> Result<(TcpStream, std::time::Duration), PgError> {
-    let failed = |source| PgError::Connect { host: opts.host.clone(), port: opts.port, source };
+    let failed = |source| PgError::Connect { login: opts.login(), source };
     let mut last = None;
     for addr in tokio::net::lookup_host((opts.host.as_str(), opts.port)).await.map_err(failed)? {
         let started = std::time::Instant::now();
@@ -696,7 +703,7 @@ async fn connect_tcp(opts: &ConnectOptions) -> Result<(TcpStream, std::time::Dur
 /// failures and TLS handshake failures are definite and say what to check.
 fn connect_error(e: tokio_postgres::Error, opts: &ConnectOptions) -> PgError {
     if let Some("28P01" | "28000") = e.code().map(|c| c.code()) {
-        return PgError::Auth { user: opts.user.clone(), message: e.to_string() };
+        return PgError::Auth { login: opts.login(), message: crate::error::describe(&e) };
     }
     // tokio-rustls reports handshake failures as an I/O error wrapping the rustls error.
     let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
@@ -708,6 +715,19 @@ fn connect_error(e: tokio_postgres::Error, opts: &ConnectOptions) -> PgError {
             return handshake_failed(&opts.host, opts.port, opts.sslmode, opts.sslrootcert.as_deref(), tls);
         }
         cause = c.source();
+    }
+    // Unreachable server, refused or reset connection: name where Sluice tried to connect.
+    if e.as_db_error().is_none() {
+        let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(&e);
+        while let Some(c) = cause {
+            if let Some(io) = c.downcast_ref::<std::io::Error>() {
+                return PgError::Connect {
+                    login: opts.login(),
+                    source: std::io::Error::new(io.kind(), io.to_string()),
+                };
+            }
+            cause = c.source();
+        }
     }
     PgError::Sql(e)
 }

@@ -117,7 +117,7 @@ pub enum SourceError {
     /// The database is not set up for Sluice; the message says what to change.
     #[error("{message}\n  fix: {fix}")]
     Prerequisite { message: String, fix: String },
-    #[error("cannot {action}: {source}")]
+    #[error("cannot {action}: {}", crate::error::describe(source))]
     Sql {
         action: &'static str,
         #[source]

@@ -80,7 +80,7 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
             "set `wal_level = logical` in postgresql.conf (or ALTER SYSTEM SET wal_level = logical) and restart PostgreSQL",
         ));
     }
-    let catalog = Catalog::new(client);
+    let mut catalog = Catalog::new(client);
     let mut repl = ReplicationClient::connect(&options.connect).await.map_err(|e| match e.sqlstate() {
         Some("42501") => SourceError::prerequisite(
             format!("role `{}` may not open a replication connection ({e})", options.connect.user),
@@ -91,6 +91,7 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
 
     let tables = ensure_publication(options, &catalog).await?;
     warn_about_replica_identity(&tables);
+    catalog.remember_primary_keys(&tables).await?;
 
     let offsets = offsets.filter(|o| {
         let same = o.slot_name == options.slot_name;
@@ -146,7 +147,7 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
                 Some((name, lsn)) => (name, lsn, None),
                 None => {
                     let mut exporter = ReplicationClient::connect(&options.connect).await?;
-                    let temp = format!("{}_snapshot_{}", options.slot_name, std::process::id());
+                    let temp = temporary_slot_name(&options.slot_name, std::process::id());
                     let created = exporter.create_logical_slot(&temp, true, true).await?;
                     let name = created.snapshot_name.ok_or_else(|| {
                         SourceError::prerequisite("the server did not export a snapshot", "use PostgreSQL 10 or newer")
@@ -164,6 +165,15 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
         }
     };
     Ok(Prepared { repl, catalog, start_lsn, snapshot })
+}
+
+/// The name of the temporary slot that exports a later snapshot: the slot's name and the process, cut to fit
+/// PostgreSQL's 63 bytes (a slot name of that length is valid, the suffix must not make it invalid).
+fn temporary_slot_name(slot: &str, pid: u32) -> String {
+    const MAX_NAME_BYTES: usize = 63;
+    let suffix = format!("_snapshot_{pid}");
+    let base = slot.get(..MAX_NAME_BYTES.saturating_sub(suffix.len())).unwrap_or(slot);
+    format!("{base}{suffix}")
 }
 
 enum Plan {
@@ -378,5 +388,14 @@ mod tests {
         let o = offsets(Some(progress(true)), true);
         assert!(matches!(plan_snapshot(SnapshotMode::Always, Some(&o), false, false, "s").unwrap(), Some(Plan::All)));
         assert!(plan_snapshot(SnapshotMode::NoData, None, true, false, "s").unwrap().is_none());
+    }
+
+    #[test]
+    fn the_temporary_snapshot_slot_name_fits_postgresqls_limit_even_for_the_longest_slot_name() {
+        assert_eq!(temporary_slot_name("debezium", 4_194_304), "debezium_snapshot_4194304");
+        let longest = "s".repeat(63);
+        let temp = temporary_slot_name(&longest, 4_194_304);
+        assert_eq!(temp.len(), 63);
+        assert!(temp.ends_with("_snapshot_4194304"), "{temp}");
     }
 }

@@ -17,9 +17,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_core::{
-    ChangeEvent, Datum, Lsn, Op, Position, ReplicaIdentity, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple,
-};
+use sluice_core::{ChangeEvent, Datum, Lsn, Op, Position, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple};
 use tokio::sync::{mpsc, watch};
 
 use crate::pgoutput::{self, PgOutputMessage};
@@ -230,26 +228,21 @@ impl Decoder<'_> {
                 self.push_watermark(SourceItem::Committed { end_lsn: c.end_lsn });
             }
             PgOutputMessage::Origin(_) => {}
-            PgOutputMessage::Type(t) => self.catalog.invalidate_type(t.oid),
+            PgOutputMessage::Type(t) => self.catalog.type_changed(&t),
+            // A Relation precedes a relation's first change after any change to its shape: the new version
+            // replaces the cached one, and the events after it refer to it.
             PgOutputMessage::Relation(r) => {
-                let id = TableId::new(r.namespace, r.name);
-                let captured = self.options.filter.table(&id);
+                let id = TableId::new(r.namespace.clone(), r.name.clone());
                 let keep: Vec<usize> =
                     (0..r.columns.len()).filter(|&i| self.options.filter.column(&id, &r.columns[i].name)).collect();
-                let columns: Vec<(String, u32, i32)> =
-                    r.columns.iter().map(|c| (c.name.clone(), c.type_oid, c.type_modifier)).collect();
-                let schema = if captured {
-                    let identity = ReplicaIdentity::from_code(r.replica_identity).unwrap_or(ReplicaIdentity::Default);
-                    Some(Arc::new(
-                        self.catalog
-                            .relation_schema(r.oid, id, identity, &columns, self.options.filter.as_ref())
-                            .await?,
-                    ))
+                let schema = if self.options.filter.table(&id) {
+                    Some(Arc::new(self.catalog.relation_schema(&r, self.options.filter.as_ref()).await?))
                 } else {
                     None
                 };
-                let projection = (keep.len() != columns.len()).then_some(keep);
-                self.relations.insert(r.oid, StreamRelation { schema, projection, columns: columns.len() });
+                let columns = r.columns.len();
+                let projection = (keep.len() != columns).then_some(keep);
+                self.relations.insert(r.oid, StreamRelation { schema, projection, columns });
             }
             PgOutputMessage::Insert(i) => {
                 let skip = self.options.skipped_operations.create;

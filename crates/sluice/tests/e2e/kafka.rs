@@ -612,7 +612,11 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
     let (code, list) = http(&addr, "GET", "/connectors", None);
     assert_eq!((code, list.as_str()), (200, "[\"items\"]"));
     assert_eq!(http(&addr, "GET", "/connectors/items/status", None).0, 200);
-    assert!(started.elapsed() < Duration::from_secs(2), "the API waited {:?} for the stalled pipeline", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "the API waited {:?} for the stalled pipeline",
+        started.elapsed()
+    );
 
     k.broker.restart();
     wait_for_status(&addr, "items", "RUNNING");

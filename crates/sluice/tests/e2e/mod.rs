@@ -4,6 +4,7 @@ mod connect_security;
 mod crash;
 mod dual_write;
 mod kafka;
+mod keys;
 mod observe;
 mod outbox;
 mod pipeline;
