@@ -23,7 +23,7 @@ use std::time::Duration;
 use regex::{Regex, RegexBuilder};
 
 pub use properties::{parse as parse_properties, Entry};
-pub use substitute::ProviderLimits;
+pub use substitute::{redact, ProviderLimits};
 pub use transforms::{PredicateConfig, TransformConfig, TransformType};
 
 const SOURCE: &str = "debezium.source.";

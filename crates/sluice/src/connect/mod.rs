@@ -243,7 +243,7 @@ pub fn translate(worker: &WorkerConfig, name: &str, connector: &BTreeMap<String,
 
 /// Validates a translated configuration exactly as `sluice run` would; problems name Kafka Connect's keys and never
 /// show what a placeholder resolved to. Placeholders read only what the worker allows submitted configurations.
-fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<config::Config, Vec<String>> {
+fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<config::LoadedConfig, Vec<String>> {
     let connect_names = |problems: Vec<String>| -> Vec<String> {
         problems
             .into_iter()
@@ -261,7 +261,7 @@ fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<confi
         .map_err(|e| connect_names(e.problems()))?;
     crate::app::check_sink(&loaded.config.sink)
         .map_err(|problems| connect_names(problems.iter().map(|p| loaded.redact(p)).collect()))?;
-    Ok(loaded.config)
+    Ok(loaded)
 }
 
 /// A connector's target state, as Kafka Connect's pause/resume/stop set it.

@@ -100,12 +100,16 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    fn start(name: &str, config: sluice_config::Config, generation: u64) -> Pipeline {
+    /// Starts the pipeline; its error, as logged and as `/status` shows it, never holds what a placeholder resolved
+    /// to.
+    fn start(name: &str, loaded: sluice_config::LoadedConfig, generation: u64) -> Pipeline {
         let (stop, stop_rx) = watch::channel(false);
         let name = name.to_string();
         let task = tokio::spawn(async move {
             tracing::info!(connector = %name, "connector starting");
-            let result = crate::app::run(config, stop_rx).await.map_err(|e| e.to_string());
+            let sluice_config::LoadedConfig { config, resolved, .. } = loaded;
+            let result =
+                crate::app::run(config, stop_rx).await.map_err(|e| sluice_config::redact(&e.to_string(), &resolved));
             match &result {
                 Ok(()) => tracing::info!(connector = %name, "connector stopped"),
                 Err(e) => tracing::error!(connector = %name, error = %e, "connector failed"),
@@ -172,8 +176,8 @@ async fn supervise(
             match want.target {
                 TargetState::Running if settled != Some(want.generation) => {
                     match super::validate(&worker, super::translate(&worker, &name, &want.config)) {
-                        Ok(config) => {
-                            pipeline = Some(Pipeline::start(&name, config, want.generation));
+                        Ok(loaded) => {
+                            pipeline = Some(Pipeline::start(&name, loaded, want.generation));
                             report.send_replace(Observed::Running);
                         }
                         Err(problems) => {

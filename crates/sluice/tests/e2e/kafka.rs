@@ -582,7 +582,7 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
         "database.user": "postgres",
         "database.dbname": db.name,
         "database.sslmode": "disable",
-        "topic.prefix": "pg",
+        "topic.prefix": "test",
         "slot.name": format!("slot_{}", db.name),
         "slot.retry.delay.ms": "200",
         "table.include.list": "public.item",
@@ -599,7 +599,7 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
         std::thread::sleep(Duration::from_millis(100));
     }
     k.setup.db.psql("INSERT INTO item VALUES (1, 'before the stall')");
-    k.wait_for_topic_records("pg.public.item", 1);
+    k.wait_for_topic_records("test.public.item", 1);
 
     k.broker.kill();
     k.setup.db.psql("INSERT INTO item VALUES (2, 'during the stall')");
@@ -620,9 +620,9 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
 
     k.broker.restart();
     wait_for_status(&addr, "items", "RUNNING");
-    k.wait_for_topic_records("pg.public.item", 2);
+    k.wait_for_topic_records("test.public.item", 2);
     k.setup.db.psql("INSERT INTO item VALUES (3, 'after the stall')");
-    let records = k.wait_for_topic_records("pg.public.item", 3);
+    let records = k.wait_for_topic_records("test.public.item", 3);
     assert!(records.iter().any(|r| r["value"].to_string().contains("after the stall")), "{records:?}");
     let status = wait_for_status(&addr, "items", "RUNNING");
     assert!(status["connector"]["trace"].is_null(), "{status}");
