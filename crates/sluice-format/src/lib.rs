@@ -248,7 +248,14 @@ impl Encoder {
                     second: quoted_table(&schema.id),
                 })
             }
+            Some((owner, _)) if *owner == schema.id => Ok(()),
             _ => {
+                // Logged once per table (not per table version: a Relation message after the snapshot is not news).
+                let name = table_topic_name(&self.opts.topic_prefix, &schema.id);
+                if **topic != name {
+                    tracing::warn!(table = %schema.id, topic = %topic,
+                        "the table's topic name `{name}` is not a valid Kafka topic name; its events go to `{topic}`");
+                }
                 self.topic_owners.insert(topic.clone(), (schema.id.clone(), schema.relation_oid));
                 Ok(())
             }
@@ -462,14 +469,7 @@ pub fn table_topic_name(topic_prefix: &str, id: &TableId) -> String {
 fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSchema>) -> TableCache {
     let id = &schema.id;
     let base = table_topic_name(&opts.topic_prefix, id);
-    let topic: Arc<str> = match topic::sanitize(&base) {
-        std::borrow::Cow::Borrowed(_) => Arc::from(base.as_str()),
-        std::borrow::Cow::Owned(sanitized) => {
-            tracing::warn!(table = %id, topic = %sanitized,
-                "the table's topic name `{base}` is not a valid Kafka topic name; its events go to `{sanitized}`");
-            Arc::from(sanitized)
-        }
-    };
+    let topic: Arc<str> = Arc::from(topic::sanitize(&base));
     let kinds: Vec<Option<Kind>> = schema
         .columns
         .iter()

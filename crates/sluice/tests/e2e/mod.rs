@@ -7,6 +7,7 @@ mod kafka;
 mod observe;
 mod outbox;
 mod pipeline;
+mod poison;
 mod types;
 mod wal_safety;
 mod workload;
