@@ -64,6 +64,7 @@ const SOURCE_KEYS: &[&str] = &[
     "unavailable.value.placeholder",
     "include.unknown.datatypes",
     "money.fraction.digits",
+    "event.processing.failure.handling.mode",
     "status.update.interval.ms",
     "slot.max.retries",
     "slot.retry.delay.ms",
@@ -104,7 +105,6 @@ const SOURCE_NOT_YET: &[&str] = &[
     "interval.handling.mode",
     "schema.name.adjustment.mode",
     "field.name.adjustment.mode",
-    "event.processing.failure.handling.mode",
     "max.batch.size",
     "max.queue.size",
     "max.queue.size.in.bytes",
@@ -179,7 +179,7 @@ const SINKS_NOT_YET: &[&str] = &[
     "instructlab",
 ];
 
-pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, TimePrecisionMode};
+pub use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, FailureHandlingMode, TimePrecisionMode};
 pub use sluice_postgres::outbox_cleaner::OutboxCleanup;
 pub use sluice_postgres::replication::ReceiveBuffer;
 pub use sluice_postgres::source::{
@@ -283,6 +283,8 @@ pub struct SourceConfig {
     pub unavailable_value_placeholder: String,
     pub include_unknown_datatypes: bool,
     pub money_fraction_digits: u8,
+    /// `event.processing.failure.handling.mode`: stop on an event that cannot be encoded, or skip it.
+    pub failure_handling_mode: FailureHandlingMode,
     pub status_update_interval: Duration,
     /// Debezium's `slot.max.retries` and `slot.retry.delay.ms`: how often, and how far apart, a start is retried
     /// while another connection holds the replication slot.
@@ -1051,6 +1053,15 @@ impl Reader {
                 &format!("{SOURCE}money.fraction.digits"),
                 2u8,
                 "a whole number of digits",
+            ),
+            failure_handling_mode: self.choice(
+                &format!("{SOURCE}event.processing.failure.handling.mode"),
+                FailureHandlingMode::Fail,
+                &[
+                    ("fail", FailureHandlingMode::Fail),
+                    ("warn", FailureHandlingMode::Warn),
+                    ("skip", FailureHandlingMode::Skip),
+                ],
             ),
             status_update_interval: Duration::from_millis(self.number(
                 &format!("{SOURCE}status.update.interval.ms"),

@@ -42,6 +42,7 @@ fn defaults_follow_debezium() {
     assert_eq!(s.decimal_handling_mode, DecimalHandlingMode::Precise);
     assert_eq!(s.time_precision_mode, TimePrecisionMode::Adaptive);
     assert_eq!(s.binary_handling_mode, BinaryHandlingMode::Bytes);
+    assert_eq!(s.failure_handling_mode, FailureHandlingMode::Fail);
     assert_eq!(s.unavailable_value_placeholder, "__debezium_unavailable_value");
     assert!(s.tombstones_on_delete && !s.include_unknown_datatypes);
     assert_eq!(s.status_update_interval, Duration::from_secs(10));
@@ -49,6 +50,18 @@ fn defaults_follow_debezium() {
     assert_eq!(c.format.value, Converter::Json { schemas_enable: true });
     assert_eq!(c.offsets.file, PathBuf::from("data/offsets.dat"));
     assert_eq!(c.sink, SinkConfig::Stdout);
+}
+
+#[test]
+fn event_processing_failure_handling_mode_takes_debeziums_three_values() {
+    let key = "debezium.source.event.processing.failure.handling.mode";
+    for (value, mode) in
+        [("fail", FailureHandlingMode::Fail), ("warn", FailureHandlingMode::Warn), ("SKIP", FailureHandlingMode::Skip)]
+    {
+        assert_eq!(ok(&format!("{key}={value}\n")).config.source.failure_handling_mode, mode);
+    }
+    let p = one_problem(&format!("{key}=retry\n"));
+    assert!(p.contains("fail, warn, skip"), "{p}");
 }
 
 #[test]
@@ -355,7 +368,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "interval.handling.mode",
         "schema.name.adjustment.mode",
         "field.name.adjustment.mode",
-        "event.processing.failure.handling.mode",
         "max.batch.size",
         "max.queue.size",
         "poll.interval.ms",

@@ -23,13 +23,14 @@ mod decimal;
 mod json;
 pub mod outbox;
 mod time;
+pub mod topic;
 pub mod transform;
 mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sluice_core::{unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, TableSchema, Tuple};
+use sluice_core::{unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, TableId, TableSchema, Tuple};
 
 use types::Kind;
 
@@ -82,9 +83,24 @@ pub struct EncoderOptions {
     pub tombstones_on_delete: bool,
 }
 
-/// An event that cannot be encoded. Sluice stops rather than skip it.
+/// `event.processing.failure.handling.mode`: what the pipeline does with an event that cannot be encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailureHandlingMode {
+    /// Stop with an error naming the table, the position and the column (Debezium's default).
+    #[default]
+    Fail,
+    /// Skip the event, logging its position and the error at warn level.
+    Warn,
+    /// Skip the event, logging its position at info level.
+    Skip,
+}
+
+/// An event that cannot be encoded; `event.processing.failure.handling.mode` decides whether Sluice stops or skips
+/// it.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
+    #[error("tables {first} and {second} both map to the Kafka topic `{topic}` once their names are sanitized; exclude one of them (table.exclude.list) or rename it")]
+    TopicCollision { topic: String, first: String, second: String },
     #[error("{table}.{column} ({type_name}): {message}")]
     Value { table: String, column: String, type_name: String, message: String },
     #[error("a row of {table} has {got} values for {expected} columns")]
@@ -109,12 +125,17 @@ struct TableCache {
     source_table: Vec<u8>,
     /// `"<column>":` per column, escaped once here rather than for every row.
     field_heads: Vec<Box<[u8]>>,
+    /// Whether the NaN/Infinity-as-null fallback of `decimal.handling.mode=precise` was logged for this table.
+    special_decimal_logged: std::cell::Cell<bool>,
 }
 
 /// Turns change events into records.
 pub struct Encoder {
     opts: EncoderOptions,
     tables: HashMap<u32, TableCache>,
+    /// Each table topic handed out, with the table and relation it belongs to: two tables whose names sanitize
+    /// alike (or whose dotted names meet, `"a.b".c` and `a."b.c"`) must not share a topic unnoticed.
+    topic_owners: HashMap<Arc<str>, (TableId, u32)>,
     /// `{"version":…,"connector":"postgresql","name":…,"ts_ms":` — the constant start of every source block.
     source_head: Vec<u8>,
     /// `"db":"…",`.
@@ -136,11 +157,12 @@ impl Encoder {
         source_db.push(b',');
         let mut source_schema = Vec::new();
         types::write_source_schema(&mut source_schema);
-        let message_topic = Arc::from(format!("{}.message", opts.topic_prefix));
+        let message_topic = Arc::from(topic::sanitize(&format!("{}.message", opts.topic_prefix)));
         let message_value_schema = message_value_schema(&source_schema, opts.binary_handling_mode);
         Encoder {
             opts,
             tables: HashMap::new(),
+            topic_owners: HashMap::new(),
             source_head,
             source_db,
             source_schema,
@@ -163,6 +185,7 @@ impl Encoder {
             Some(c) if Arc::ptr_eq(&c.schema, schema) => c,
             _ => {
                 let built = build_table(&self.opts, &self.source_schema, schema);
+                self.claim_topic(&built.topic, schema)?;
                 self.tables.insert(schema.relation_oid, built);
                 &self.tables[&schema.relation_oid]
             }
@@ -210,6 +233,53 @@ impl Encoder {
         out.push(record(cache, event, key.clone(), Some(value), Vec::new(), now));
         if tombstone {
             out.push(record(cache, event, key, None, Vec::new(), now));
+        }
+        Ok(())
+    }
+
+    /// Records that `topic` is `schema`'s table's; an error when another table's name sanitizes to it too. A
+    /// table dropped and created again under its name, or renamed (same relation), keeps its claim.
+    fn claim_topic(&mut self, topic: &Arc<str>, schema: &TableSchema) -> Result<(), EncodeError> {
+        match self.topic_owners.get(topic) {
+            Some((owner, oid)) if *owner != schema.id && *oid != schema.relation_oid => {
+                Err(EncodeError::TopicCollision {
+                    topic: topic.to_string(),
+                    first: quoted_table(owner),
+                    second: quoted_table(&schema.id),
+                })
+            }
+            Some((owner, _)) if *owner == schema.id => Ok(()),
+            _ => {
+                // Logged once per table (not per table version: a Relation message after the snapshot is not news).
+                let name = table_topic_name(&self.opts.topic_prefix, &schema.id);
+                if **topic != name {
+                    tracing::warn!(table = %schema.id, topic = %topic,
+                        "the table's topic name `{name}` is not a valid Kafka topic name; its events go to `{topic}`");
+                }
+                self.topic_owners.insert(topic.clone(), (schema.id.clone(), schema.relation_oid));
+                Ok(())
+            }
+        }
+    }
+
+    /// Checks a known table set (a snapshot's tables) for tables that would share a topic, before any of their
+    /// rows is encoded; the error names the first two such tables.
+    pub fn check_topics<'a>(&self, tables: impl IntoIterator<Item = &'a TableId>) -> Result<(), EncodeError> {
+        let mut seen: HashMap<String, &TableId> = HashMap::new();
+        for id in tables {
+            let topic = topic::sanitize(&table_topic_name(&self.opts.topic_prefix, id)).into_owned();
+            match seen.get(&topic) {
+                Some(first) if *first != id => {
+                    return Err(EncodeError::TopicCollision {
+                        topic,
+                        first: quoted_table(first),
+                        second: quoted_table(id),
+                    })
+                }
+                _ => {
+                    seen.insert(topic, id);
+                }
+            }
         }
         Ok(())
     }
@@ -324,7 +394,7 @@ impl Encoder {
             other => render(other, schema, payload),
         };
         Record {
-            topic: Arc::from(format!("{heartbeat_prefix}.{}", self.opts.topic_prefix)),
+            topic: Arc::from(topic::sanitize(&format!("{heartbeat_prefix}.{}", self.opts.topic_prefix))),
             partition: None,
             key: Some(heartbeat_convert(&self.opts.key, HEARTBEAT_KEY_SCHEMA, key)),
             value: Some(heartbeat_convert(&self.opts.value, HEARTBEAT_VALUE_SCHEMA, value)),
@@ -386,9 +456,20 @@ fn write_ts(out: &mut Vec<u8>, now_us: i64) {
     json::int(out, now_us.saturating_mul(1000));
 }
 
+/// `"schema"."table"`, unambiguous where the names hold dots or spaces.
+fn quoted_table(id: &TableId) -> String {
+    format!("\"{}\".\"{}\"", id.schema.replace('"', "\"\""), id.table.replace('"', "\"\""))
+}
+
+/// `<topic.prefix>.<schema>.<table>`: a table's topic before sanitizing, and the base of its schema names.
+pub fn table_topic_name(topic_prefix: &str, id: &TableId) -> String {
+    format!("{topic_prefix}.{}.{}", id.schema, id.table)
+}
+
 fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSchema>) -> TableCache {
     let id = &schema.id;
-    let base = format!("{}.{}.{}", opts.topic_prefix, id.schema, id.table);
+    let base = table_topic_name(&opts.topic_prefix, id);
+    let topic: Arc<str> = Arc::from(topic::sanitize(&base));
     let kinds: Vec<Option<Kind>> = schema
         .columns
         .iter()
@@ -475,13 +556,14 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
     TableCache {
         field_heads,
         schema: schema.clone(),
-        topic: Arc::from(base),
+        topic,
         kinds,
         key_columns,
         key_schema: key_schema.into(),
         envelope_schema: envelope_schema.into(),
         value_size_hint,
         source_table,
+        special_decimal_logged: std::cell::Cell::new(false),
     }
 }
 
@@ -516,12 +598,29 @@ fn write_row(
         match datum {
             Datum::Null => out.extend_from_slice(b"null"),
             Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
-            Datum::Text(text) => kind.write_value(out, text).map_err(|message| EncodeError::Value {
-                table: cache.schema.id.to_string(),
-                column: column.name.clone(),
-                type_name: column.type_name.clone(),
-                message,
-            })?,
+            Datum::Text(text) => {
+                let start = out.len();
+                if let Err(message) = kind.write_value(out, text) {
+                    out.truncate(start);
+                    // A NaN or infinite numeric has no Decimal form (Debezium fails here); a column that may be
+                    // null gets null rather than blocking the stream (docs/events.md#values-debezium-cannot-encode).
+                    let optional = column.nullable && !column.primary_key;
+                    if optional && kind.is_precise_decimal() && types::is_special_numeric(text) {
+                        if !cache.special_decimal_logged.replace(true) {
+                            tracing::warn!(table = %cache.schema.id, column = %column.name,
+                                "a NaN or infinite numeric becomes null under decimal.handling.mode=precise (Connect's Decimal cannot hold it); set decimal.handling.mode=string to keep it (logged once per table)");
+                        }
+                        out.extend_from_slice(b"null");
+                    } else {
+                        return Err(EncodeError::Value {
+                            table: cache.schema.id.to_string(),
+                            column: column.name.clone(),
+                            type_name: column.type_name.clone(),
+                            message,
+                        });
+                    }
+                }
+            }
         }
     }
     out.push(b'}');

@@ -10,11 +10,18 @@
 //! envelope or the partition. Options, defaults and behaviour follow Debezium's router; where Debezium would throw
 //! on a malformed row (a configured column missing), Sluice stops with an error naming the row and the option.
 //!
+//! Routed topics are sanitized for Kafka like table topics (crate::topic): `Ord/er ✓` goes to
+//! `outbox.event.Ord_er__`, with a warning the first time. The router may send many aggregate types to one topic by
+//! design, so two routes that meet only after sanitizing (`a/b` and `a_b`) are not an error: a warning names both
+//! once and their events share the topic (Debezium checks nothing here; stopping would block the stream on a row
+//! already committed). Sanitized routes are cached, at most [`ROUTE_CACHE`] of them.
+//!
 //! The router reads a row through [`OutboxRow`]: columns of a captured table, or the JSON object of a message's
 //! content after [`decode_message_content`]. Both give the same [`Field`]s, so a message-based outbox yields the same
 //! events as a table-based one for the same business transaction.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use regex::Regex;
@@ -163,7 +170,7 @@ impl Field<'_> {
             Field::Bytes(b) => b.clone(),
             Field::Int(i) => i.to_string().into_bytes(),
             Field::Bool(b) => b.to_string().into_bytes(),
-            Field::Timestamp(us) => time::zoned_timestamp(*us, 6).into_bytes(),
+            Field::Timestamp(us) => time::zoned_timestamp(i128::from(*us), 6).into_bytes(),
         })
     }
 
@@ -226,7 +233,11 @@ impl OutboxRow<'_> {
                     },
                     114 | 3802 => Field::Json(text),
                     1114 => time::timestamp_number(&text, false).map_or(Field::Str(text), Field::Timestamp),
-                    1184 => time::timestamptz_micros(&text).map_or(Field::Str(text), Field::Timestamp),
+                    // ±infinity and instants beyond an i64 of microseconds stay text.
+                    1184 => match time::timestamptz_micros(&text).and_then(|us| i64::try_from(us).ok()) {
+                        Some(us) => Field::Timestamp(us),
+                        None => Field::Str(text),
+                    },
                     _ => Field::Str(text),
                 })
             }
@@ -255,6 +266,10 @@ pub fn decode_message_content(event: &ChangeEvent) -> Option<OutboxRow<'static>>
     }
 }
 
+/// At most this many routes keep their sanitized topic cached; beyond it the cache starts over (a bound against a
+/// stream of ever new aggregate types, which would otherwise grow it without end).
+pub const ROUTE_CACHE: usize = 1024;
+
 /// The Outbox Event Router.
 pub struct EventRouter {
     options: EventRouterOptions,
@@ -263,6 +278,10 @@ pub struct EventRouter {
     replacement: String,
     key: Converter,
     value: Converter,
+    /// Routed-by value → its sanitized topic.
+    routes: HashMap<String, Arc<str>>,
+    /// Sanitized topic → the unsanitized topic first routed to it, to notice routes that meet only once sanitized.
+    route_owners: HashMap<Arc<str>, String>,
 }
 
 impl EventRouter {
@@ -270,13 +289,52 @@ impl EventRouter {
         let topic_regex = Regex::new(&format!("^(?:{})$", options.route_topic_regex))
             .map_err(|e| RouterError::BadRegex(options.route_topic_regex.clone(), e.to_string()))?;
         let replacement = options.route_topic_replacement.clone();
-        Ok(EventRouter { options, topic_regex, replacement, key, value })
+        Ok(EventRouter {
+            options,
+            topic_regex,
+            replacement,
+            key,
+            value,
+            routes: HashMap::new(),
+            route_owners: HashMap::new(),
+        })
+    }
+
+    /// The sanitized topic of a route, worked out (and any change logged) once per routed-by value.
+    fn route_topic(&mut self, routed_text: &str, source_name: &str) -> Arc<str> {
+        if let Some(topic) = self.routes.get(routed_text) {
+            return topic.clone();
+        }
+        let name = if self.topic_regex.is_match(routed_text) {
+            self.topic_regex.replace(routed_text, self.replacement.as_str()).into_owned()
+        } else {
+            source_name.to_string()
+        };
+        let topic: Arc<str> = Arc::from(crate::topic::sanitize(&name));
+        if *topic != name {
+            tracing::warn!(route = routed_text, topic = %topic,
+                "outbox: the routed topic `{name}` is not a valid Kafka topic name; its events go to `{topic}`");
+        }
+        if self.routes.len() >= ROUTE_CACHE {
+            self.routes.clear();
+            self.route_owners.clear();
+        }
+        match self.route_owners.get(&topic) {
+            Some(owner) if *owner != name => tracing::warn!(topic = %topic, first = %owner, second = %name,
+                "outbox: two routes share one topic once sanitized; their events go to the same topic"),
+            Some(_) => {}
+            None => {
+                self.route_owners.insert(topic.clone(), name);
+            }
+        }
+        self.routes.insert(routed_text.to_string(), topic.clone());
+        topic
     }
 
     /// Routes one event: appends zero or one record. `source_name` is the event's own topic: it names the outbox
     /// in errors and stays the topic when `route.topic.regex` does not match (as Kafka's RegexRouter does).
     pub fn route(
-        &self,
+        &mut self,
         event: &ChangeEvent,
         row: Option<&OutboxRow<'_>>,
         source_name: &str,
@@ -326,11 +384,7 @@ impl EventRouter {
         let payload = required(&self.options.payload, "table.field.event.payload", fix)?;
         let routed_by = required(&self.options.route_by, "route.by.field", fix)?;
         let routed_text = routed_by.header_text().map(|b| String::from_utf8_lossy(&b).into_owned()).unwrap_or_default();
-        let topic = if self.topic_regex.is_match(&routed_text) {
-            self.topic_regex.replace(&routed_text, self.replacement.as_str()).into_owned()
-        } else {
-            source_name.to_string()
-        };
+        let topic = self.route_topic(&routed_text, source_name);
 
         let mut headers = Vec::new();
         if let Some(id) = event_id.header_text() {
@@ -394,7 +448,7 @@ impl EventRouter {
             self.value_payload(&payload, &envelope, row, &position)
         };
         out.push(Record {
-            topic: Arc::from(topic),
+            topic,
             partition,
             key: self.key_payload(&key),
             value,

@@ -754,15 +754,28 @@ fn out_of_range_integers_and_non_json_numbers_are_errors() {
     }
 }
 
+/// A required (NOT NULL or key) column of `oid` holding `text`: its value, or the error.
+fn required_value_of(oid: u32, typmod: i32, text: &str) -> Result<Value, EncodeError> {
+    let t = table(vec![col("id", 23, -1, true), ColumnSchema { nullable: false, ..col("v", oid, typmod, false) }]);
+    let mut out = Vec::new();
+    Encoder::new(opts())
+        .encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text(text)])), &mut out)?;
+    Ok(payload_json(out[0].value.as_ref().unwrap())["after"]["v"].clone())
+}
+
 /// Debezium docs ("Decimal types"): NaN is only representable with decimal.handling.mode string (the constant
-/// `NAN`) or double (`Double.NaN`); in precise mode Debezium fails with a hint to switch modes.
+/// `NAN`) or double (`Double.NaN`); in precise mode Debezium fails with a hint to switch modes. Sluice fails too
+/// where the schema forbids null (a NOT NULL or key column), and otherwise falls back to null so the value does
+/// not block the stream (docs/events.md).
 #[test]
-fn numeric_special_values_fail_in_precise_mode_and_are_named_in_string_and_double_modes() {
+fn numeric_special_values_are_null_or_fail_in_precise_mode_and_are_named_in_string_and_double_modes() {
     for (text, as_string) in [("NaN", "NAN"), ("Infinity", "POSITIVE_INFINITY"), ("-Infinity", "NEGATIVE_INFINITY")] {
         for typmod in [numeric_typmod(10, 2), -1] {
-            let err = value_of(1700, typmod, text, opts()).unwrap_err().to_string();
+            let err = required_value_of(1700, typmod, text).unwrap_err().to_string();
             assert!(err.contains("decimal.handling.mode to string"), "{err}");
+            assert_eq!(value_of(1700, typmod, text, opts()).unwrap(), Value::Null, "a nullable column gets null");
         }
+        assert_eq!(v(1231, -1, &format!("{{1.5,{text},NULL}}")), json!([{"scale": 1, "value": "Dw=="}, null, null]));
         let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::Double, ..opts() };
         assert_eq!(value_of(1700, -1, text, o).unwrap(), json!(text));
         let o = EncoderOptions { decimal_handling_mode: DecimalHandlingMode::String, ..opts() };
@@ -978,4 +991,58 @@ fn json_strings_escape_quotes_controls_and_invalid_utf8_and_copy_plain_ascii_who
     assert_eq!(enc(b"a\"b\\c\nd\te\x01"), "\"a\\\"b\\\\c\\nd\\te\\u0001\"");
     assert_eq!(enc("grüße \"x\"".as_bytes()), "\"grüße \\\"x\\\"\"");
     assert_eq!(enc(b"bad \xff end"), "\"bad \u{fffd} end\"");
+}
+
+fn named_table(oid: u32, name: &str) -> Arc<TableSchema> {
+    Arc::new(TableSchema {
+        relation_oid: oid,
+        id: TableId::new("public", name),
+        columns: vec![col("id", 23, -1, true)],
+        replica_identity: ReplicaIdentity::Default,
+    })
+}
+
+fn encode_row(encoder: &mut Encoder, t: &Arc<TableSchema>) -> Result<Vec<Record>, EncodeError> {
+    let mut out = Vec::new();
+    encoder.encode(&event(Op::Create, t, None, Some(vec![Datum::text("1")])), &mut out)?;
+    Ok(out)
+}
+
+#[test]
+fn table_topics_are_sanitized_for_kafka_and_schema_names_keep_the_table_name() {
+    let o = EncoderOptions { key: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut encoder = Encoder::new(o);
+    for (name, topic) in [("🚀", "app.public.__"), ("my table", "app.public.my_table"), ("a/b", "app.public.a_b")] {
+        let out = encode_row(&mut encoder, &named_table(name.len() as u32 + 100, name)).unwrap();
+        assert_eq!(&*out[0].topic, topic);
+        let key: Value = serde_json::from_slice(&out[0].key.as_ref().unwrap().bytes()).unwrap();
+        assert_eq!(key["schema"]["name"], format!("app.public.{name}.Key"), "schema names are not topic names");
+    }
+}
+
+#[test]
+fn two_tables_whose_names_sanitize_alike_are_an_error_naming_both() {
+    let mut encoder = Encoder::new(opts());
+    encode_row(&mut encoder, &named_table(1, "a/b")).unwrap();
+    let err = encode_row(&mut encoder, &named_table(2, "a b")).unwrap_err().to_string();
+    assert!(err.contains(r#""public"."a/b""#) && err.contains(r#""public"."a b""#), "{err}");
+    assert!(err.contains("`app.public.a_b`"), "{err}");
+    // The first table keeps its topic; the same name under a new relation (dropped and created again) is no
+    // collision, and neither is a rename of the same relation.
+    assert_eq!(&*encode_row(&mut encoder, &named_table(1, "a/b")).unwrap()[0].topic, "app.public.a_b");
+    assert_eq!(&*encode_row(&mut encoder, &named_table(3, "a/b")).unwrap()[0].topic, "app.public.a_b");
+
+    let tables = [TableId::new("public", "x"), TableId::new("public", "a.b"), TableId::new("public.a", "b")];
+    assert!(encoder.check_topics(&tables[..2]).is_ok());
+    let err = encoder.check_topics(&tables).unwrap_err().to_string();
+    assert!(err.contains(r#""public"."a.b""#) && err.contains(r#""public.a"."b""#), "{err}");
+    let tables = [TableId::new("public", "🚀"), TableId::new("public", "__")];
+    assert!(encoder.check_topics(&tables).is_err(), "an emoji and two underscores meet");
+}
+
+#[test]
+fn message_and_heartbeat_topics_are_sanitized_too() {
+    let encoder = Encoder::new(EncoderOptions { topic_prefix: "my app".into(), ..opts() });
+    assert_eq!(&*encoder.heartbeat("__debezium-heartbeat", Position::default()).topic, "__debezium-heartbeat.my_app");
+    assert_eq!(&*encoder.message_topic, "my_app.message");
 }

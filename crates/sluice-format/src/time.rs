@@ -6,7 +6,14 @@
 //! the PostgreSQL JDBC driver's sentinels (9223372036825200000 / -9223372036832400000, whatever the unit), and
 //! `timestamptz` the strings `infinity` / `-infinity`; `date` ±infinity becomes `i32::MAX` / `i32::MIN` days.
 //!
-//! All arithmetic is checked: text that does not fit (a year of twenty digits) is an error, never an overflow.
+//! Every value PostgreSQL accepts has a representation, because a value that cannot be encoded blocks the stream:
+//! timestamps are computed in `i128` microseconds (PostgreSQL's latest, 294276-12-31, is beyond an `i64` of
+//! microseconds since 1970). Where the Connect type is an `int64` that cannot hold the value, the number saturates:
+//! for `interval` that is exactly Debezium's result (it sums in a double and Java's `(long)` cast saturates); for a
+//! microsecond `timestamp` after 294247-01-10T04:00:54.775807 it is Sluice's documented fallback (Debezium's own
+//! conversion overflows there). ZonedTimestamp is a string and needs no fallback.
+//!
+//! All other arithmetic is checked: text that is no value (a year of twenty digits) is an error, never an overflow.
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
@@ -173,17 +180,22 @@ pub fn zoned_time(text: &str) -> Option<String> {
 }
 
 /// A `timestamp` as Debezium's number: milliseconds (`millis`) or microseconds since the epoch, or the JDBC
-/// driver's sentinels for ±infinity.
+/// driver's sentinels for ±infinity. Microseconds beyond an `i64` saturate (see the module docs).
 pub fn timestamp_number(text: &str, millis: bool) -> Option<i64> {
     match text {
         "infinity" => Some(POSITIVE_INFINITY),
         "-infinity" => Some(NEGATIVE_INFINITY),
-        _ => timestamp_micros(text).map(|us| if millis { us.div_euclid(1000) } else { us }),
+        _ => timestamp_micros(text).map(|us| saturate(if millis { us.div_euclid(1000) } else { us })),
     }
 }
 
+/// The nearest `i64`.
+pub fn saturate(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
+}
+
 /// `YYYY-MM-DD HH:MM:SS[.ffffff][ BC]` → microseconds since the epoch (the text's own wall clock, as UTC).
-fn timestamp_micros(text: &str) -> Option<i64> {
+fn timestamp_micros(text: &str) -> Option<i128> {
     let (body, bc) = match text.strip_suffix(" BC") {
         Some(b) => (b, true),
         None => (text, false),
@@ -192,37 +204,41 @@ fn timestamp_micros(text: &str) -> Option<i64> {
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]` of the era `bc` says → microseconds since the epoch.
-fn era_timestamp_micros(body: &str, bc: bool) -> Option<i64> {
+fn era_timestamp_micros(body: &str, bc: bool) -> Option<i128> {
     let (date, time) = body.split_once(' ')?;
     let days = era_date_days(date, bc)?;
-    days.checked_mul(MICROS_PER_DAY)?.checked_add(time_micros(time)?)
+    Some(i128::from(days) * i128::from(MICROS_PER_DAY) + i128::from(time_micros(time)?))
 }
 
+/// `timestamptz` ±infinity, as [`timestamptz_micros`] returns them: beyond every real value.
+pub const TIMESTAMPTZ_INFINITY: i128 = i128::MAX;
+pub const TIMESTAMPTZ_NEGATIVE_INFINITY: i128 = i128::MIN;
+
 /// `YYYY-MM-DD HH:MM:SS[.ffffff]+HH[:MM][ BC]` → microseconds since the epoch, in UTC.
-pub fn timestamptz_micros(text: &str) -> Option<i64> {
+pub fn timestamptz_micros(text: &str) -> Option<i128> {
     match text {
-        "infinity" => return Some(i64::MAX),
-        "-infinity" => return Some(i64::MIN),
+        "infinity" => return Some(TIMESTAMPTZ_INFINITY),
+        "-infinity" => return Some(TIMESTAMPTZ_NEGATIVE_INFINITY),
         _ => {}
     }
     utc_timestamptz_micros(text.as_bytes()).or_else(|| any_timestamptz_micros(text))
 }
 
 /// [`timestamptz_micros`] for every form: any offset, any year, BC.
-fn any_timestamptz_micros(text: &str) -> Option<i64> {
+fn any_timestamptz_micros(text: &str) -> Option<i128> {
     let (body, bc) = match text.strip_suffix(" BC") {
         Some(b) => (b, true),
         None => (text, false),
     };
     let (local, offset) = split_offset(body)?;
     let micros = era_timestamp_micros(local, bc)?;
-    micros.checked_sub(offset * 1_000_000)
+    Some(micros - i128::from(offset) * 1_000_000)
 }
 
 /// The form Sluice's sessions (`TimeZone=UTC`, `DateStyle=ISO`) print nearly every `timestamptz` in —
 /// `YYYY-MM-DD HH:MM:SS[.f…]+00`, four-digit year, no era — read by position; `None` for every other form, which
 /// the general parser handles. Every such column of every row comes through here.
-fn utc_timestamptz_micros(t: &[u8]) -> Option<i64> {
+fn utc_timestamptz_micros(t: &[u8]) -> Option<i128> {
     let body = t.strip_suffix(b"+00")?;
     if body.len() < 19 || body[4] != b'-' || body[7] != b'-' || body[10] != b' ' {
         return None;
@@ -231,19 +247,21 @@ fn utc_timestamptz_micros(t: &[u8]) -> Option<i64> {
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
         return None;
     }
-    Some(days_from_civil(y, mo as u32, d as u32) * MICROS_PER_DAY + clock_micros(&body[11..])?)
+    Some(i128::from(days_from_civil(y, mo as u32, d as u32) * MICROS_PER_DAY + clock_micros(&body[11..])?))
 }
 
 /// Debezium's ZonedTimestamp: ISO-8601 in UTC with the fraction padded to the column's precision, as recent
 /// Debezium versions print it: `2024-01-02T03:04:05.120000Z` for `timestamptz(6)` (the default),
 /// `2024-01-02T03:04:05Z` for `timestamptz(0)`.
-pub fn zoned_timestamp(micros: i64, precision: u32) -> String {
+pub fn zoned_timestamp(micros: i128, precision: u32) -> String {
     match micros {
-        i64::MAX => return "infinity".into(),
-        i64::MIN => return "-infinity".into(),
+        TIMESTAMPTZ_INFINITY => return "infinity".into(),
+        TIMESTAMPTZ_NEGATIVE_INFINITY => return "-infinity".into(),
         _ => {}
     }
-    let days = micros.div_euclid(MICROS_PER_DAY);
+    // PostgreSQL's range (4714 BC to 294276 AD) is far inside an i64 of days.
+    let per_day = i128::from(MICROS_PER_DAY);
+    let days = saturate(micros.div_euclid(per_day));
     let (y, m, d) = civil_from_days(days);
     let mut out = String::with_capacity(32);
     if (0..=9999).contains(&y) {
@@ -256,7 +274,7 @@ pub fn zoned_timestamp(micros: i64, precision: u32) -> String {
     out.push('-');
     push_digits(&mut out, i64::from(d), 2);
     out.push('T');
-    push_time(&mut out, micros.rem_euclid(MICROS_PER_DAY), Some(precision));
+    push_time(&mut out, saturate(micros.rem_euclid(per_day)), Some(precision));
     out.push('Z');
     out
 }
@@ -311,9 +329,9 @@ pub fn interval_micros(text: &str) -> Option<i64> {
     const DAYS_PER_MONTH: f64 = 365.25 / 12.0;
     let total_days = months as f64 * DAYS_PER_MONTH + days as f64;
     let total_seconds = ((total_days * 24.0 + hours as f64) * 60.0 + minutes as f64) * 60.0 + seconds;
-    let micros = total_seconds * 1e6;
-    // Java's (long) cast saturates; text beyond that is not an interval PostgreSQL can print.
-    (micros.abs() < 9.223_372_036_854_775e18).then_some(micros as i64)
+    // Java's (long) cast saturates (and makes NaN 0), as Rust's `as` does: PostgreSQL's intervals beyond ±292,000
+    // years become i64::MAX / i64::MIN, exactly as in Debezium.
+    Some((total_seconds * 1e6) as i64)
 }
 
 #[cfg(test)]
@@ -365,13 +383,14 @@ mod tests {
     #[test]
     fn timestamps_and_zoned_timestamps() {
         assert_eq!(timestamp_micros("2018-06-20 15:13:16.945104"), Some(1_529_507_596_945_104));
+        assert_eq!(zoned_timestamp(i128::from(i64::MAX), 6), "+294247-01-10T04:00:54.775807Z");
         assert_eq!(timestamptz_micros("2018-06-20 17:13:16.945104+02"), Some(1_529_507_596_945_104));
         assert_eq!(zoned_timestamp(1_529_507_596_945_104, 6), "2018-06-20T15:13:16.945104Z");
         assert_eq!(zoned_timestamp(0, 6), "1970-01-01T00:00:00.000000Z");
         assert_eq!(zoned_timestamp(1_500_000, 6), "1970-01-01T00:00:01.500000Z");
         assert_eq!(zoned_timestamp(1_500_000, 3), "1970-01-01T00:00:01.500Z");
         assert_eq!(zoned_timestamp(1_500_000, 0), "1970-01-01T00:00:01Z");
-        assert_eq!(zoned_timestamp(i64::MAX, 6), "infinity");
+        assert_eq!(zoned_timestamp(TIMESTAMPTZ_INFINITY, 6), "infinity");
         assert_eq!(timestamp_number("infinity", false), Some(POSITIVE_INFINITY));
         assert_eq!(timestamp_number("-infinity", true), Some(NEGATIVE_INFINITY));
         assert_eq!(timestamp_number("1970-01-01 00:00:00.001999", true), Some(1));
@@ -401,12 +420,73 @@ mod tests {
     #[test]
     fn out_of_range_text_is_refused_not_overflowed() {
         assert_eq!(date_days("99999999999999999-01-01"), None);
-        assert_eq!(timestamp_micros("5874897-12-31 00:00:00"), None);
+        assert_eq!(timestamp_micros("5874899-12-31 00:00:00"), None);
         assert_eq!(date_days("5874897-12-31"), Some(2_145_042_905));
         assert_eq!(timestamptz_micros("2024-01-01 00:00:00+9999999999999999"), None);
         assert_eq!(interval_micros("9223372036854775807 years"), None);
-        assert_eq!(interval_micros("9223372036854775807:00:00"), None);
+        assert_eq!(interval_micros("9223372036854775807:00:00"), Some(i64::MAX));
         // Summed in doubles as Debezium does, so the last digits carry the double's rounding.
         assert_eq!(interval_micros("2562047788:00:54"), Some(9_223_372_036_853_999_616));
+    }
+
+    #[test]
+    fn postgres_extremes_have_a_value() {
+        // timestamp: the JDBC sentinels for infinity; beyond i64 microseconds saturates; milliseconds fit.
+        assert_eq!(timestamp_number("294276-12-31 23:59:59.999999", false), Some(i64::MAX));
+        assert_eq!(timestamp_number("294276-12-31 23:59:59.999999", true), Some(9_224_318_015_999_999));
+        assert_eq!(timestamp_number("4714-11-24 00:00:00 BC", false), Some(-210_866_803_200_000_000));
+        // timestamptz: a string, so exact.
+        let max = timestamptz_micros("294276-12-31 23:59:59.999999+00").unwrap();
+        assert_eq!(zoned_timestamp(max, 6), "+294276-12-31T23:59:59.999999Z");
+        let min = timestamptz_micros("4714-11-24 00:00:00+00 BC").unwrap();
+        assert_eq!(zoned_timestamp(min, 6), "-4713-11-24T00:00:00.000000Z");
+        // interval: Debezium's double sum and saturating cast.
+        assert_eq!(interval_micros("178000000 years"), Some(i64::MAX));
+        assert_eq!(interval_micros("-178000000 years"), Some(i64::MIN));
+        assert_eq!(
+            interval_micros("-178956970 years -8 mons -2147483648 days -2562047788:00:54.775808"),
+            Some(i64::MIN)
+        );
+        assert_eq!(date_days("4713-01-01 BC"), Some(days_from_civil(-4712, 1, 1)));
+        assert_eq!(date_days("4714-11-24 BC"), Some(-2_440_588));
+        assert_eq!(date_days("-infinity"), Some(i64::from(i32::MIN)));
+        assert_eq!(time_micros("24:00:00"), Some(MICROS_PER_DAY));
+        assert_eq!(zoned_time("24:00:00-15:59:59").as_deref(), Some("15:59:59Z"));
+        assert_eq!(zoned_time("00:00:00+15:59:59").as_deref(), Some("08:00:01Z"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn every_timestamp_in_postgres_range_encodes_and_orders_monotonically(
+            days_a in -2_451_545i64..=106_741_000, days_b in -2_451_545i64..=106_741_000,
+            us_a in 0i64..MICROS_PER_DAY, us_b in 0i64..MICROS_PER_DAY,
+        ) {
+            // PostgreSQL's text form, without and with the zone (which goes before the era).
+            let text = |days: i64, us: i64, zone: &str| {
+                let (y, m, d) = civil_from_days(days);
+                let (y, era) = if y <= 0 { (1 - y, " BC") } else { (y, "") };
+                let mut clock = String::new();
+                push_time(&mut clock, us, Some(6));
+                format!("{y:04}-{m:02}-{d:02} {clock}{zone}{era}")
+            };
+            let (a, b) = (text(days_a, us_a, ""), text(days_b, us_b, ""));
+            let (na, nb) = (timestamp_number(&a, false).unwrap(), timestamp_number(&b, false).unwrap());
+            let (ta, tb) = (timestamptz_micros(&text(days_a, us_a, "+00")), timestamptz_micros(&text(days_b, us_b, "+00")));
+            let (ta, tb) = (ta.unwrap(), tb.unwrap());
+            proptest::prop_assert_eq!(ta, i128::from(days_a) * i128::from(MICROS_PER_DAY) + i128::from(us_a));
+            proptest::prop_assert_eq!((days_a, us_a).cmp(&(days_b, us_b)), ta.cmp(&tb));
+            // Saturating keeps the order (never reverses it).
+            proptest::prop_assert!(ta.cmp(&tb) == na.cmp(&nb) || na == nb);
+        }
+
+        #[test]
+        fn every_interval_encodes_within_int64(
+            years in -178_956_970i64..=178_956_970, mons in -11i64..=11, days in i64::from(i32::MIN)..=i64::from(i32::MAX),
+            hours in -2_562_047_788i64..=2_562_047_788, mins in 0i64..60, secs in 0i64..60,
+        ) {
+            let sign = if hours < 0 { "-" } else { "" };
+            let text = format!("{years} years {mons} mons {days} days {sign}{:02}:{mins:02}:{secs:02}", hours.abs());
+            proptest::prop_assert!(interval_micros(&text).is_some(), "{}", text);
+        }
     }
 }

@@ -6,11 +6,17 @@
 //! an outbox can share one pipeline. Transforms run in the configured order; an event no transform turned into
 //! records is encoded as the usual Debezium envelope.
 //!
+//! Predicates see an event's topic as the encoder would name it, sanitized (crate::topic), as Debezium's predicates
+//! see the record's real topic; it is worked out once per table version and cached.
+//!
 //! A transform never touches positions: the pipeline acknowledges an event's position whether the chain produced
 //! records for it or dropped it, so a dropped event never pins WAL.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use regex::Regex;
-use sluice_core::{ChangeEvent, Op, Record};
+use sluice_core::{ChangeEvent, Op, Record, TableSchema};
 
 use crate::outbox::{decode_message_content, EventRouter, OutboxRow, RouterError};
 
@@ -48,11 +54,17 @@ pub struct Transform {
 pub struct Transforms {
     steps: Vec<Transform>,
     topic_prefix: String,
+    /// `<topic.prefix>.message`, sanitized.
+    message_topic: Arc<str>,
+    /// Each table's sanitized topic, per relation, for the table version it was worked out for.
+    table_topics: HashMap<u32, (Arc<TableSchema>, Arc<str>)>,
 }
 
 impl Transforms {
     pub fn new(steps: Vec<Transform>, topic_prefix: impl Into<String>) -> Transforms {
-        Transforms { steps, topic_prefix: topic_prefix.into() }
+        let topic_prefix = topic_prefix.into();
+        let message_topic = Arc::from(crate::topic::sanitize(&format!("{topic_prefix}.message")));
+        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new() }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -61,17 +73,25 @@ impl Transforms {
 
     /// Runs the chain on one event. `Ok(true)`: the chain produced this event's records (possibly none);
     /// `Ok(false)`: encode the event as usual.
-    pub fn apply(&self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<bool, RouterError> {
+    pub fn apply(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<bool, RouterError> {
         let topic = match &event.table {
-            Some(table) => format!("{}.{}.{}", self.topic_prefix, table.id.schema, table.id.table),
-            None => format!("{}.message", self.topic_prefix),
+            Some(table) => match self.table_topics.get(&table.relation_oid) {
+                Some((schema, topic)) if Arc::ptr_eq(schema, table) => topic.clone(),
+                _ => {
+                    let name = crate::table_topic_name(&self.topic_prefix, &table.id);
+                    let topic: Arc<str> = Arc::from(crate::topic::sanitize(&name));
+                    self.table_topics.insert(table.relation_oid, (table.clone(), topic.clone()));
+                    topic
+                }
+            },
+            None => self.message_topic.clone(),
         };
         let mut decoded: Option<OutboxRow<'static>> = None;
-        for step in &self.steps {
+        for step in &mut self.steps {
             if step.predicate.as_ref().is_some_and(|p| !p.applies(&topic)) {
                 continue;
             }
-            match &step.kind {
+            match &mut step.kind {
                 TransformKind::DecodeMessageContent => {
                     if event.op == Op::Message && decoded.is_none() {
                         decoded = decode_message_content(event);

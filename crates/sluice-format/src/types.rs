@@ -385,6 +385,11 @@ impl Kind {
         Ok(())
     }
 
+    /// A Connect Decimal (`decimal.handling.mode=precise`), which has no NaN or infinities.
+    pub fn is_precise_decimal(&self) -> bool {
+        matches!(self, Kind::Decimal { .. } | Kind::VariableDecimal)
+    }
+
     /// Writes the unavailable-value placeholder in this kind's representation (unchanged TOAST values), as
     /// Debezium's `UnchangedToastedPlaceholder` does: the string for string-like columns, its UTF-8 bytes for bytes,
     /// and for arrays a one-element list (text, json, bytea and uuid arrays — the uuid being
@@ -476,7 +481,7 @@ fn bits_le(text: &[u8]) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-fn is_special_numeric(text: &[u8]) -> bool {
+pub(crate) fn is_special_numeric(text: &[u8]) -> bool {
     matches!(text, b"NaN" | b"Infinity" | b"-Infinity")
 }
 
@@ -627,7 +632,9 @@ fn parse_array(out: &mut Vec<u8>, elem: &Kind, text: &[u8], pos: &mut usize, dep
                     *pos += 1;
                 }
                 let raw = &text[start..*pos];
-                if raw == b"NULL" {
+                // Array elements are optional, so a NaN or infinite numeric element falls back to null under
+                // decimal.handling.mode=precise, as a nullable column's value does.
+                if raw == b"NULL" || (elem.is_precise_decimal() && is_special_numeric(raw)) {
                     out.extend_from_slice(b"null");
                 } else {
                     elem.write_value(out, raw)?;

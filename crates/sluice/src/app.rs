@@ -246,6 +246,7 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
     let pipeline =
         Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
+            .with_failure_handling(config.source.failure_handling_mode)
             .with_transforms(transforms(config)?);
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {

@@ -102,6 +102,10 @@ fn describe() {
         "Change events acknowledged by the sink, by operation (op: c, u, d, r, t, m)"
     );
     describe_counter!("sluice_records_written_total", "Records (events and tombstones) the sink acknowledged");
+    describe_counter!(
+        "sluice_events_skipped_total",
+        "Events left out because they could not be encoded (event.processing.failure.handling.mode=warn or skip)"
+    );
     describe_gauge!("sluice_snapshot_tables", "Tables in the current snapshot");
     describe_gauge!("sluice_snapshot_tables_done", "Tables of the current snapshot read and acknowledged");
     describe_counter!("sluice_snapshot_rows_total", "Snapshot rows (op r) acknowledged");
@@ -194,6 +198,11 @@ pub fn status_report(addr: &str) -> Result<String, String> {
         .filter_map(|op| sample(&format!("sluice_events_total{{op=\"{op}\"}}")).map(|n| format!("{op}={n:.0}")))
         .collect();
     out.push_str(&format!("events:     {}\n", if ops.is_empty() { "none yet".to_string() } else { ops.join(" ") }));
+    if let Some(skipped) = sample("sluice_events_skipped_total").filter(|n| *n > 0.0) {
+        out.push_str(&format!(
+            "skipped:    {skipped:.0} events that could not be encoded (event.processing.failure.handling.mode; see the log)\n"
+        ));
+    }
     if let (Some(total), Some(done)) = (sample("sluice_snapshot_tables"), sample("sluice_snapshot_tables_done")) {
         out.push_str(&format!("snapshot:   {done:.0}/{total:.0} tables\n"));
     }

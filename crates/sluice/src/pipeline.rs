@@ -12,13 +12,19 @@
 //!
 //! Retriable sink failures are retried with back-off while the source waits (its channel fills up); anything
 //! else stops the pipeline with the sink's error and nothing more acknowledged.
+//!
+//! An event that cannot be encoded would stop the pipeline on every restart, since it is delivered again each
+//! time, and nothing behind it would ever be delivered. `event.processing.failure.handling.mode` decides: `fail`
+//! (the default) stops with an error naming the table, the position and the column, so the operator can act;
+//! `warn` and `skip` leave the event out, log it, and count it (`sluice_events_skipped_total`), and its position is
+//! acknowledged in order like any other, so the stream moves on.
 
 use std::time::{Duration, Instant};
 
 use sluice_core::{Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, TableId};
 use sluice_format::outbox::RouterError;
 use sluice_format::transform::Transforms;
-use sluice_format::{EncodeError, Encoder};
+use sluice_format::{EncodeError, Encoder, FailureHandlingMode};
 use sluice_postgres::source::{ItemChunk, SourceItem};
 use tokio::sync::{mpsc, watch};
 
@@ -32,8 +38,15 @@ const RETRY_MAX: Duration = Duration::from_secs(30);
 pub enum PipelineError {
     #[error(transparent)]
     Sink(#[from] SinkError),
-    #[error("cannot encode an event: {0}")]
-    Encode(#[from] EncodeError),
+    #[error("cannot encode the event at {position}{table}: {source}; set event.processing.failure.handling.mode=warn or skip to leave such events out")]
+    Encode {
+        position: Position,
+        /// ` of <schema>.<table>`, or empty for an event without a table.
+        table: String,
+        source: Box<EncodeError>,
+    },
+    #[error("cannot encode the snapshot's tables: {0}; set event.processing.failure.handling.mode=warn or skip to leave the second table's events out")]
+    Topics(Box<EncodeError>),
     #[error(transparent)]
     Offsets(#[from] sluice_core::OffsetError),
     #[error("transform: {0}")]
@@ -64,6 +77,8 @@ struct Batch {
     outbox_ids: Vec<(Lsn, String)>,
     /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
     last_commit_us: Option<i64>,
+    /// Events left out because they could not be encoded (`event.processing.failure.handling.mode`).
+    skipped: u64,
 }
 
 /// The operations, in the order of `Batch::ops`.
@@ -92,6 +107,9 @@ pub static LAST_EVENT_US: std::sync::atomic::AtomicI64 = std::sync::atomic::Atom
 /// What an acknowledged batch tells the metrics (docs/metrics.md): counted per batch, not per event, so the hot
 /// path does no registry look-ups.
 fn record_acknowledged(batch: &mut Batch) {
+    if batch.skipped > 0 {
+        metrics::counter!("sluice_events_skipped_total").increment(std::mem::take(&mut batch.skipped));
+    }
     for (op, count) in OPS.iter().zip(batch.ops.iter_mut()) {
         if *count > 0 {
             metrics::counter!("sluice_events_total", "op" => op.code()).increment(*count);
@@ -151,6 +169,8 @@ pub struct Pipeline<S: Sink> {
     /// The outbox cleaner's feed: the outbox table, the column of each row's id, and the channel that takes the
     /// ids of acknowledged rows.
     cleanup: Option<CleanupFeed>,
+    /// `event.processing.failure.handling.mode`.
+    failure_mode: FailureHandlingMode,
 }
 
 struct CleanupFeed {
@@ -179,7 +199,14 @@ impl<S: Sink> Pipeline<S> {
             heartbeat: None,
             transforms: None,
             cleanup: None,
+            failure_mode: FailureHandlingMode::Fail,
         }
+    }
+
+    /// What to do with an event that cannot be encoded (`event.processing.failure.handling.mode`).
+    pub fn with_failure_handling(mut self, mode: FailureHandlingMode) -> Self {
+        self.failure_mode = mode;
+        self
     }
 
     /// Feeds the outbox cleaner with the ids of outbox rows (inserts and snapshot reads of `table`) once the flush
@@ -260,15 +287,25 @@ impl<S: Sink> Pipeline<S> {
         for item in chunk {
             match item {
                 SourceItem::Event(event) => {
-                    let transformed = match &self.transforms {
+                    let transformed = match &mut self.transforms {
                         Some(chain) => chain.apply(&event, &mut batch.records)?,
                         None => false,
                     };
+                    let mut skipped = false;
                     if !transformed {
-                        self.encoder.encode(&event, &mut batch.records)?;
+                        let written = batch.records.len();
+                        if let Err(e) = self.encoder.encode(&event, &mut batch.records) {
+                            batch.records.truncate(written);
+                            self.encode_failed(&event, e)?;
+                            skipped = true;
+                        }
                     }
                     self.stats.events += 1;
-                    batch.ops[op_index(event.op)] += 1;
+                    if skipped {
+                        batch.skipped += 1;
+                    } else {
+                        batch.ops[op_index(event.op)] += 1;
+                    }
                     if let Some(feed) = &self.cleanup {
                         if let Some(id) = outbox_row_id(&event, feed) {
                             batch.outbox_ids.push(id);
@@ -282,6 +319,13 @@ impl<S: Sink> Pipeline<S> {
                 SourceItem::Committed { end_lsn } => batch.watermark = Some(end_lsn),
                 SourceItem::Idle { lsn } => batch.watermark = batch.watermark.max(Some(lsn)),
                 SourceItem::SnapshotStarted(progress) => {
+                    if let Err(e) = self.encoder.check_topics(&progress.tables) {
+                        match self.failure_mode {
+                            FailureHandlingMode::Fail => return Err(PipelineError::Topics(Box::new(e))),
+                            _ => tracing::warn!(error = %e,
+                                "the events of whichever of the two tables comes second will be skipped (event.processing.failure.handling.mode)"),
+                        }
+                    }
                     metrics::gauge!("sluice_snapshot_tables").set(progress.tables.len() as f64);
                     metrics::gauge!("sluice_snapshot_tables_done").set(progress.tables_done.len() as f64);
                     self.offsets.snapshot = Some(progress);
@@ -292,6 +336,29 @@ impl<S: Sink> Pipeline<S> {
             }
         }
         Ok(())
+    }
+
+    /// An event the encoder refused: an error under `fail`; otherwise logged and left out, its position still
+    /// acknowledged with the batch.
+    fn encode_failed(&self, event: &sluice_core::ChangeEvent, e: EncodeError) -> Result<(), PipelineError> {
+        let position = event.source.position;
+        let table = event.table.as_ref().map(|t| t.id.to_string());
+        match self.failure_mode {
+            FailureHandlingMode::Fail => {
+                let table = table.map(|t| format!(" of {t}")).unwrap_or_default();
+                Err(PipelineError::Encode { position, table, source: Box::new(e) })
+            }
+            FailureHandlingMode::Warn => {
+                tracing::warn!(%position, table = table.as_deref().unwrap_or(""), op = event.op.code(), error = %e,
+                    "skipping an event that cannot be encoded (event.processing.failure.handling.mode=warn)");
+                Ok(())
+            }
+            FailureHandlingMode::Skip => {
+                tracing::info!(%position, table = table.as_deref().unwrap_or(""),
+                    "skipped an event that cannot be encoded (event.processing.failure.handling.mode=skip)");
+                Ok(())
+            }
+        }
     }
 
     /// Writes the batch, then records and publishes what it acknowledges.

@@ -93,14 +93,14 @@ fn json_value(options: EventRouterOptions) -> EventRouter {
         .unwrap()
 }
 
-fn route(router: &EventRouter, event: &ChangeEvent) -> Result<Vec<Record>, RouterError> {
+fn route(router: &mut EventRouter, event: &ChangeEvent) -> Result<Vec<Record>, RouterError> {
     let mut out = Vec::new();
     let row = event.after.as_deref().map(|tuple| OutboxRow::Table { schema: event.table.as_ref().unwrap(), tuple });
     router.route(event, row.as_ref(), "app.public.outboxevent", &mut out)?;
     Ok(out)
 }
 
-fn one(router: &EventRouter) -> Record {
+fn one(router: &mut EventRouter) -> Record {
     let mut records = route(router, &event(Op::Create, &standard(), Some(standard_row()))).unwrap();
     assert_eq!(records.len(), 1);
     records.remove(0)
@@ -120,7 +120,7 @@ fn header<'a>(r: &'a Record, name: &str) -> Option<&'a str> {
 
 #[test]
 fn defaults_route_by_aggregate_type_key_by_aggregate_id_and_keep_the_payload() {
-    let r = one(&json_value(EventRouterOptions::default()));
+    let r = one(&mut json_value(EventRouterOptions::default()));
     assert_eq!(&*r.topic, "outbox.event.Order");
     assert_eq!(as_json(&r.key), json!("order-1"));
     assert_eq!(as_json(&r.value), json!("{\"a\": 1, \"b\": null}"), "the payload as a JSON string, untouched");
@@ -131,21 +131,21 @@ fn defaults_route_by_aggregate_type_key_by_aggregate_id_and_keep_the_payload() {
 
 #[test]
 fn route_topic_regex_and_replacement_use_the_capture() {
-    let r = one(&json_value(EventRouterOptions {
+    let r = one(&mut json_value(EventRouterOptions {
         route_topic_regex: "(?<routedByValue>Ord)er".into(),
         route_topic_replacement: "events.${routedByValue}.v1".into(),
         ..Default::default()
     }));
     assert_eq!(&*r.topic, "events.Ord.v1");
-    let r = one(&json_value(EventRouterOptions { route_topic_regex: "Customer".into(), ..Default::default() }));
+    let r = one(&mut json_value(EventRouterOptions { route_topic_regex: "Customer".into(), ..Default::default() }));
     assert_eq!(&*r.topic, "app.public.outboxevent", "no match: the topic stays, as with Kafka's RegexRouter");
-    let r = one(&json_value(EventRouterOptions { route_by: "type".into(), ..Default::default() }));
+    let r = one(&mut json_value(EventRouterOptions { route_by: "type".into(), ..Default::default() }));
     assert_eq!(&*r.topic, "outbox.event.OrderPlaced");
 }
 
 #[test]
 fn additional_fields_go_to_headers_envelope_and_partition_with_aliases() {
-    let r = one(&json_value(EventRouterOptions {
+    let r = one(&mut json_value(EventRouterOptions {
         additional: vec![
             AdditionalField { column: "type".into(), placement: Placement::Header, alias: "eventType".into() },
             AdditionalField { column: "ts".into(), placement: Placement::Header, alias: "ts".into() },
@@ -166,33 +166,33 @@ fn a_missing_additional_field_stops_unless_error_on_missing_is_off() {
         additional: vec![AdditionalField { column: "nope".into(), placement: Placement::Header, alias: "x".into() }],
         ..Default::default()
     };
-    let e = route(&json_value(options.clone()), &event(Op::Create, &standard(), Some(standard_row()))).unwrap_err();
+    let e = route(&mut json_value(options.clone()), &event(Op::Create, &standard(), Some(standard_row()))).unwrap_err();
     assert!(e.to_string().contains("`nope`") && e.to_string().contains("error.on.missing"), "{e}");
-    let r = one(&json_value(EventRouterOptions { additional_error_on_missing: false, ..options }));
+    let r = one(&mut json_value(EventRouterOptions { additional_error_on_missing: false, ..options }));
     assert_eq!(header(&r, "x"), None);
 }
 
 #[test]
 fn the_timestamp_column_sets_the_message_timestamp() {
-    let r = one(&json_value(EventRouterOptions { event_timestamp: Some("ts".into()), ..Default::default() }));
+    let r = one(&mut json_value(EventRouterOptions { event_timestamp: Some("ts".into()), ..Default::default() }));
     assert_eq!(r.timestamp_ms, 1_704_164_645_500);
 }
 
 #[test]
 fn expanded_json_payloads_become_json_with_an_inferred_schema() {
     let options = EventRouterOptions { expand_json_payload: true, ..Default::default() };
-    let r = one(&json_value(options.clone()));
+    let r = one(&mut json_value(options.clone()));
     assert_eq!(as_json(&r.value), json!({"a": 1}), "null fields ignored by default");
     let with_nulls =
-        one(&json_value(EventRouterOptions { json_null: JsonNullBehavior::OptionalBytes, ..options.clone() }));
+        one(&mut json_value(EventRouterOptions { json_null: JsonNullBehavior::OptionalBytes, ..options.clone() }));
     assert_eq!(as_json(&with_nulls.value), json!({"a": 1, "b": null}));
-    let schemas = EventRouter::new(
+    let mut schemas = EventRouter::new(
         EventRouterOptions { schema_version: Some("version".into()), ..options },
         Converter::Json { schemas_enable: false },
         Converter::Json { schemas_enable: true },
     )
     .unwrap();
-    let r = one(&schemas);
+    let r = one(&mut schemas);
     let value = as_json(&r.value);
     assert_eq!(value["payload"], json!({"a": 1}));
     assert_eq!(value["schema"]["type"], "struct");
@@ -205,8 +205,8 @@ fn an_empty_payload_becomes_a_tombstone_when_asked() {
     let schema = standard();
     let mut row = standard_row();
     row[4] = Datum::Null;
-    let router = json_value(EventRouterOptions { tombstone_on_empty_payload: true, ..Default::default() });
-    let records = route(&router, &event(Op::Create, &schema, Some(row))).unwrap();
+    let mut router = json_value(EventRouterOptions { tombstone_on_empty_payload: true, ..Default::default() });
+    let records = route(&mut router, &event(Op::Create, &schema, Some(row))).unwrap();
     assert_eq!(records[0].value, None);
     assert_eq!(as_json(&records[0].key), json!("order-1"), "a tombstone keeps its key, so compaction removes it");
 }
@@ -214,25 +214,25 @@ fn an_empty_payload_becomes_a_tombstone_when_asked() {
 #[test]
 fn deletes_emit_nothing_and_updates_follow_the_invalid_op_behavior() {
     let schema = standard();
-    let router = json_value(EventRouterOptions::default());
-    assert!(route(&router, &event(Op::Delete, &schema, None)).unwrap().is_empty());
-    assert!(route(&router, &event(Op::Update, &schema, Some(standard_row()))).unwrap().is_empty());
-    let error = json_value(EventRouterOptions { invalid_op: InvalidOpBehavior::Error, ..Default::default() });
-    assert!(route(&error, &event(Op::Update, &schema, Some(standard_row()))).unwrap().is_empty());
-    let fatal = json_value(EventRouterOptions { invalid_op: InvalidOpBehavior::Fatal, ..Default::default() });
-    let e = route(&fatal, &event(Op::Update, &schema, Some(standard_row()))).unwrap_err();
+    let mut router = json_value(EventRouterOptions::default());
+    assert!(route(&mut router, &event(Op::Delete, &schema, None)).unwrap().is_empty());
+    assert!(route(&mut router, &event(Op::Update, &schema, Some(standard_row()))).unwrap().is_empty());
+    let mut error = json_value(EventRouterOptions { invalid_op: InvalidOpBehavior::Error, ..Default::default() });
+    assert!(route(&mut error, &event(Op::Update, &schema, Some(standard_row()))).unwrap().is_empty());
+    let mut fatal = json_value(EventRouterOptions { invalid_op: InvalidOpBehavior::Fatal, ..Default::default() });
+    let e = route(&mut fatal, &event(Op::Update, &schema, Some(standard_row()))).unwrap_err();
     assert!(e.to_string().contains("fatal"), "{e}");
 }
 
 #[test]
 fn snapshot_reads_of_the_outbox_are_routed_like_inserts() {
-    let router = json_value(EventRouterOptions::default());
-    assert_eq!(route(&router, &event(Op::Read, &standard(), Some(standard_row()))).unwrap().len(), 1);
+    let mut router = json_value(EventRouterOptions::default());
+    assert_eq!(route(&mut router, &event(Op::Read, &standard(), Some(standard_row()))).unwrap().len(), 1);
 }
 
 #[test]
 fn the_tracing_context_column_becomes_headers() {
-    let r = one(&json_value(EventRouterOptions::default()));
+    let r = one(&mut json_value(EventRouterOptions::default()));
     assert_eq!(header(&r, "traceparent"), Some("00-abc-def-01"));
     assert_eq!(header(&r, "tracestate"), Some("x=1"));
 }
@@ -240,17 +240,18 @@ fn the_tracing_context_column_becomes_headers() {
 #[test]
 fn bytea_payloads_pass_byte_for_byte_through_the_binary_converter_and_keys_as_strings() {
     let schema = table(&[("id", UUID), ("aggregatetype", TEXT), ("aggregateid", TEXT), ("payload", BYTEA)]);
-    let router = EventRouter::new(EventRouterOptions::default(), Converter::SimpleString, Converter::Binary).unwrap();
+    let mut router =
+        EventRouter::new(EventRouterOptions::default(), Converter::SimpleString, Converter::Binary).unwrap();
     let row = row(&[Some("6f1c0c9e-0000-0000-0000-000000000001"), Some("Invoice"), Some("inv-1"), Some("\\x00ff10")]);
-    let records = route(&router, &event(Op::Create, &schema, Some(row))).unwrap();
+    let records = route(&mut router, &event(Op::Create, &schema, Some(row))).unwrap();
     assert_eq!(records[0].value, Some(Payload::Binary(vec![0, 0xff, 0x10])));
     assert_eq!(records[0].key, Some(Payload::String("inv-1".into())));
 }
 
 #[test]
 fn a_missing_key_column_names_the_column_and_the_option() {
-    let router = json_value(EventRouterOptions { event_key: "aggregate_id".into(), ..Default::default() });
-    let e = route(&router, &event(Op::Create, &standard(), Some(standard_row()))).unwrap_err();
+    let mut router = json_value(EventRouterOptions { event_key: "aggregate_id".into(), ..Default::default() });
+    let e = route(&mut router, &event(Op::Create, &standard(), Some(standard_row()))).unwrap_err();
     let text = e.to_string();
     assert!(text.contains("`aggregate_id`") && text.contains("table.field.event.key"), "{text}");
 }
@@ -311,4 +312,29 @@ fn a_predicate_limits_the_router_to_matching_topics() {
     assert!(!chain(only_outbox()).apply(&event(Op::Create, &orders, Some(standard_row())), &mut out).unwrap());
     let negated = Some(TopicPredicate::new(r".*\.outboxevent", true).unwrap());
     assert!(!chain(negated).apply(&event(Op::Create, &standard(), Some(standard_row())), &mut out).unwrap());
+}
+
+fn row_of_type(aggregate_type: &str) -> Vec<Datum> {
+    let mut r = standard_row();
+    r[1] = Datum::text(aggregate_type);
+    r
+}
+
+#[test]
+fn routed_topics_are_sanitized_once_per_route_and_routes_meeting_after_sanitizing_share_the_topic() {
+    let mut router = json_value(EventRouterOptions::default());
+    let topic = |router: &mut EventRouter, aggregate_type: &str| {
+        let records = route(router, &event(Op::Create, &standard(), Some(row_of_type(aggregate_type)))).unwrap();
+        records[0].topic.to_string()
+    };
+    assert_eq!(topic(&mut router, "Ord/er ✓"), "outbox.event.Ord_er__");
+    assert_eq!(topic(&mut router, "Ord/er ✓"), "outbox.event.Ord_er__", "cached");
+    assert_eq!(topic(&mut router, "Ord_er__"), "outbox.event.Ord_er__", "a warning, not an error");
+    assert_eq!(topic(&mut router, "Order"), "outbox.event.Order");
+    // The route cache is bounded: ever new aggregate types do not grow it without end.
+    for i in 0..ROUTE_CACHE + 10 {
+        topic(&mut router, &format!("type {i}"));
+    }
+    assert!(router.routes.len() <= ROUTE_CACHE);
+    assert_eq!(topic(&mut router, "Ord/er ✓"), "outbox.event.Ord_er__");
 }

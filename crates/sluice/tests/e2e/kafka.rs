@@ -629,3 +629,43 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
     std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
     assert!(process.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_table_named_with_an_emoji_and_an_outbox_route_with_a_slash_stream_into_kafka_on_sanitized_topics() {
+    let mut k = KafkaSetup::new("kafka_topics", Broker::memory()).await;
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "1")
+        .set("debezium.source.topic.creation.default.replication.factor", "1")
+        .set("debezium.transforms", "outbox")
+        .set("debezium.transforms.outbox.type", "io.debezium.transforms.outbox.EventRouter")
+        .set("debezium.transforms.outbox.predicate", "isOutbox")
+        .set("debezium.predicates", "isOutbox")
+        .set("debezium.predicates.isOutbox.type", "org.apache.kafka.connect.transforms.predicates.TopicNameMatches")
+        .set("debezium.predicates.isOutbox.pattern", "test\\\\.public\\\\.outboxevent");
+    k.setup.db.psql(
+        r#"CREATE TABLE "🚀" (id int PRIMARY KEY, v text); INSERT INTO "🚀" VALUES (1, 'launch');
+           CREATE TABLE outboxevent (id uuid PRIMARY KEY, aggregatetype text NOT NULL, aggregateid text NOT NULL,
+             type text NOT NULL, payload jsonb);"#,
+    );
+    let mut sluice = k.setup.start();
+    k.wait_for_topic_records("test.public.__", 1);
+    sluice.wait_for_log("streaming started", WAIT);
+    k.setup.db.psql(
+        r#"INSERT INTO "🚀" VALUES (2, 'orbit');
+           INSERT INTO outboxevent VALUES ('00000000-0000-0000-0000-000000000001', 'Ord/er ✓', 'o-1', 'Placed', '{"n": 1}');
+           INSERT INTO outboxevent VALUES ('00000000-0000-0000-0000-000000000002', 'Ord/er ✓', 'o-2', 'Placed', '{"n": 2}');"#,
+    );
+    let rockets = k.wait_for_topic_records("test.public.__", 2);
+    assert_eq!(rockets[1]["value"]["after"], json!({"id": 2, "v": "orbit"}));
+    assert_eq!(rockets[1]["value"]["source"]["table"], "🚀", "the source block keeps the real name");
+    let routed = k.wait_for_topic_records("outbox.event.Ord_er__", 2);
+    assert_eq!(routed[0]["value"], json!("{\"n\": 1}"), "the jsonb payload, as a Json string");
+    assert!(routed[1]["raw_key"].as_str().unwrap().contains("o-2"), "{}", routed[1]);
+
+    // Still running, and still streaming into the same topics.
+    k.setup.db.psql(r#"INSERT INTO "🚀" VALUES (3, 'landed');"#);
+    k.wait_for_topic_records("test.public.__", 3);
+    let log = sluice.log();
+    assert_eq!(log.matches("is not a valid Kafka topic name").count(), 2, "once per table and route:\n{log}");
+    sluice.stop();
+}

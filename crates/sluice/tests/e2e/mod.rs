@@ -8,6 +8,7 @@ mod keys;
 mod observe;
 mod outbox;
 mod pipeline;
+mod poison;
 mod types;
 mod wal_safety;
 mod workload;
