@@ -110,39 +110,24 @@ async fn a_plugin_library_in_a_submitted_config_or_a_checked_file_is_refused_and
     assert_eq!(worker.put("evil", &engine).0, 400);
     assert_eq!(http(&worker.addr, "GET", "/connectors", None).1, "[]");
 
-    setup_check_refuses(&setup, &library);
-    assert!(!marker.exists(), "the library's constructor ran: validation loaded it");
-}
-
-/// `sluice check` on a file naming the library: a configuration error, nothing loaded.
-fn setup_check_refuses(setup: &Setup, library: &str) {
-    let mut check = Setup {
-        dir: tempfile::tempdir().unwrap(),
-        db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() },
-        properties: setup.properties.clone(),
-        env: vec![],
-    };
+    // `sluice check` on a file naming the library: a configuration error, nothing loaded either.
+    let mut check = setup.beside();
     check
         .set("debezium.sink.type", "kafka")
         .set("debezium.sink.kafka.producer.bootstrap.servers", "127.0.0.1:9")
-        .set("debezium.sink.kafka.producer.plugin.library.paths", library);
+        .set("debezium.sink.kafka.producer.plugin.library.paths", &library);
     check.properties.remove("debezium.sink.file.path");
     let (code, stderr) = check.check();
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("plugin.library.paths"), "{stderr}");
+    assert!(!marker.exists(), "the library's constructor ran: validation loaded it");
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sluice_check_validates_kafka_settings_without_dialing_the_brokers() {
-    let setup = Setup::new("sec_check_dial").await;
+    let mut check = Setup::new("sec_check_dial").await;
     let broker = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     broker.set_nonblocking(true).unwrap();
-    let mut check = Setup {
-        dir: tempfile::tempdir().unwrap(),
-        db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() },
-        properties: setup.properties.clone(),
-        env: vec![],
-    };
     check
         .set("debezium.sink.type", "kafka")
         .set("debezium.sink.kafka.producer.bootstrap.servers", &broker.local_addr().unwrap().to_string());

@@ -161,16 +161,7 @@ async fn a_slot_in_use_by_another_process_is_a_clear_error() {
     setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
     let mut first = setup.start();
     first.wait_for_log("streaming started", WAIT);
-    let mut second = Setup {
-        dir: tempfile::tempdir().unwrap(),
-        db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() },
-        properties: setup.properties.clone(),
-        env: vec![],
-    };
-    let offsets = second.dir.path().join("offsets.dat").display().to_string();
-    let events = second.dir.path().join("events.jsonl").display().to_string();
-    second.set("debezium.source.offset.storage.file.filename", &offsets);
-    second.set("debezium.sink.file.path", &events);
+    let mut second = setup.beside();
     second.set("debezium.source.slot.max.retries", "0");
     let (code, log) = second.run_to_exit(WAIT);
     first.stop();
@@ -185,16 +176,7 @@ async fn a_slot_freed_while_retrying_is_taken_over_and_streams() {
     setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
     let mut first = setup.start();
     first.wait_for_log("streaming started", WAIT);
-    let mut second = Setup {
-        dir: tempfile::tempdir().unwrap(),
-        db: sluice_testkit::TestDb { cluster: setup.db.cluster, name: setup.db.name.clone() },
-        properties: setup.properties.clone(),
-        env: vec![],
-    };
-    let offsets = second.dir.path().join("offsets.dat").display().to_string();
-    let events = second.dir.path().join("events.jsonl").display().to_string();
-    second.set("debezium.source.offset.storage.file.filename", &offsets);
-    second.set("debezium.sink.file.path", &events);
+    let mut second = setup.beside();
     second.set("debezium.source.slot.retry.delay.ms", "200");
     second.set("debezium.source.slot.max.retries", "100");
     let mut taker = second.start();

@@ -51,6 +51,22 @@ impl Setup {
         Setup { dir, db, properties, env: Vec::new() }
     }
 
+    /// A second instance's set-up on the same database: the same configuration with a folder, offsets file and
+    /// sink file of its own.
+    pub fn beside(&self) -> Setup {
+        let mut other = Setup {
+            dir: tempfile::tempdir().unwrap(),
+            db: TestDb { cluster: self.db.cluster, name: self.db.name.clone() },
+            properties: self.properties.clone(),
+            env: vec![],
+        };
+        let offsets = other.dir.path().join("offsets.dat").display().to_string();
+        let events = other.events_path().display().to_string();
+        other.set("debezium.source.offset.storage.file.filename", &offsets);
+        other.set("debezium.sink.file.path", &events);
+        other
+    }
+
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.properties.insert(key.to_string(), value.to_string());
         self
