@@ -10,7 +10,8 @@
 //! - [`ChangeEvent`], one change as it leaves the source;
 //! - [`Record`], what a sink takes, and the [`Sink`] contract;
 //! - [`Offsets`] and [`OffsetStore`], the durable memory of what was acknowledged;
-//! - [`secret`], the one rule for which configuration values are never shown.
+//! - [`secret`], the one rule for which configuration values are never shown;
+//! - [`PipelineStatus`], what one pipeline is doing, shared by its parts and read by whoever asks.
 
 mod event;
 mod lsn;
@@ -18,6 +19,7 @@ mod offsets;
 mod record;
 mod schema;
 pub mod secret;
+mod status;
 mod tuple;
 
 pub use event::{ChangeEvent, LogicalMessage, Op, SnapshotMarker, SourceInfo};
@@ -25,6 +27,7 @@ pub use lsn::{Lsn, ParseLsnError, Position};
 pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
+pub use status::{PipelineStatus, TableProgress};
 pub use tuple::{Datum, Tuple};
 
 /// The wall clock in microseconds since the Unix epoch, as event timestamps (`ts_us`, source `ts_us`) carry it; 0

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sluice_core::{Lsn, OffsetStore, Offsets, TableId};
+use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus, TableId};
 use sluice_format::outbox::EventRouter;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
@@ -101,15 +101,16 @@ impl CaptureFilter for Filters {
 }
 
 /// Runs until shutdown or a fault that a restart cannot cure.
-pub async fn run(config: Config, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+/// `status` is this pipeline's: its source, its delivery loop and whoever reads it share it.
+pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
     if let Some(addr) = config.http {
-        crate::observe::serve(addr).await?;
+        crate::observe::serve(addr, crate::observe::single(status.clone())).await?;
     }
     let config = Arc::new(config);
     let mut restarts = Restarts::new(config.source.slot_retries);
     loop {
         let started = std::time::Instant::now();
-        let error = match run_once(&config, shutdown.clone()).await {
+        let error = match run_once(&config, &status, shutdown.clone()).await {
             Err(e) if e.is_transient() && !*shutdown.borrow() => e,
             other => return other,
         };
@@ -131,7 +132,7 @@ async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-fn source_options(config: &Config) -> SourceOptions {
+fn source_options(config: &Config, status: &PipelineStatus) -> SourceOptions {
     let s = &config.source;
     SourceOptions {
         connect: ConnectOptions {
@@ -155,6 +156,7 @@ fn source_options(config: &Config) -> SourceOptions {
         status_interval: s.status_update_interval,
         lost_slot_policy: s.lost_slot_policy,
         slot_guard: s.slot_guard.clone(),
+        status: status.clone(),
     }
 }
 
@@ -233,7 +235,9 @@ fn open_sink(config: &SinkConfig) -> Result<AnySink, RunError> {
     })
 }
 
-async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+/// Every task it spawns carries the caller's connector label for its metrics (`observe::carry`).
+async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
+    use crate::observe::carry;
     let store = OffsetStore::new(&config.offsets.file);
     let loaded = store.load()?;
     let slot_name = &config.source.slot_name;
@@ -247,22 +251,23 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
         Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
             .with_failure_handling(config.source.failure_handling_mode)
-            .with_transforms(transforms(config)?);
+            .with_transforms(transforms(config)?)
+            .with_status(status.clone());
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
             let (tx, rx) = mpsc::unbounded_channel();
             let pipeline = pipeline.with_outbox_cleanup(cleanup.table.clone(), cleanup.id_column.clone(), tx);
-            let options = source_options(config);
-            (pipeline, Some(tokio::spawn(run_outbox_cleaner(options.connect, cleanup.clone(), rx))))
+            let options = source_options(config, status);
+            (pipeline, Some(tokio::spawn(carry(run_outbox_cleaner(options.connect, cleanup.clone(), rx)))))
         }
         None => (pipeline, None),
     };
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
-    let options = source_options(config);
-    let mut guard = tokio::spawn(source::watch_slot(options.clone(), shutdown.clone()));
-    let heartbeat_actions = tokio::spawn(source::run_heartbeat_actions(
+    let options = source_options(config, status);
+    let mut guard = tokio::spawn(carry(source::watch_slot(options.clone(), shutdown.clone())));
+    let heartbeat_actions = tokio::spawn(carry(source::run_heartbeat_actions(
         options.connect.clone(),
         HeartbeatActions {
             interval: heartbeat.interval,
@@ -270,9 +275,9 @@ async fn run_once(config: &Config, shutdown: watch::Receiver<bool>) -> Result<()
             emit_message: heartbeat.emit_message,
         },
         shutdown.clone(),
-    ));
-    let source = tokio::spawn(source::run(options, loaded, items_tx, flush_rx, shutdown));
-    let pipeline = tokio::spawn(pipeline.run(items_rx, flush_tx));
+    )));
+    let source = tokio::spawn(carry(source::run(options, loaded, items_tx, flush_rx, shutdown)));
+    let pipeline = tokio::spawn(carry(pipeline.run(items_rx, flush_tx)));
     let stop_both = [source.abort_handle(), pipeline.abort_handle()];
     let both = async { tokio::join!(source, pipeline) };
     tokio::pin!(both);

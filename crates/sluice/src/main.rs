@@ -103,8 +103,9 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     run_until_signalled("draining in-flight events", |stop| async move {
-        let bars = sluice::progress::spawn_bars();
-        let result = sluice::app::run(loaded.config, stop).await;
+        let status = sluice_core::PipelineStatus::new();
+        let bars = sluice::progress::spawn_bars(status.clone());
+        let result = sluice::app::run(loaded.config, status, stop).await;
         if let Some(bars) = bars {
             bars.refresh();
         }

@@ -6,13 +6,17 @@
 //! alerts worth setting. Everything is recorded through the `metrics` facade, so code that records does not know
 //! whether anyone scrapes; without a listener configured no recorder is installed and recording costs nothing.
 
+use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
+use std::sync::Arc;
 
 use axum::http::StatusCode;
 use axum::routing::get;
 use axum::{Json, Router};
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use futures_util::future::Either;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Label, Metadata, Recorder, SharedString, Unit};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
+use sluice_core::PipelineStatus;
 
 /// Buckets of the latency histograms, in seconds: from a millisecond to ten minutes.
 const LATENCY_BUCKETS: &[f64] =
@@ -32,36 +36,120 @@ pub enum ObserveError {
 
 static RECORDER: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
 
+tokio::task_local! {
+    /// The connector whose task is running, for the `connector` label.
+    static CONNECTOR: Arc<str>;
+}
+
+/// Runs `future` with every metric it records labelled `connector="<name>"` (`sluice connect`, one per connector).
+pub fn labelled<F: Future>(connector: Arc<str>, future: F) -> impl Future<Output = F::Output> {
+    CONNECTOR.scope(connector, future)
+}
+
+/// `future` with the current task's connector label, for a task it is about to spawn (task-locals do not cross
+/// `tokio::spawn` by themselves).
+pub fn carry<F: Future>(future: F) -> impl Future<Output = F::Output> {
+    match CONNECTOR.try_with(Arc::clone) {
+        Ok(connector) => Either::Left(CONNECTOR.scope(connector, future)),
+        Err(_) => Either::Right(future),
+    }
+}
+
+/// The Prometheus recorder, with the running task's connector added as a label. Every call site records as before;
+/// the label comes from the task, so one connector's series never add up with another's.
+struct ConnectorLabels(PrometheusRecorder);
+
+impl ConnectorLabels {
+    fn key(key: &Key) -> Key {
+        match CONNECTOR.try_with(|c| Label::new("connector", c.to_string())) {
+            Ok(label) => key.with_extra_labels(vec![label]),
+            Err(_) => key.clone(),
+        }
+    }
+}
+
+impl Recorder for ConnectorLabels {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_counter(key, unit, description)
+    }
+
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_gauge(key, unit, description)
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        self.0.describe_histogram(key, unit, description)
+    }
+
+    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
+        self.0.register_counter(&Self::key(key), metadata)
+    }
+
+    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
+        self.0.register_gauge(&Self::key(key), metadata)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.0.register_histogram(&Self::key(key), metadata)
+    }
+}
+
+/// A pipeline the probes answer for.
+#[derive(Clone, Debug)]
+pub struct Check {
+    /// Its name in the readiness answer: the connector's, or "replication stream" for `sluice run`.
+    pub name: String,
+    /// The labels of its series (`connector` in `sluice connect`).
+    pub labels: Vec<(&'static str, String)>,
+    pub status: PipelineStatus,
+}
+
+/// The pipelines that should be streaming now; asked at every probe and scrape.
+pub type Checks = Arc<dyn Fn() -> Vec<Check> + Send + Sync>;
+
+/// The one pipeline of `sluice run`.
+pub fn single(status: PipelineStatus) -> Checks {
+    Arc::new(move || vec![Check { name: "replication stream".into(), labels: Vec::new(), status: status.clone() }])
+}
+
 /// Installs the Prometheus recorder (once per process) and returns the routes of `/metrics` and the probes.
-pub fn routes() -> Result<Router, ObserveError> {
+pub fn routes(checks: Checks) -> Result<Router, ObserveError> {
     let handle = match RECORDER.get() {
         Some(handle) => handle.clone(),
         None => {
-            let handle = PrometheusBuilder::new()
+            let recorder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
                 .map_err(|e| ObserveError::Recorder(e.to_string()))?
-                .install_recorder()
+                .build_recorder();
+            let handle = recorder.handle();
+            metrics::set_global_recorder(ConnectorLabels(recorder))
                 .map_err(|e| ObserveError::Recorder(e.to_string()))?;
             describe();
             RECORDER.get_or_init(|| handle).clone()
         }
     };
+    let scraped = checks.clone();
     let metrics = move || {
         let handle: PrometheusHandle = handle.clone();
-        async move { render(&handle) }
+        let checks = scraped();
+        async move { render(&handle, &checks) }
+    };
+    let ready = move || {
+        let checks = checks();
+        async move { ready(&checks) }
     };
     Ok(Router::new()
         .route("/metrics", get(metrics.clone()))
         .route("/q/metrics", get(metrics))
         .route("/health/live", get(live))
         .route("/q/health/live", get(live))
-        .route("/health/ready", get(ready))
+        .route("/health/ready", get(ready.clone()))
         .route("/q/health/ready", get(ready)))
 }
 
 /// Serves the metrics and probes on `addr` in the background.
-pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, ObserveError> {
-    let app = routes()?;
+pub async fn serve(addr: SocketAddr, checks: Checks) -> Result<SocketAddr, ObserveError> {
+    let app = routes(checks)?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ObserveError::Listen { addr, source })?;
     let bound = listener.local_addr().map_err(|source| ObserveError::Listen { addr, source })?;
     tokio::spawn(async move {
@@ -73,11 +161,12 @@ pub async fn serve(addr: SocketAddr) -> Result<SocketAddr, ObserveError> {
     Ok(bound)
 }
 
-fn render(handle: &PrometheusHandle) -> String {
-    let last = crate::pipeline::LAST_EVENT_US.load(Ordering::Relaxed);
-    if last > 0 {
-        let now_us = sluice_core::unix_micros();
-        metrics::gauge!("sluice_last_event_age_seconds").set((now_us - last).max(0) as f64 / 1e6);
+fn render(handle: &PrometheusHandle, checks: &[Check]) -> String {
+    let now_us = sluice_core::unix_micros();
+    for check in checks {
+        if let Some(last) = check.status.last_event_us() {
+            metrics::gauge!("sluice_last_event_age_seconds", &check.labels).set((now_us - last).max(0) as f64 / 1e6);
+        }
     }
     handle.render()
 }
@@ -86,12 +175,15 @@ async fn live() -> Json<serde_json::Value> {
     Json(serde_json::json!({"status": "UP", "checks": [{"name": "sluice", "status": "UP"}]}))
 }
 
-/// Ready while the replication stream is open (after the snapshot, which itself runs on an open slot).
-async fn ready() -> (StatusCode, Json<serde_json::Value>) {
-    let up = sluice_postgres::source::STREAMING.load(Ordering::Relaxed);
-    let status = if up { "UP" } else { "DOWN" };
-    let code = if up { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (code, Json(serde_json::json!({"status": status, "checks": [{"name": "replication stream", "status": status}]})))
+/// Ready while every pipeline that should stream has its replication stream open (after the snapshot, which itself
+/// runs on an open slot); each pipeline is a check of its own.
+fn ready(checks: &[Check]) -> (StatusCode, Json<serde_json::Value>) {
+    let up = |c: &Check| if c.status.streaming() { "UP" } else { "DOWN" };
+    let all = checks.iter().all(|c| c.status.streaming());
+    let listed: Vec<serde_json::Value> =
+        checks.iter().map(|c| serde_json::json!({"name": c.name, "status": up(c)})).collect();
+    let code = if all { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (code, Json(serde_json::json!({"status": if all { "UP" } else { "DOWN" }, "checks": listed})))
 }
 
 /// Help texts for `# HELP` lines.

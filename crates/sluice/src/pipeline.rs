@@ -101,12 +101,9 @@ fn outbox_row_id(event: &sluice_core::ChangeEvent, feed: &CleanupFeed) -> Option
     Some((commit, String::from_utf8_lossy(text).into_owned()))
 }
 
-/// When the last streamed event was acknowledged (µs since the epoch; 0: none yet), for `sluice_last_event_age_seconds`.
-pub static LAST_EVENT_US: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(0);
-
-/// What an acknowledged batch tells the metrics (docs/metrics.md): counted per batch, not per event, so the hot
-/// path does no registry look-ups.
-fn record_acknowledged(batch: &mut Batch) {
+/// What an acknowledged batch tells the metrics (docs/metrics.md) and the pipeline's status: counted per batch, not
+/// per event, so the hot path does no registry look-ups.
+fn record_acknowledged(batch: &mut Batch, status: &sluice_core::PipelineStatus) {
     if batch.skipped > 0 {
         metrics::counter!("sluice_events_skipped_total").increment(std::mem::take(&mut batch.skipped));
     }
@@ -122,7 +119,7 @@ fn record_acknowledged(batch: &mut Batch) {
     if let Some(commit_us) = batch.last_commit_us.take() {
         let now_us = sluice_core::unix_micros();
         let behind = (now_us - commit_us).max(0) as f64;
-        LAST_EVENT_US.store(now_us, std::sync::atomic::Ordering::Relaxed);
+        status.event_acknowledged(now_us);
         metrics::histogram!("sluice_commit_to_acknowledged_seconds").record(behind / 1e6);
         metrics::gauge!("sluice_behind_source_milliseconds").set(behind / 1e3);
         metrics::gauge!("sluice_last_event_timestamp_seconds").set(now_us as f64 / 1e6);
@@ -171,6 +168,8 @@ pub struct Pipeline<S: Sink> {
     cleanup: Option<CleanupFeed>,
     /// `event.processing.failure.handling.mode`.
     failure_mode: FailureHandlingMode,
+    /// This pipeline's status: when it last acknowledged an event.
+    status: sluice_core::PipelineStatus,
 }
 
 struct CleanupFeed {
@@ -200,7 +199,14 @@ impl<S: Sink> Pipeline<S> {
             transforms: None,
             cleanup: None,
             failure_mode: FailureHandlingMode::Fail,
+            status: sluice_core::PipelineStatus::default(),
         }
+    }
+
+    /// The status this pipeline reports to (one per pipeline, shared with its source and whoever reads it).
+    pub fn with_status(mut self, status: sluice_core::PipelineStatus) -> Self {
+        self.status = status;
+        self
     }
 
     /// What to do with an event that cannot be encoded (`event.processing.failure.handling.mode`).
@@ -383,7 +389,7 @@ impl<S: Sink> Pipeline<S> {
         self.stats.records += batch.records.len() as u64;
         metrics::counter!("sluice_records_written_total").increment(batch.records.len() as u64);
         batch.records.clear();
-        record_acknowledged(batch);
+        record_acknowledged(batch, &self.status);
         if let Some(feed) = self.cleanup.as_mut() {
             feed.waiting.extend(batch.outbox_ids.drain(..));
         }

@@ -1,5 +1,5 @@
 //! Snapshot progress bars on a terminal: one bar per table (rows, rate, ETA), drawn on stderr from the board the
-//! snapshot readers keep (`sluice_postgres::source::snapshot_progress`). Without a terminal nothing is drawn: the
+//! snapshot readers keep (the pipeline's `PipelineStatus`). Without a terminal nothing is drawn: the
 //! readers log the same figures every few seconds instead.
 
 use std::collections::HashMap;
@@ -8,12 +8,13 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sluice_postgres::source::snapshot_progress;
+use sluice_core::PipelineStatus;
 
 /// The bars on stderr.
 #[derive(Clone)]
 pub struct Bars {
     inner: Arc<Mutex<Drawn>>,
+    status: PipelineStatus,
 }
 
 struct Drawn {
@@ -23,7 +24,7 @@ struct Drawn {
 }
 
 /// Starts drawing when stderr is a terminal; `None` otherwise.
-pub fn spawn_bars() -> Option<Bars> {
+pub fn spawn_bars(status: PipelineStatus) -> Option<Bars> {
     if !std::io::stderr().is_terminal() {
         return None;
     }
@@ -32,7 +33,7 @@ pub fn spawn_bars() -> Option<Bars> {
         .progress_chars("=> ");
     let drawn =
         Drawn { multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()), style, bars: HashMap::new() };
-    let bars = Bars { inner: Arc::new(Mutex::new(drawn)) };
+    let bars = Bars { inner: Arc::new(Mutex::new(drawn)), status };
     let ticking = bars.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_millis(250));
@@ -49,7 +50,7 @@ impl Bars {
     pub fn refresh(&self) {
         let mut drawn = self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let Drawn { multi, style, bars } = &mut *drawn;
-        for table in snapshot_progress() {
+        for table in self.status.snapshot_progress() {
             // A new snapshot of a table drawn before (snapshot.mode=always) gets a new bar.
             if bars.get(&table.table).is_some_and(|b| b.is_finished() && !table.done) {
                 bars.remove(&table.table);

@@ -12,7 +12,6 @@
 mod catalog;
 mod guard;
 mod heartbeat;
-mod progress;
 pub(crate) mod setup;
 mod snapshot;
 mod stream;
@@ -26,13 +25,9 @@ use tokio::sync::{mpsc, watch};
 pub use catalog::{Catalog, CatalogTable};
 pub use guard::{slot_health, watch_slot, SlotGuardOptions, SlotHealth};
 pub use heartbeat::{run_heartbeat_actions, HeartbeatActions, HEARTBEAT_MESSAGE_PREFIX};
-pub use progress::{snapshot_progress, TableProgress};
 pub use setup::{PublicationMode, SnapshotMode};
 
 use crate::replication::ConnectOptions;
-
-/// Whether a replication stream is open right now (readiness probes read it).
-pub static STREAMING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Which tables and columns are captured (Debezium's include/exclude lists).
 pub trait CaptureFilter: Send + Sync {
@@ -65,6 +60,8 @@ pub struct SourceOptions {
     /// What to do when the slot was invalidated or dropped (`slot.lost.policy`).
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
+    /// This pipeline's status: the source sets whether it streams and how far the snapshot has got.
+    pub status: sluice_core::PipelineStatus,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.

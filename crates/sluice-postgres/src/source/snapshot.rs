@@ -44,7 +44,7 @@ pub(crate) async fn run_if_planned(
 ) -> Result<Option<Prepared>, SourceError> {
     let Some(plan) = prepared.snapshot.take() else { return Ok(Some(prepared)) };
     let SnapshotPlan { snapshot_name, lsn, tables, progress, exporter } = plan;
-    super::progress::reset();
+    options.status.snapshot_started();
     tracing::info!(tables = tables.len(), %lsn, threads = options.snapshot_max_threads, "snapshot starting");
     if items.send(vec![SourceItem::SnapshotStarted(progress)]).await.is_err() {
         return Ok(None);
@@ -95,7 +95,7 @@ async fn reader(
     loop {
         let next = shared.queue.lock().expect("queue lock").pop_front();
         let Some((table, schema)) = next else { break };
-        if !read_table(&client, &shared, &table, schema, &items).await? {
+        if !read_table(&client, &shared, &table, schema, &items, &options.status).await? {
             return Ok(false);
         }
     }
@@ -109,6 +109,7 @@ async fn read_table(
     table: &CatalogTable,
     schema: Arc<TableSchema>,
     items: &mpsc::Sender<ItemChunk>,
+    status: &sluice_core::PipelineStatus,
 ) -> Result<bool, SourceError> {
     let snapshot_error = |message: String| SourceError::Snapshot { table: table.id.clone(), message };
     let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
@@ -119,7 +120,7 @@ async fn read_table(
         .map(|r| r.get(0))
         .unwrap_or(-1.0);
     let table_name = table.id.to_string();
-    super::progress::table_started(&table_name, estimate.max(0.0) as u64);
+    status.table_started(&table_name, estimate.max(0.0) as u64);
     tracing::info!(table = %table.id, estimated_rows = estimate.max(0.0) as u64, "snapshot of table starting");
     let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(e.to_string()))?;
     let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(e.to_string())));
@@ -142,10 +143,10 @@ async fn read_table(
                     if items.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ITEMS))).await.is_err() {
                         return Ok(false);
                     }
-                    super::progress::table_rows(&table_name, rows, false);
+                    status.table_rows(&table_name, rows, false);
                     if last_report.elapsed() >= PROGRESS_EVERY {
                         last_report = Instant::now();
-                        let progress = super::progress::snapshot_progress();
+                        let progress = status.snapshot_progress();
                         if let Some(p) = progress.iter().find(|p| p.table == table_name) {
                             let percent = (p.estimated_rows > 0).then(|| (100 * rows / p.estimated_rows).min(100));
                             tracing::info!(table = %table.id, rows, estimated_rows = p.estimated_rows,
@@ -169,7 +170,7 @@ async fn read_table(
         rows += 1;
     }
     chunk.push(SourceItem::SnapshotTableDone(table.id.clone()));
-    super::progress::table_rows(&table_name, rows, true);
+    status.table_rows(&table_name, rows, true);
     tracing::info!(table = %table.id, rows, seconds = started.elapsed().as_secs_f64(), "snapshot of table read");
     Ok(items.send(chunk).await.is_ok())
 }

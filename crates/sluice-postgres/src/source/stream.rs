@@ -73,7 +73,7 @@ pub(crate) async fn run(
         }
     })?;
     tracing::info!(slot = %options.slot_name, from = %start_lsn, "streaming started");
-    let _connected = Connected::set();
+    let _connected = Connected::set(&options.status);
     let (mut reader, mut status) = stream.split();
     let mut decoder = Decoder {
         options,
@@ -168,21 +168,22 @@ pub(crate) async fn run(
     Ok(outcome)
 }
 
-/// `sluice_connected` is 1 exactly while the replication stream is open: also when the stream ends by an error.
-struct Connected;
+/// `sluice_connected` and the pipeline's streaming status are set exactly while the replication stream is open:
+/// also when the stream ends by an error.
+struct Connected(sluice_core::PipelineStatus);
 
 impl Connected {
-    fn set() -> Connected {
+    fn set(status: &sluice_core::PipelineStatus) -> Connected {
         metrics::gauge!("sluice_connected").set(1.0);
-        super::STREAMING.store(true, std::sync::atomic::Ordering::Relaxed);
-        Connected
+        status.set_streaming(true);
+        Connected(status.clone())
     }
 }
 
 impl Drop for Connected {
     fn drop(&mut self) {
         metrics::gauge!("sluice_connected").set(0.0);
-        super::STREAMING.store(false, std::sync::atomic::Ordering::Relaxed);
+        self.0.set_streaming(false);
     }
 }
 

@@ -611,6 +611,22 @@ async fn delete_offsets(State(worker): State<Shared>, Path(name): Path<String>) 
     Json(json!({"message": "The offsets for this connector have been reset successfully"})).into_response()
 }
 
+/// The probes answer for every connector that should be running, each labelled with its name.
+fn readiness(worker: Shared) -> crate::observe::Checks {
+    Arc::new(move || {
+        let connectors = worker.connectors.lock().unwrap_or_else(|e| e.into_inner());
+        connectors
+            .iter()
+            .filter(|(_, c)| c.desired().target == TargetState::Running)
+            .map(|(name, c)| crate::observe::Check {
+                name: name.clone(),
+                labels: vec![("connector", name.clone())],
+                status: c.status().clone(),
+            })
+            .collect()
+    })
+}
+
 async fn no_route() -> Response {
     error(StatusCode::NOT_FOUND, "Not found: see docs/rest-api.md for the endpoints")
 }
@@ -651,7 +667,7 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
         .route("/connectors/{name}/restart", post(restart))
         .route("/connectors/{name}/offsets", get(get_offsets).delete(delete_offsets))
         .with_state(shared.clone())
-        .merge(crate::observe::routes()?)
+        .merge(crate::observe::routes(readiness(shared.clone()))?)
         .fallback(no_route)
         .method_not_allowed_fallback(no_method)
         .layer(axum::middleware::from_fn_with_state(Arc::new(worker.access.clone()), access::authenticate));

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_core::PipelineStatus;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -58,6 +59,8 @@ impl Observed {
 pub struct Connector {
     desired: watch::Sender<Desired>,
     observed: watch::Receiver<Observed>,
+    /// The status its pipelines report to (streaming, last event, snapshot progress), one per connector.
+    status: PipelineStatus,
     task: std::sync::Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -66,8 +69,13 @@ impl Connector {
     pub fn spawn(name: String, worker: Arc<WorkerConfig>, desired: Desired) -> Connector {
         let (desired, wishes) = watch::channel(desired);
         let (report, observed) = watch::channel(Observed::Unassigned);
-        let task = tokio::spawn(supervise(name, worker, wishes, report));
-        Connector { desired, observed, task: std::sync::Mutex::new(Some(task)) }
+        let status = PipelineStatus::new();
+        let task = tokio::spawn(supervise(name, worker, wishes, report, status.clone()));
+        Connector { desired, observed, status, task: std::sync::Mutex::new(Some(task)) }
+    }
+
+    pub fn status(&self) -> &PipelineStatus {
+        &self.status
     }
 
     pub fn desired(&self) -> Desired {
@@ -100,22 +108,25 @@ struct Pipeline {
 }
 
 impl Pipeline {
-    /// Starts the pipeline; its error, as logged and as `/status` shows it, never holds what a placeholder resolved
-    /// to.
-    fn start(name: &str, loaded: sluice_config::LoadedConfig, generation: u64) -> Pipeline {
+    /// Starts the pipeline, its metrics labelled with the connector's name; its error, as logged and as `/status`
+    /// shows it, never holds what a placeholder resolved to.
+    fn start(name: &str, loaded: sluice_config::LoadedConfig, status: PipelineStatus, generation: u64) -> Pipeline {
         let (stop, stop_rx) = watch::channel(false);
+        let label: Arc<str> = Arc::from(name);
         let name = name.to_string();
-        let task = tokio::spawn(async move {
+        let run = async move {
             tracing::info!(connector = %name, "connector starting");
             let sluice_config::LoadedConfig { config, resolved, .. } = loaded;
-            let result =
-                crate::app::run(config, stop_rx).await.map_err(|e| sluice_config::redact(&e.to_string(), &resolved));
+            let result = crate::app::run(config, status, stop_rx)
+                .await
+                .map_err(|e| sluice_config::redact(&e.to_string(), &resolved));
             match &result {
                 Ok(()) => tracing::info!(connector = %name, "connector stopped"),
                 Err(e) => tracing::error!(connector = %name, error = %e, "connector failed"),
             }
             result
-        });
+        };
+        let task = tokio::spawn(crate::observe::labelled(label, run));
         Pipeline { stop, task, generation }
     }
 
@@ -152,6 +163,7 @@ async fn supervise(
     worker: Arc<WorkerConfig>,
     mut wishes: watch::Receiver<Desired>,
     report: watch::Sender<Observed>,
+    status: PipelineStatus,
 ) {
     let mut pipeline: Option<Pipeline> = None;
     // The generation whose pipeline ended (failed, or finished on its own): not started again until a new one.
@@ -177,7 +189,7 @@ async fn supervise(
                 TargetState::Running if settled != Some(want.generation) => {
                     match super::validate(&worker, super::translate(&worker, &name, &want.config)) {
                         Ok(loaded) => {
-                            pipeline = Some(Pipeline::start(&name, loaded, want.generation));
+                            pipeline = Some(Pipeline::start(&name, loaded, status.clone(), want.generation));
                             report.send_replace(Observed::Running);
                         }
                         Err(problems) => {

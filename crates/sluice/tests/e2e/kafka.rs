@@ -499,7 +499,7 @@ async fn a_debezium_connector_json_put_to_the_rest_api_runs_and_is_managed_like_
     // The slot may still be being created right after RUNNING: insert once streaming surely runs.
     loop {
         let (_, body) = http(&addr, "GET", "/metrics", None);
-        if body.contains("sluice_connected 1") {
+        if body.contains("sluice_connected{connector=\"pg-outbox\"} 1") {
             break;
         }
         assert!(Instant::now() < deadline, "never connected:\n{body}");
@@ -594,7 +594,7 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
     assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&connector)).0, 201);
     wait_for_status(&addr, "items", "RUNNING");
     let deadline = Instant::now() + WAIT;
-    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected 1") {
+    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected{connector=\"items\"} 1") {
         assert!(Instant::now() < deadline, "never connected");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -668,4 +668,82 @@ async fn a_table_named_with_an_emoji_and_an_outbox_route_with_a_slash_stream_int
     let log = sluice.log();
     assert_eq!(log.matches("is not a valid Kafka topic name").count(), 2, "once per table and route:\n{log}");
     sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_connectors_of_one_worker_have_their_own_readiness_and_metrics_labelled_apart() {
+    let mut k = KafkaSetup::new("kafka_connect_two", Broker::memory()).await;
+    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY)");
+    let dir = k.setup.dir.path().to_path_buf();
+    let addr = format!("127.0.0.1:{}", sluice_testkit::free_port());
+    let worker = dir.join("worker.properties");
+    std::fs::write(
+        &worker,
+        format!(
+            "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n",
+            k.broker.bootstrap(),
+            dir.join("connect.offsets").display()
+        ),
+    )
+    .unwrap();
+    let db = &k.setup.db;
+    let healthy = json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname": db.cluster.host,
+        "database.port": db.cluster.port.to_string(),
+        "database.user": "postgres",
+        "database.dbname": db.name,
+        "database.sslmode": "disable",
+        "topic.prefix": "test",
+        "slot.name": format!("slot_{}", db.name),
+        "table.include.list": "public.item",
+        "snapshot.mode": "no_data",
+        "producer.override.linger.ms": "0"
+    });
+    let mut unreachable = healthy.clone();
+    unreachable["database.port"] = json!(sluice_testkit::free_port().to_string());
+    unreachable["slot.name"] = json!(format!("slot_{}_b", db.name));
+    let mut process = start_connect(&k.setup, &worker);
+    super::support::wait_for_listener(&addr);
+    assert_eq!(http(&addr, "PUT", "/connectors/alpha/config", Some(&healthy)).0, 201);
+    assert_eq!(http(&addr, "PUT", "/connectors/beta/config", Some(&unreachable)).0, 201);
+    wait_for_status(&addr, "alpha", "RUNNING");
+    let deadline = Instant::now() + WAIT;
+    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected{connector=\"alpha\"} 1") {
+        assert!(Instant::now() < deadline, "alpha never connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    k.setup.db.psql("INSERT INTO item VALUES (1)");
+    k.wait_for_topic_records("test.public.item", 1);
+
+    let (code, ready) = http(&addr, "GET", "/health/ready", None);
+    let ready: Value = serde_json::from_str(&ready).unwrap();
+    assert_eq!(code, 503, "one connector cannot reach its database: {ready}");
+    assert_eq!(
+        ready["checks"],
+        json!([{"name": "alpha", "status": "UP"}, {"name": "beta", "status": "DOWN"}]),
+        "each connector is a check of its own"
+    );
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let metrics = http(&addr, "GET", "/metrics", None).1;
+        let counted = metrics
+            .lines()
+            .any(|l| l.starts_with("sluice_events_total{") && l.contains("connector=\"alpha\"") && l.ends_with(" 1"));
+        if counted {
+            assert!(!metrics.contains("sluice_connected{connector=\"beta\"} 1"), "{metrics}");
+            assert!(!metrics.lines().any(|l| l.starts_with("sluice_connected ")), "no unlabelled series: {metrics}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "alpha's event never counted under its label:\n{metrics}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(http(&addr, "DELETE", "/connectors/beta", None).0, 204);
+    let deadline = Instant::now() + WAIT;
+    while http(&addr, "GET", "/health/ready", None).0 != 200 {
+        assert!(Instant::now() < deadline, "ready never came back with only the healthy connector");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
 }
