@@ -16,6 +16,7 @@
 mod event;
 mod lsn;
 mod offsets;
+pub mod policy;
 mod record;
 mod schema;
 pub mod secret;
@@ -27,7 +28,7 @@ pub use lsn::{Lsn, ParseLsnError, Position};
 pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
-pub use status::{PipelineStatus, TableProgress};
+pub use status::{PipelineStatus, Retrying, TableProgress};
 pub use tuple::{Datum, Tuple};
 
 /// The wall clock in microseconds since the Unix epoch, as event timestamps (`ts_us`, source `ts_us`) carry it; 0

@@ -52,6 +52,17 @@ struct Inner {
     last_event_us: AtomicI64,
     /// Every table of the running (or last) snapshot, in the order they started.
     board: Mutex<Vec<TableProgress>>,
+    /// The failure the pipeline is restarting after, until it streams or delivers again.
+    retrying: Mutex<Option<Retrying>>,
+}
+
+/// A pipeline restarting after failures, with no stream opened or event delivered since.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Retrying {
+    /// The last failure, with the error policy's hint and when the next attempt is.
+    pub trace: String,
+    /// Failed attempts in a row.
+    pub attempts: u32,
 }
 
 impl PipelineStatus {
@@ -64,8 +75,32 @@ impl PipelineStatus {
         self.inner.streaming.load(Ordering::Relaxed)
     }
 
+    /// The replication stream opened (`true`, which also ends a run of failures) or closed.
     pub fn set_streaming(&self, streaming: bool) {
         self.inner.streaming.store(streaming, Ordering::Relaxed);
+        if streaming {
+            self.recovered();
+        }
+    }
+
+    /// The pipeline failed (`explained`: the error and its hint) and restarts after `delay`.
+    pub fn restarting(&self, explained: &str, delay: Duration) {
+        let mut retrying = self.inner.retrying.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let attempts = retrying.as_ref().map_or(0, |r| r.attempts) + 1;
+        let trace = format!("{explained}\n  retrying in {} ms (attempt {attempts})", delay.as_millis());
+        *retrying = Some(Retrying { trace, attempts });
+    }
+
+    /// The failures the pipeline is restarting after, if it has not streamed or delivered since.
+    pub fn retrying(&self) -> Option<Retrying> {
+        self.inner.retrying.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    fn recovered(&self) {
+        let mut retrying = self.inner.retrying.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if retrying.is_some() {
+            *retrying = None;
+        }
     }
 
     /// When the last event was acknowledged (µs since the epoch), if one was.
@@ -73,8 +108,10 @@ impl PipelineStatus {
         Some(self.inner.last_event_us.load(Ordering::Relaxed)).filter(|&us| us > 0)
     }
 
+    /// An event was acknowledged (which also ends a run of failures: a snapshot delivers before it streams).
     pub fn event_acknowledged(&self, now_us: i64) {
         self.inner.last_event_us.store(now_us, Ordering::Relaxed);
+        self.recovered();
     }
 
     /// Every table of the running (or last) snapshot, in the order they started.
@@ -142,6 +179,22 @@ mod tests {
         );
         status.snapshot_started();
         assert!(status.snapshot_progress().is_empty());
+    }
+
+    #[test]
+    fn failures_count_until_the_pipeline_streams_or_delivers_again() {
+        let status = PipelineStatus::new();
+        assert_eq!(status.retrying(), None);
+        status.restarting("cannot connect\n  hint: h", Duration::from_secs(1));
+        status.restarting("cannot connect\n  hint: h", Duration::from_secs(2));
+        let retrying = status.retrying().unwrap();
+        assert_eq!(retrying.attempts, 2);
+        assert!(retrying.trace.contains("hint: h") && retrying.trace.contains("retrying in 2000 ms"), "{retrying:?}");
+        status.set_streaming(true);
+        assert_eq!(status.retrying(), None);
+        status.restarting("x", Duration::ZERO);
+        status.event_acknowledged(1);
+        assert_eq!(status.retrying(), None);
     }
 
     #[test]

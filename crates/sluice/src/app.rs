@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_core::policy::{Action, FailureKind};
 use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus, TableId};
 use sluice_format::outbox::EventRouter;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
@@ -47,12 +48,25 @@ pub enum RunError {
 }
 
 impl RunError {
-    fn is_transient(&self) -> bool {
-        matches!(self, RunError::Source(e) if e.is_transient())
+    /// Its kind in the error policy ([`sluice_core::policy`]).
+    pub fn kind(&self) -> FailureKind {
+        match self {
+            RunError::Source(e) => e.kind(),
+            RunError::Pipeline(PipelineError::Sink(e)) | RunError::Sink(e) if e.retriable => {
+                FailureKind::SinkUnavailable
+            }
+            RunError::Pipeline(PipelineError::Sink(_)) | RunError::Sink(_) => FailureKind::SinkRejected,
+            RunError::Pipeline(
+                PipelineError::Encode { .. } | PipelineError::Topics(_) | PipelineError::Transform(_),
+            ) => FailureKind::Unencodable,
+            RunError::Pipeline(PipelineError::Offsets(_)) | RunError::Offsets(_) => FailureKind::OffsetStorage,
+            RunError::Observe(_) | RunError::Task(_) => FailureKind::Internal,
+        }
     }
 
-    fn is_slot_in_use(&self) -> bool {
-        matches!(self, RunError::Source(SourceError::SlotInUse { .. }))
+    /// The message and the policy's hint for it, as the log, the exit message and a connector's status show it.
+    pub fn explained(&self) -> String {
+        format!("{self}\n  hint: {}", self.kind().hint())
     }
 }
 
@@ -71,13 +85,18 @@ impl Restarts {
         Restarts { delay: RESTART_MIN, slot, slot_retries: 0 }
     }
 
-    /// The wait before the next attempt after `error` ended a run that lasted `ran_for`; `None`: give up.
+    /// The wait before the next attempt after `error` ended a run that lasted `ran_for`; `None`: the policy says
+    /// stop, or the retries are used up.
     fn after(&mut self, error: &RunError, ran_for: Duration) -> Option<Duration> {
+        let kind = error.kind();
+        if kind.action() != Action::Restart {
+            return None;
+        }
         if ran_for >= HEALTHY_RUN {
             self.delay = RESTART_MIN;
             self.slot_retries = 0;
         }
-        if error.is_slot_in_use() {
+        if kind == FailureKind::SlotInUse {
             self.slot_retries += 1;
             return (self.slot_retries <= self.slot.max_retries).then_some(self.slot.delay);
         }
@@ -100,7 +119,7 @@ impl CaptureFilter for Filters {
     }
 }
 
-/// Runs until shutdown or a fault that a restart cannot cure.
+/// Runs until shutdown or a fault the error policy says to stop at ([`sluice_core::policy`]).
 /// `status` is this pipeline's: its source, its delivery loop and whoever reads it share it.
 pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
     if let Some(addr) = config.http {
@@ -111,12 +130,14 @@ pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiv
     loop {
         let started = std::time::Instant::now();
         let error = match run_once(&config, &status, shutdown.clone()).await {
-            Err(e) if e.is_transient() && !*shutdown.borrow() => e,
+            Err(e) if !*shutdown.borrow() => e,
             other => return other,
         };
         let Some(delay) = restarts.after(&error, started.elapsed()) else { return Err(error) };
         metrics::counter!("sluice_restarts_total").increment(1);
-        tracing::warn!(error = %error, restart_in_ms = delay.as_millis() as u64, "transient failure; restarting from the last acknowledged position");
+        let explained = error.explained();
+        status.restarting(&explained, delay);
+        tracing::warn!(error = %explained, restart_in_ms = delay.as_millis() as u64, "restarting from the last acknowledged position");
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             _ = wait_for_shutdown(shutdown.clone()) => return Ok(()),
@@ -330,6 +351,38 @@ mod tests {
 
     fn slot_in_use() -> RunError {
         RunError::Source(SourceError::SlotInUse { slot: "s".into(), detail: "active for PID 7".into() })
+    }
+
+    fn sink(retriable: bool) -> RunError {
+        RunError::Sink(sluice_core::SinkError { sink: "kafka", retriable, message: "m".into(), source: None })
+    }
+
+    #[test]
+    fn each_failure_finds_its_row_in_the_policy() {
+        use sluice_core::policy::FailureKind as K;
+        let lost = |policy| RunError::Source(SourceError::SlotLost { slot: "s".into(), invalidated: true, policy });
+        let cases = [
+            (transient(), K::ConnectionLost),
+            (slot_in_use(), K::SlotInUse),
+            (lost(source::LostSlotPolicy::Recreate), K::SlotLostRecreate),
+            (lost(source::LostSlotPolicy::Fail), K::SlotLost),
+            (RunError::Source(SourceError::UnknownRelation { oid: 7 }), K::Undecodable),
+            (sink(true), K::SinkUnavailable),
+            (sink(false), K::SinkRejected),
+            (RunError::Task("boom".into()), K::Internal),
+        ];
+        for (error, kind) in cases {
+            assert_eq!(error.kind(), kind, "{error}");
+            assert!(error.explained().ends_with(kind.hint()), "{}", error.explained());
+        }
+    }
+
+    #[test]
+    fn only_failures_the_policy_restarts_are_retried() {
+        let mut r = restarts(6);
+        assert!(r.after(&transient(), Duration::ZERO).is_some());
+        assert_eq!(r.after(&sink(false), Duration::ZERO), None);
+        assert_eq!(r.after(&RunError::Task("boom".into()), Duration::ZERO), None);
     }
 
     fn restarts(max_retries: u32) -> Restarts {

@@ -142,8 +142,9 @@ where
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
-            eprintln!("sluice: {e}");
+            let explained = e.explained();
+            tracing::error!("{explained}");
+            eprintln!("sluice: {explained}");
             ExitCode::from(EXIT_RUNTIME)
         }
     }

@@ -19,6 +19,7 @@ mod stream;
 use std::sync::Arc;
 use std::time::Duration;
 
+use sluice_core::policy::FailureKind;
 use sluice_core::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
 use tokio::sync::{mpsc, watch};
 
@@ -108,7 +109,7 @@ pub enum SourceOutcome {
     PipelineGone,
 }
 
-/// A failure of the source. [`is_transient`](SourceError::is_transient) tells a retry from a stop.
+/// A failure of the source. [`kind`](SourceError::kind) places it in the error policy.
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
     /// The database is not set up for Sluice; the message says what to change.
@@ -157,15 +158,27 @@ impl SourceError {
         SourceError::Prerequisite { message: message.into(), fix: fix.into() }
     }
 
-    /// A connection fault that a retry may cure; everything else needs a person.
-    pub fn is_transient(&self) -> bool {
+    /// Its kind in the error policy ([`sluice_core::policy`]): a connection fault a retry may cure restarts the
+    /// pipeline; everything else needs a person.
+    pub fn kind(&self) -> FailureKind {
         match self {
-            SourceError::Replication(e) => e.is_transient(),
-            SourceError::ServerEnded | SourceError::SlotInUse { .. } => true,
+            SourceError::Replication(e) if e.is_transient() => FailureKind::ConnectionLost,
+            SourceError::Replication(_) => FailureKind::DatabaseRefused,
+            SourceError::Sql { source, .. } if source.is_closed() || source.code().is_none() => {
+                FailureKind::ConnectionLost
+            }
+            SourceError::Sql { .. } => FailureKind::DatabaseRefused,
+            SourceError::ServerEnded => FailureKind::ConnectionLost,
+            SourceError::SlotInUse { .. } => FailureKind::SlotInUse,
             // Under `recreate`, the restart is the recovery: set-up drops the slot and snapshots again.
-            SourceError::SlotLost { policy, .. } => *policy == LostSlotPolicy::Recreate,
-            SourceError::Sql { source, .. } => source.is_closed() || source.code().is_none(),
-            _ => false,
+            SourceError::SlotLost { policy: LostSlotPolicy::Recreate, .. } => FailureKind::SlotLostRecreate,
+            SourceError::SlotLost { .. } => FailureKind::SlotLost,
+            SourceError::Prerequisite { .. } => FailureKind::DatabaseSetup,
+            SourceError::Snapshot { .. } => FailureKind::DatabaseRefused,
+            SourceError::Decode { .. }
+            | SourceError::UnknownRelation { .. }
+            | SourceError::OutsideTransaction { .. }
+            | SourceError::RowShape { .. } => FailureKind::Undecodable,
         }
     }
 }

@@ -47,6 +47,9 @@ use supervisor::{Connector, Desired, Observed};
 const CONNECTOR_CLASS: &str = "io.debezium.connector.postgresql.PostgresConnector";
 /// Kafka Connect's default `task.shutdown.graceful.timeout.ms`.
 const DEFAULT_GRACEFUL_STOP: Duration = Duration::from_secs(5);
+/// A connector restarting after this many failures in a row shows FAILED (with the error and its hint) until it
+/// streams again; a single failure that the first restart cures stays RUNNING.
+const FAILED_AFTER_ATTEMPTS: u32 = 2;
 /// Where the API listens unless `listeners` or `rest.host.name` / `rest.port` say otherwise: loopback only.
 const DEFAULT_LISTEN: &str = "127.0.0.1:8083";
 
@@ -502,7 +505,14 @@ async fn put_config(
 async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
     let worker_id = worker.config.listen.to_string();
     let Some(c) = worker.get(&name) else { return not_found(&name) };
-    let observed = c.observed();
+    let observed = match (c.observed(), c.status().retrying()) {
+        // Restarting by itself, but failing again and again: a person should look (it turns RUNNING once it
+        // recovers).
+        (Observed::Running, Some(retrying)) if retrying.attempts >= FAILED_AFTER_ATTEMPTS => {
+            Observed::Failed(retrying.trace)
+        }
+        (observed, _) => observed,
+    };
     let (state, trace) = observed.state();
     let mut connector = json!({"state": state, "worker_id": worker_id});
     let mut task = json!({"id": 0, "state": state, "worker_id": worker_id});

@@ -119,7 +119,7 @@ impl Pipeline {
             let sluice_config::LoadedConfig { config, resolved, .. } = loaded;
             let result = crate::app::run(config, status, stop_rx)
                 .await
-                .map_err(|e| sluice_config::redact(&e.to_string(), &resolved));
+                .map_err(|e| sluice_config::redact(&e.explained(), &resolved));
             match &result {
                 Ok(()) => tracing::info!(connector = %name, "connector stopped"),
                 Err(e) => tracing::error!(connector = %name, error = %e, "connector failed"),

@@ -671,7 +671,7 @@ async fn a_table_named_with_an_emoji_and_an_outbox_route_with_a_slash_stream_int
 }
 
 #[tokio::test(flavor = "multi_thread")]
-async fn two_connectors_of_one_worker_have_their_own_readiness_and_metrics_labelled_apart() {
+async fn two_connectors_one_unreachable_have_their_own_state_readiness_and_metrics_labelled_apart() {
     let mut k = KafkaSetup::new("kafka_connect_two", Broker::memory()).await;
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY)");
     let dir = k.setup.dir.path().to_path_buf();
@@ -738,6 +738,10 @@ async fn two_connectors_of_one_worker_have_their_own_readiness_and_metrics_label
         assert!(Instant::now() < deadline, "alpha's event never counted under its label:\n{metrics}");
         std::thread::sleep(Duration::from_millis(100));
     }
+    let beta = wait_for_status(&addr, "beta", "FAILED");
+    let trace = beta["connector"]["trace"].as_str().unwrap();
+    assert!(trace.contains("hint:") && trace.contains("database.hostname") && trace.contains("retrying"), "{beta}");
+    assert_eq!(wait_for_status(&addr, "alpha", "RUNNING")["connector"]["trace"], Value::Null);
     assert_eq!(http(&addr, "DELETE", "/connectors/beta", None).0, 204);
     let deadline = Instant::now() + WAIT;
     while http(&addr, "GET", "/health/ready", None).0 != 200 {
