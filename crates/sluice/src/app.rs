@@ -6,10 +6,10 @@
 //! path the crash tests exercise.
 
 use std::sync::Arc;
-use std::time::Duration;
 
-use sluice_core::policy::{Action, FailureKind};
+use sluice_core::policy::FailureKind;
 use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus, TableId};
+use sluice_engine::{Failure, RestartLimits};
 use sluice_format::outbox::EventRouter;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
@@ -25,10 +25,6 @@ use crate::pipeline::{Pipeline, PipelineError};
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
 const CHANNEL_CHUNKS: usize = 2;
-const RESTART_MIN: Duration = Duration::from_secs(1);
-const RESTART_MAX: Duration = Duration::from_secs(60);
-/// A run that lasted this long was healthy: the next failure starts the back-off from the beginning again.
-const HEALTHY_RUN: Duration = RESTART_MAX;
 
 /// Why a run ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -47,9 +43,8 @@ pub enum RunError {
     Task(String),
 }
 
-impl RunError {
-    /// Its kind in the error policy ([`sluice_core::policy`]).
-    pub fn kind(&self) -> FailureKind {
+impl Failure for RunError {
+    fn kind(&self) -> FailureKind {
         match self {
             RunError::Source(e) => e.kind(),
             RunError::Pipeline(PipelineError::Sink(e)) | RunError::Sink(e) if e.retriable => {
@@ -62,48 +57,6 @@ impl RunError {
             RunError::Pipeline(PipelineError::Offsets(_)) | RunError::Offsets(_) => FailureKind::OffsetStorage,
             RunError::Observe(_) | RunError::Task(_) => FailureKind::Internal,
         }
-    }
-
-    /// The message and the policy's hint for it, as the log, the exit message and a connector's status show it.
-    pub fn explained(&self) -> String {
-        format!("{self}\n  hint: {}", self.kind().hint())
-    }
-}
-
-/// When to try again after a transient failure: doubling delays from `RESTART_MIN` to `RESTART_MAX`, back to the
-/// start after a healthy run. A slot held by another connection is Debezium's case apart: `slot.max.retries`
-/// attempts, `slot.retry.delay.ms` apart, then the error stands.
-#[derive(Debug)]
-struct Restarts {
-    delay: Duration,
-    slot: config::SlotRetries,
-    slot_retries: u32,
-}
-
-impl Restarts {
-    fn new(slot: config::SlotRetries) -> Self {
-        Restarts { delay: RESTART_MIN, slot, slot_retries: 0 }
-    }
-
-    /// The wait before the next attempt after `error` ended a run that lasted `ran_for`; `None`: the policy says
-    /// stop, or the retries are used up.
-    fn after(&mut self, error: &RunError, ran_for: Duration) -> Option<Duration> {
-        let kind = error.kind();
-        if kind.action() != Action::Restart {
-            return None;
-        }
-        if ran_for >= HEALTHY_RUN {
-            self.delay = RESTART_MIN;
-            self.slot_retries = 0;
-        }
-        if kind == FailureKind::SlotInUse {
-            self.slot_retries += 1;
-            return (self.slot_retries <= self.slot.max_retries).then_some(self.slot.delay);
-        }
-        self.slot_retries = 0;
-        let delay = self.delay;
-        self.delay = (delay * 2).min(RESTART_MAX);
-        Some(delay)
     }
 }
 
@@ -126,31 +79,9 @@ pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiv
         crate::observe::serve(addr, crate::observe::single(status.clone())).await?;
     }
     let config = Arc::new(config);
-    let mut restarts = Restarts::new(config.source.slot_retries);
-    loop {
-        let started = std::time::Instant::now();
-        let error = match run_once(&config, &status, shutdown.clone()).await {
-            Err(e) if !*shutdown.borrow() => e,
-            other => return other,
-        };
-        let Some(delay) = restarts.after(&error, started.elapsed()) else { return Err(error) };
-        metrics::counter!("sluice_restarts_total").increment(1);
-        let explained = error.explained();
-        status.restarting(&explained, delay);
-        tracing::warn!(error = %explained, restart_in_ms = delay.as_millis() as u64, "restarting from the last acknowledged position");
-        tokio::select! {
-            _ = tokio::time::sleep(delay) => {}
-            _ = wait_for_shutdown(shutdown.clone()) => return Ok(()),
-        }
-    }
-}
-
-async fn wait_for_shutdown(mut shutdown: watch::Receiver<bool>) {
-    while !*shutdown.borrow_and_update() {
-        if shutdown.changed().await.is_err() {
-            return;
-        }
-    }
+    let retries = config.source.slot_retries;
+    let limits = RestartLimits { slot_max_retries: retries.max_retries, slot_retry_delay: retries.delay };
+    sluice_engine::supervise(limits, &status, shutdown.clone(), || run_once(&config, &status, shutdown.clone())).await
 }
 
 fn source_options(config: &Config, status: &PipelineStatus) -> SourceOptions {
@@ -375,43 +306,5 @@ mod tests {
             assert_eq!(error.kind(), kind, "{error}");
             assert!(error.explained().ends_with(kind.hint()), "{}", error.explained());
         }
-    }
-
-    #[test]
-    fn only_failures_the_policy_restarts_are_retried() {
-        let mut r = restarts(6);
-        assert!(r.after(&transient(), Duration::ZERO).is_some());
-        assert_eq!(r.after(&sink(false), Duration::ZERO), None);
-        assert_eq!(r.after(&RunError::Task("boom".into()), Duration::ZERO), None);
-    }
-
-    fn restarts(max_retries: u32) -> Restarts {
-        Restarts::new(config::SlotRetries { max_retries, delay: Duration::from_millis(250) })
-    }
-
-    #[test]
-    fn the_back_off_doubles_up_to_its_ceiling() {
-        let mut r = restarts(6);
-        let delays: Vec<u64> = (0..8).map(|_| r.after(&transient(), Duration::ZERO).unwrap().as_secs()).collect();
-        assert_eq!(delays, [1, 2, 4, 8, 16, 32, 60, 60]);
-    }
-
-    #[test]
-    fn the_back_off_starts_over_after_a_healthy_run() {
-        let mut r = restarts(6);
-        for _ in 0..5 {
-            r.after(&transient(), Duration::from_secs(1));
-        }
-        assert_eq!(r.after(&transient(), HEALTHY_RUN), Some(RESTART_MIN));
-        assert_eq!(r.after(&transient(), Duration::from_secs(1)), Some(RESTART_MIN * 2));
-    }
-
-    #[test]
-    fn a_slot_in_use_is_retried_as_often_as_slot_max_retries_says() {
-        let mut r = restarts(2);
-        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), Some(Duration::from_millis(250)));
-        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), Some(Duration::from_millis(250)));
-        assert_eq!(r.after(&slot_in_use(), Duration::ZERO), None);
-        assert_eq!(restarts(0).after(&slot_in_use(), Duration::ZERO), None);
     }
 }

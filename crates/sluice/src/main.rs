@@ -142,7 +142,7 @@ where
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let explained = e.explained();
+            let explained = sluice_engine::Failure::explained(&e);
             tracing::error!("{explained}");
             eprintln!("sluice: {explained}");
             ExitCode::from(EXIT_RUNTIME)

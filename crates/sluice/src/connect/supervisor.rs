@@ -14,6 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::PipelineStatus;
+use sluice_engine::Failure;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
