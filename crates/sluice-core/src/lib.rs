@@ -7,7 +7,8 @@
 //! - [`Datum`] and [`Tuple`], rows as PostgreSQL sends them (text-format values, still undecoded, so that a
 //!   value is converted exactly once, straight into its output format);
 //! - [`TableSchema`], what the source knows about a captured table;
-//! - [`ChangeEvent`], one change as it leaves the source;
+//! - [`ChangeEvent`], one change as it leaves the source, and [`SourceItem`], what a source sends (with the
+//!   contract every source keeps);
 //! - [`Record`], what a sink takes, and the [`Sink`] contract;
 //! - [`Offsets`] and [`OffsetStore`], the durable memory of what was acknowledged;
 //! - [`secret`], the one rule for which configuration values are never shown;
@@ -20,6 +21,7 @@ pub mod policy;
 mod record;
 mod schema;
 pub mod secret;
+mod source;
 mod status;
 mod tuple;
 
@@ -28,6 +30,7 @@ pub use lsn::{Lsn, ParseLsnError, Position};
 pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
+pub use source::{ItemChunk, SourceItem};
 pub use status::{PipelineStatus, Retrying, TableProgress};
 pub use tuple::{Datum, Tuple};
 

@@ -21,7 +21,7 @@ use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::{self, Config, SinkConfig};
-use crate::pipeline::{Pipeline, PipelineError};
+use sluice_engine::{Pipeline, PipelineError};
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
 const CHANNEL_CHUNKS: usize = 2;

@@ -4,7 +4,6 @@
 pub mod app;
 pub mod connect;
 pub mod observe;
-pub mod pipeline;
 pub mod progress;
 
 pub use sluice_config as config;

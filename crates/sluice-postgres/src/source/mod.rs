@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sluice_core::policy::FailureKind;
-use sluice_core::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
+use sluice_core::{Lsn, Offsets, TableId};
 use tokio::sync::{mpsc, watch};
 
 pub use catalog::{Catalog, CatalogTable};
@@ -75,28 +75,7 @@ pub enum LostSlotPolicy {
     Recreate,
 }
 
-/// One item on the source's channel.
-#[derive(Debug)]
-pub enum SourceItem {
-    Event(ChangeEvent),
-    /// A transaction ended; once everything before this item is durable, `end_lsn` may be confirmed.
-    Committed {
-        end_lsn: Lsn,
-    },
-    /// The server has nothing pending up to `lsn` (a keepalive between transactions).
-    Idle {
-        lsn: Lsn,
-    },
-    /// A snapshot begins: record its progress from here on.
-    SnapshotStarted(SnapshotProgress),
-    /// Every row of this table has been sent.
-    SnapshotTableDone(TableId),
-    /// Every table has been sent.
-    SnapshotDone,
-}
-
-/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk.
-pub type ItemChunk = Vec<SourceItem>;
+pub use sluice_core::{ItemChunk, SourceItem};
 
 /// How the run ended, when it ended without an error.
 #[derive(Debug, PartialEq, Eq)]

@@ -21,11 +21,10 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_core::{Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, TableId};
+use sluice_core::{ItemChunk, Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, SourceItem, TableId};
 use sluice_format::outbox::RouterError;
 use sluice_format::transform::Transforms;
 use sluice_format::{EncodeError, Encoder, FailureHandlingMode};
-use sluice_postgres::source::{ItemChunk, SourceItem};
 use tokio::sync::{mpsc, watch};
 
 /// At most this many records go into one sink write (tests lower it with `SLUICE_TEST_MAX_BATCH`).

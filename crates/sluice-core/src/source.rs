@@ -1,0 +1,46 @@
+//! What a source hands the delivery loop, and the contract a source keeps.
+//!
+//! A source (today PostgreSQL's; a MySQL one would keep the same contract) runs as a task of its own and sends
+//! [`ItemChunk`]s over a bounded channel to the delivery loop. The contract:
+//!
+//! - **Order.** Items are sent in the order the database committed them; within a transaction, in change order.
+//!   Every event carries its [`Position`](crate::Position), unique and increasing.
+//! - **Acknowledgement points.** [`SourceItem::Committed`] follows a transaction's last event and
+//!   [`SourceItem::Idle`] says nothing is pending up to an LSN. The delivery loop publishes the newest such LSN whose
+//!   every earlier item is durable; the source may confirm exactly that to the database, nothing further.
+//! - **Resume.** A source starts from what the database kept for it (the slot's confirmed position) and from the
+//!   [`Offsets`](crate::Offsets) the loop loaded; it may send again events at or before the acknowledged position
+//!   (the loop skips or repeats them: at least once), never skip one after it.
+//! - **Back-pressure.** When the channel is full the source stops reading, but keeps its connection alive (answers
+//!   the database's keepalives) and keeps confirming what the loop acknowledges, so a slow sink never times the
+//!   source out.
+//! - **Bounded memory.** A chunk holds a bounded number of items; a transaction or table of any size flows through
+//!   in many chunks.
+//! - **Snapshots.** [`SourceItem::SnapshotStarted`] comes before the first snapshot row,
+//!   [`SourceItem::SnapshotTableDone`] after each table's last row, [`SourceItem::SnapshotDone`] after the last table,
+//!   so an interrupted snapshot resumes table by table.
+
+use crate::{ChangeEvent, Lsn, SnapshotProgress, TableId};
+
+/// One item on the source's channel.
+#[derive(Debug)]
+pub enum SourceItem {
+    Event(ChangeEvent),
+    /// A transaction ended; once everything before this item is durable, `end_lsn` may be confirmed.
+    Committed {
+        end_lsn: Lsn,
+    },
+    /// The server has nothing pending up to `lsn` (a keepalive between transactions).
+    Idle {
+        lsn: Lsn,
+    },
+    /// A snapshot begins: record its progress from here on.
+    SnapshotStarted(SnapshotProgress),
+    /// Every row of this table has been sent.
+    SnapshotTableDone(TableId),
+    /// Every table has been sent.
+    SnapshotDone,
+}
+
+/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk.
+pub type ItemChunk = Vec<SourceItem>;
