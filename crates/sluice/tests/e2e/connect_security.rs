@@ -249,6 +249,9 @@ async fn secrets_are_hidden_in_every_response_and_log_whatever_their_key_case() 
         "producer.override.security.protocol",
         "SASL_PLAINTEXT",
     );
+    let mut config = config;
+    config["producer.override.ssl.key.pem"] =
+        json!("-----BEGIN PRIVATE KEY-----\nMIIEkeyMaterial7781\n-----END PRIVATE KEY-----\n");
     let (code, body) = worker.put("secretive", &config);
     assert_eq!(code, 201, "{body}");
     let mut shown = body;
@@ -260,7 +263,7 @@ async fn secrets_are_hidden_in_every_response_and_log_whatever_their_key_case() 
     shown.push_str(&body);
     assert!(shown.contains("[hidden]"), "{shown}");
     let log = worker.log();
-    for secret in ["db-pw-7781", "sasl-pw-7781", "upper-pw-7781"] {
+    for secret in ["db-pw-7781", "sasl-pw-7781", "upper-pw-7781", "MIIEkeyMaterial7781"] {
         assert!(!shown.contains(secret), "a response showed {secret}: {shown}");
         assert!(!log.contains(secret), "the log showed {secret}: {log}");
     }
