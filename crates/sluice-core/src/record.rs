@@ -131,7 +131,8 @@ pub struct Record {
 /// [`Sink::write`] again with that batch. `retriable: false` says no retry will fix it — a record over the size
 /// limit, missing authorisation, a closed pipe, a configuration the destination rejects — and stops the run; the
 /// message then names what failed (the topic, the path) and, where there is one, the fix, because the operator
-/// reads it in the log.
+/// reads it in the log. The error policy (`crate::policy`) names the two `SinkUnavailable` (retry the batch) and
+/// `SinkRejected` (stop).
 #[derive(Debug, thiserror::Error)]
 #[error("{sink} sink: {message}")]
 pub struct SinkError {
