@@ -125,6 +125,14 @@ pub struct Record {
 }
 
 /// A sink's failure, split the way the pipeline must react to it.
+///
+/// `retriable: true` says the same batch may succeed if written again to the same sink: a broker that is down or
+/// electing a leader, a timeout, a connection reset. The pipeline then waits (with back-off) and calls
+/// [`Sink::write`] again with that batch. `retriable: false` says no retry will fix it — a record over the size
+/// limit, missing authorisation, a closed pipe, a configuration the destination rejects — and stops the run; the
+/// message then names what failed (the topic, the path) and, where there is one, the fix, because the operator
+/// reads it in the log. The error policy (`crate::policy`) names the two `SinkUnavailable` (retry the batch) and
+/// `SinkRejected` (stop).
 #[derive(Debug, thiserror::Error)]
 #[error("{sink} sink: {message}")]
 pub struct SinkError {
@@ -135,14 +143,60 @@ pub struct SinkError {
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
 
-/// A destination for records.
+/// A destination for records: the contract every sink is written against (DESIGN §2, "Acknowledgement" and
+/// "Order"). `sluice_sinks::conformance` is the shared suite that checks a sink keeps it; every sink runs it.
 ///
-/// The contract (DESIGN §2): [`write`](Sink::write) returns `Ok` only once every record of the batch is durable at
-/// the destination, and batches are written in the order given. Delivery is at least once, so a sink sees repeats
-/// after a restart and must tolerate them.
+/// **Who calls it, and when.** One pipeline owns the sink and calls it from one task, one call at a time: the
+/// next [`write`](Sink::write) starts only after the previous one returned or was dropped, and
+/// [`close`](Sink::close) is the last call. Nothing here needs to be `Sync`.
+///
+/// **Order.** Batches are given in order, and records within a batch are in order. A sink delivers them so that a
+/// reader of the destination sees the records of one key in the order given — across batches as well as within
+/// one. (Kafka: the same key goes to the same partition, and the producer keeps order per partition across its own
+/// retries.) Across keys nothing is promised, so a sink may deliver in parallel.
+///
+/// **What `Ok` means.** `write` returns `Ok` only once every record of the batch is durable at the destination and
+/// an independent reader can read it: Kafka acknowledged it (`acks=all` by default), a file was fsynced, stdout was
+/// flushed into its pipe. The pipeline then confirms the batch's positions to PostgreSQL, which may discard the WAL
+/// for good, so an early `Ok` is lost data. An `Err` acknowledges nothing, even when part of the batch arrived.
+///
+/// **A failed batch is written again, with everything after it.** After an `Err` nothing is acknowledged, and the
+/// pipeline either calls `write` again with the same batch (a retriable error) or stops, and a later run opens a new
+/// sink and writes the batch again from the last acknowledged position (a fatal error). So records that reached the
+/// destination before the failure arrive twice: readers see repeats, never gaps. A sink must therefore leave the
+/// destination readable after a failure — no half record (the file sink cuts a partial line back off) — and must
+/// not skip, on the retry, what it believes it already delivered.
+///
+/// **Cancellation.** The future `write` returns may be dropped at any await point (shutdown, a timeout, a task
+/// aborted after a fault elsewhere). Dropping it acknowledges nothing: the batch counts as not written and will be
+/// written again, with everything after it. The sink must stay usable and its destination must stay well-formed:
+/// work it handed off (a blocking write, messages queued in a client library) either completes or fails before the
+/// next `write` or `close` touches the destination, and never interleaves with it inside a record. So a sink keeps
+/// what it needs to resume in `self`, not in the future: the file sink keeps its in-flight blocking write, the stdout
+/// sink the unwritten rest of its buffer.
+///
+/// **Empty batches.** `write(&[])` returns `Ok` and writes nothing.
+///
+/// **Size.** A record the destination can never take (Kafka: over `message.max.bytes`) fails the batch with a fatal
+/// error naming the topic, the size and the setting to raise; it is not retried and not dropped. Sinks without a
+/// limit (file, stdout) take records of any size whole.
+///
+/// **Close.** [`close`](Sink::close) is called once, when the pipeline ends after its last acknowledged batch. It
+/// returns once nothing the sink accepted is still in flight — a cancelled write's remainder has landed or failed,
+/// buffers are flushed, client queues drained — and the destination is released. Records of unacknowledged batches
+/// that `close` delivers are repeats-to-be, which the contract allows. A dropped sink that was not closed loses only
+/// unacknowledged records. The default does nothing, for sinks that hold nothing between writes.
 pub trait Sink: Send {
+    /// The sink's name as in `debezium.sink.type`, for logs and errors.
     fn name(&self) -> &'static str;
+
+    /// Delivers one batch, returning `Ok` only once all of it is durable (see the trait's contract).
     fn write(&mut self, batch: &[Record]) -> impl Future<Output = Result<(), SinkError>> + Send;
+
+    /// Settles everything in flight and releases the destination; the last call on the sink.
+    fn close(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async { Ok(()) }
+    }
 }
 
 #[cfg(test)]

@@ -282,6 +282,7 @@ impl<S: Sink> Pipeline<S> {
             self.acknowledge(&mut batch, &flush).await?;
         }
         self.acknowledge(&mut batch, &flush).await?;
+        self.sink.close().await?;
         if self.dirty {
             self.store.save(&self.offsets)?;
         }

@@ -4,7 +4,12 @@
 //!
 //! The closed set of sinks is dispatched through [`AnySink`], an enum, rather than trait objects: the pipeline's
 //! hot loop stays monomorphic and `Sink::write` can stay an `async fn`.
+//!
+//! Every sink runs the shared [`conformance`] suite (its folder's `conformance.rs`), which checks the contract as a
+//! reader of the destination sees it.
 
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 mod file;
 mod jsonl;
 #[cfg(feature = "kafka")]
@@ -49,6 +54,16 @@ impl Sink for AnySink {
             AnySink::File(s) => s.write(batch).await,
             AnySink::Stdout(s) => s.write(batch).await,
             AnySink::Null(s) => s.write(batch).await,
+        }
+    }
+
+    async fn close(&mut self) -> Result<(), SinkError> {
+        match self {
+            #[cfg(feature = "kafka")]
+            AnySink::Kafka(s) => s.close().await,
+            AnySink::File(s) => s.close().await,
+            AnySink::Stdout(s) => s.close().await,
+            AnySink::Null(s) => s.close().await,
         }
     }
 }

@@ -15,6 +15,10 @@
 //! - **What a retry cannot fix stops Sluice**: a record over the size limit, missing authorisation, a topic that does
 //!   not exist and will not be created. The error names the topic and the fix.
 //!
+//! - **Close drains the client.** `write` waits for its own messages, but one whose future was dropped halfway
+//!   leaves messages queued in librdkafka; [`KafkaSink::close`] flushes the producer (bounded by [`CLOSE_TIMEOUT`])
+//!   so they land or fail before the sink goes away.
+//!
 //! Configuration is Debezium Server's: every `debezium.sink.kafka.producer.<key>` goes to the producer. Most Java
 //! producer keys have the same name in librdkafka; the Java-only ones users carry over (serializers, converters,
 //! `buffer.memory`, …) are accepted and ignored with a log line, `max.request.size` becomes `message.max.bytes`, and
@@ -40,6 +44,9 @@ pub use settings::{producer_settings, ProducerSettings, CODE_LOADING_KEYS};
 
 /// How long a topic creation request may take before it counts as a transient failure.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long `close` waits for messages still queued in the producer.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Kafka Connect's `topic.creation.default.*`: topics Sluice creates itself, before it first writes to them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -347,6 +354,25 @@ impl Sink for KafkaSink {
             Some(e) => Err(self.replace_if_fatal().unwrap_or(e)),
         }
     }
+
+    async fn close(&mut self) -> Result<(), SinkError> {
+        self.pending.clear();
+        let producer = self.producer.clone();
+        let flushed = tokio::task::spawn_blocking(move || {
+            let result = producer.flush(CLOSE_TIMEOUT);
+            (result, producer.in_flight_count())
+        })
+        .await;
+        match flushed {
+            Ok((Ok(()), _)) => Ok(()),
+            Ok((Err(e), left)) => Err(sink_error(
+                true,
+                format!("{left} messages were still undelivered after {} s: {e}", CLOSE_TIMEOUT.as_secs()),
+                Some(e),
+            )),
+            Err(e) => Err(sink_error(false, format!("the flush task failed: {e}"), None)),
+        }
+    }
 }
 
 async fn await_delivery(delivery: DeliveryFuture, topic: &str, bytes: usize) -> Result<(), SinkError> {
@@ -357,5 +383,7 @@ async fn await_delivery(delivery: DeliveryFuture, topic: &str, bytes: usize) -> 
     }
 }
 
+#[cfg(test)]
+mod conformance;
 #[cfg(test)]
 mod tests;

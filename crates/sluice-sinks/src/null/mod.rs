@@ -15,3 +15,6 @@ impl Sink for NullSink {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod conformance;
