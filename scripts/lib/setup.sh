@@ -28,7 +28,7 @@ ensure_postgres() {
   if [[ ! -x "$(pg_bindir)/initdb" ]]; then
     ensure_packages "/nonexistent-postgres:postgresql"
   fi
-  ensure_packages "runuser:util-linux" "setsid:util-linux" "openssl:openssl" "psql:postgresql-client"
+  ensure_packages "runuser:util-linux" "setsid:util-linux" "prlimit:util-linux" "openssl:openssl" "psql:postgresql-client"
 }
 
 # What building Sluice needs besides Rust: a C toolchain, make, pkg-config, and the OpenSSL and zlib headers (the
