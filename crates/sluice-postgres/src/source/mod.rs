@@ -10,6 +10,7 @@
 //! with the events they follow. A Committed item after the transaction's events is the whole flush-LSN protocol.
 
 mod catalog;
+mod chunk;
 mod guard;
 mod heartbeat;
 mod progress;
@@ -65,6 +66,9 @@ pub struct SourceOptions {
     /// What to do when the slot was invalidated or dropped (`slot.lost.policy`).
     pub lost_slot_policy: LostSlotPolicy,
     pub slot_guard: SlotGuardOptions,
+    /// A chunk closes once the messages or COPY data its items were decoded from reach this many bytes (at least
+    /// one item, however large); `usize::MAX` for no byte limit. Split among the snapshot's readers.
+    pub chunk_bytes: usize,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.
@@ -97,7 +101,8 @@ pub enum SourceItem {
     SnapshotDone,
 }
 
-/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk.
+/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk. Closed at a
+/// count or a byte bound (`chunk`).
 pub type ItemChunk = Vec<SourceItem>;
 
 /// How the run ended, when it ended without an error.
