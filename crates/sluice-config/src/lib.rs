@@ -66,6 +66,7 @@ const SOURCE_KEYS: &[&str] = &[
     "money.fraction.digits",
     "event.processing.failure.handling.mode",
     "status.update.interval.ms",
+    "max.queue.size.in.bytes",
     "slot.max.retries",
     "slot.retry.delay.ms",
     "offset.storage",
@@ -83,6 +84,12 @@ const SOURCE_KEYS: &[&str] = &[
     "slot.guard.interval.ms",
     "slot.guard.retained.wal.warn.bytes",
 ];
+
+/// `max.queue.size.in.bytes` when unset. Debezium's default is 0, no byte limit: its queue is bounded by
+/// `max.queue.size` records, and the JVM's heap is the limit behind it. Sluice bounds its own memory instead, and a
+/// count bound alone lets a run of large rows (TOASTed text, bytea) hold hundreds of them at once; 32 MiB holds far
+/// more than the count bounds allow of ordinary rows, so it costs nothing until values are large.
+pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 32 << 20;
 
 /// Keys (after `debezium.source.`) Debezium's PostgreSQL connector defines and Sluice does not implement yet. A
 /// trailing `.` marks a prefix.
@@ -107,7 +114,6 @@ const SOURCE_NOT_YET: &[&str] = &[
     "field.name.adjustment.mode",
     "max.batch.size",
     "max.queue.size",
-    "max.queue.size.in.bytes",
     "poll.interval.ms",
     "database.initial.statements",
     "database.tcpKeepAlive",
@@ -286,6 +292,9 @@ pub struct SourceConfig {
     /// `event.processing.failure.handling.mode`: stop on an event that cannot be encoded, or skip it.
     pub failure_handling_mode: FailureHandlingMode,
     pub status_update_interval: Duration,
+    /// `max.queue.size.in.bytes`: the bytes of change events in flight between the database and the sink; `None`
+    /// (`0`) for no byte limit, only the count limits.
+    pub max_queue_bytes: Option<u64>,
     /// Debezium's `slot.max.retries` and `slot.retry.delay.ms`: how often, and how far apart, a start is retried
     /// while another connection holds the replication slot.
     pub slot_retries: SlotRetries,
@@ -1069,6 +1078,14 @@ impl Reader {
                 "a number of milliseconds",
             ))
             .max(Duration::from_millis(1)),
+            max_queue_bytes: match self.number(
+                &format!("{SOURCE}max.queue.size.in.bytes"),
+                DEFAULT_MAX_QUEUE_BYTES,
+                "a number of bytes (0 for no byte limit)",
+            ) {
+                0 => None,
+                n => Some(n),
+            },
             slot_retries: SlotRetries {
                 max_retries: self.number(&format!("{SOURCE}slot.max.retries"), 6u32, "a whole number of retries"),
                 delay: Duration::from_millis(self.number(

@@ -53,6 +53,22 @@ fn defaults_follow_debezium() {
 }
 
 #[test]
+fn max_queue_size_in_bytes_defaults_to_a_bound_and_zero_means_no_byte_limit() {
+    assert_eq!(ok("").config.source.max_queue_bytes, Some(DEFAULT_MAX_QUEUE_BYTES));
+    let key = "debezium.source.max.queue.size.in.bytes";
+    assert_eq!(ok(&format!("{key}=1048576\n")).config.source.max_queue_bytes, Some(1 << 20));
+    assert_eq!(ok(&format!("{key}=0\n")).config.source.max_queue_bytes, None);
+}
+
+#[test]
+fn a_max_queue_size_in_bytes_that_is_not_a_byte_count_is_named() {
+    for value in ["-1", "32MB", "", "1.5"] {
+        let p = one_problem(&format!("debezium.source.max.queue.size.in.bytes={value}\n"));
+        assert!(p.contains("`debezium.source.max.queue.size.in.bytes`") && p.contains("not a number of bytes"), "{p}");
+    }
+}
+
+#[test]
 fn event_processing_failure_handling_mode_takes_debeziums_three_values() {
     let key = "debezium.source.event.processing.failure.handling.mode";
     for (value, mode) in

@@ -14,8 +14,8 @@
 //! - **Back-pressure.** When the channel is full the source stops reading, but keeps its connection alive (answers
 //!   the database's keepalives) and keeps confirming what the loop acknowledges, so a slow sink never times the
 //!   source out.
-//! - **Bounded memory.** A chunk holds a bounded number of items; a transaction or table of any size flows through
-//!   in many chunks.
+//! - **Bounded memory.** A chunk holds a bounded number of items and bytes (at least one item, however large); a
+//!   transaction or table of any size flows through in many chunks.
 //! - **Snapshots.** [`SourceItem::SnapshotStarted`] comes before the first snapshot row,
 //!   [`SourceItem::SnapshotTableDone`] after each table's last row, [`SourceItem::SnapshotDone`] after the last table,
 //!   so an interrupted snapshot resumes table by table.
@@ -42,5 +42,6 @@ pub enum SourceItem {
     SnapshotDone,
 }
 
-/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk.
+/// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk. Closed at a
+/// count or a byte bound (`max.queue.size.in.bytes`), whichever comes first, and never empty.
 pub type ItemChunk = Vec<SourceItem>;

@@ -10,6 +10,11 @@
 //! - the offsets file records the last acknowledged event's position and the snapshot's progress, so a restart
 //!   skips what was delivered inside a half-acknowledged transaction and resumes an interrupted snapshot.
 //!
+//! A batch is bounded by count and by bytes: it closes once its encoded records reach `max_batch_bytes`
+//! (`max.queue.size.in.bytes`, see app.rs), checked after each chunk from the source, and it is written in parts that
+//! keep to both bounds, so a sink's own copy of a write (the file sink renders it whole) is bounded too. A record
+//! larger than the budget is written alone. The bytes are one addition per record.
+//!
 //! Retriable sink failures are retried with back-off while the source waits (its channel fills up); anything
 //! else stops the pipeline with the sink's error and nothing more acknowledged.
 //!
@@ -21,7 +26,9 @@
 
 use std::time::{Duration, Instant};
 
-use sluice_core::{ItemChunk, Lsn, OffsetStore, Offsets, Op, Position, Record, Sink, SinkError, SourceItem, TableId};
+use sluice_core::{
+    ItemChunk, Lsn, OffsetStore, Offsets, Op, Payload, Position, Record, Sink, SinkError, SourceItem, TableId,
+};
 use sluice_format::outbox::RouterError;
 use sluice_format::transform::Transforms;
 use sluice_format::{EncodeError, Encoder, FailureHandlingMode};
@@ -63,6 +70,8 @@ pub struct PipelineStats {
 #[derive(Default)]
 struct Batch {
     records: Vec<Record>,
+    /// What the records hold ([`record_bytes`]).
+    bytes: usize,
     last_position: Option<Position>,
     watermark: Option<Lsn>,
     tables_done: Vec<TableId>,
@@ -78,6 +87,37 @@ struct Batch {
     last_commit_us: Option<i64>,
     /// Events left out because they could not be encoded (`event.processing.failure.handling.mode`).
     skipped: u64,
+}
+
+/// The bytes a record holds of its own: key and value. A schema shared by a table's records (`JsonWithSchema`) is
+/// not counted, so schemas do not shrink batches of ordinary rows.
+fn record_bytes(record: &Record) -> usize {
+    let payload = |p: &Option<Payload>| match p {
+        None => 0,
+        Some(Payload::Json(b) | Payload::Binary(b) | Payload::JsonWithSchema { payload: b, .. }) => b.len(),
+        Some(Payload::String(s)) => s.len(),
+    };
+    payload(&record.key) + payload(&record.value)
+}
+
+/// Splits records into consecutive sink writes of at most `max_records` records, each closed once it reaches
+/// `max_bytes` ([`record_bytes`]); a write holds at least one record, so a record larger than the budget goes alone.
+fn writes(records: &[Record], max_records: usize, max_bytes: usize) -> impl Iterator<Item = &[Record]> {
+    let mut rest = records;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut end = 0;
+        while end < rest.len().min(max_records) && (end == 0 || bytes < max_bytes) {
+            bytes += record_bytes(&rest[end]);
+            end += 1;
+        }
+        let (part, tail) = rest.split_at(end);
+        rest = tail;
+        Some(part)
+    })
 }
 
 /// The operations, in the order of `Batch::ops`.
@@ -149,6 +189,8 @@ impl TestHooks {
 pub struct Pipeline<S: Sink> {
     hooks: TestHooks,
     max_batch: usize,
+    /// A batch closes once its records hold this many bytes; `usize::MAX` for no byte limit.
+    max_batch_bytes: usize,
     writes: u64,
     encoder: Encoder,
     sink: S,
@@ -184,6 +226,7 @@ impl<S: Sink> Pipeline<S> {
         let hooks = TestHooks::from_env();
         Pipeline {
             max_batch: hooks.max_batch.unwrap_or(MAX_BATCH_RECORDS).max(1),
+            max_batch_bytes: usize::MAX,
             hooks,
             writes: 0,
             encoder,
@@ -205,6 +248,12 @@ impl<S: Sink> Pipeline<S> {
     /// The status this pipeline reports to (one per pipeline, shared with its source and whoever reads it).
     pub fn with_status(mut self, status: sluice_core::PipelineStatus) -> Self {
         self.status = status;
+        self
+    }
+
+    /// Closes batches once their encoded records hold `bytes` (at least one record per batch and per write).
+    pub fn with_max_batch_bytes(mut self, bytes: usize) -> Self {
+        self.max_batch_bytes = bytes;
         self
     }
 
@@ -273,7 +322,7 @@ impl<S: Sink> Pipeline<S> {
                 }
             };
             self.absorb(chunk, &mut batch)?;
-            while batch.records.len() < self.max_batch {
+            while batch.records.len() < self.max_batch && batch.bytes < self.max_batch_bytes {
                 match items.try_recv() {
                     Ok(chunk) => self.absorb(chunk, &mut batch)?,
                     Err(_) => break,
@@ -290,6 +339,13 @@ impl<S: Sink> Pipeline<S> {
     }
 
     fn absorb(&mut self, chunk: ItemChunk, batch: &mut Batch) -> Result<(), PipelineError> {
+        let first = batch.records.len();
+        let absorbed = self.absorb_items(chunk, batch);
+        batch.bytes += batch.records[first..].iter().map(record_bytes).sum::<usize>();
+        absorbed
+    }
+
+    fn absorb_items(&mut self, chunk: ItemChunk, batch: &mut Batch) -> Result<(), PipelineError> {
         for item in chunk {
             match item {
                 SourceItem::Event(event) => {
@@ -375,7 +431,7 @@ impl<S: Sink> Pipeline<S> {
             self.last_save = Instant::now();
             batch.snapshot_changed = false;
         }
-        for part in batch.records.chunks(self.max_batch) {
+        for part in writes(&batch.records, self.max_batch, self.max_batch_bytes) {
             self.write_with_retry(part).await?;
             self.writes += 1;
             if self.hooks.crash_after_writes == Some(self.writes) {
@@ -389,6 +445,7 @@ impl<S: Sink> Pipeline<S> {
         self.stats.records += batch.records.len() as u64;
         metrics::counter!("sluice_records_written_total").increment(batch.records.len() as u64);
         batch.records.clear();
+        batch.bytes = 0;
         record_acknowledged(batch, &self.status);
         if let Some(feed) = self.cleanup.as_mut() {
             feed.waiting.extend(batch.outbox_ids.drain(..));
@@ -471,5 +528,141 @@ impl<S: Sink> Pipeline<S> {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use sluice_core::{ChangeEvent, LogicalMessage, SnapshotMarker, SourceInfo};
+    use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
+
+    use super::*;
+
+    fn record(value_bytes: usize) -> Record {
+        Record {
+            topic: "t".into(),
+            partition: None,
+            key: Some(Payload::Json(b"{}".to_vec())),
+            value: Some(Payload::Json(vec![b' '; value_bytes])),
+            headers: Vec::new(),
+            timestamp_ms: 0,
+            position: Position::default(),
+        }
+    }
+
+    fn sizes(parts: Vec<&[Record]>) -> Vec<usize> {
+        parts.iter().map(|p| p.len()).collect()
+    }
+
+    #[test]
+    fn a_record_larger_than_the_byte_budget_is_written_alone() {
+        let records = [record(10), record(50 << 20), record(10)];
+        assert_eq!(sizes(writes(&records, 1024, 1 << 20).collect()), [2, 1]);
+        let records = [record(50 << 20)];
+        assert_eq!(sizes(writes(&records, 1024, 1 << 20).collect()), [1]);
+    }
+
+    #[test]
+    fn the_byte_budget_closes_a_write_before_the_count_does() {
+        // 102 bytes each (a 2-byte key): the tenth record reaches 1000.
+        let records: Vec<Record> = (0..25).map(|_| record(100)).collect();
+        assert_eq!(sizes(writes(&records, 1024, 1000).collect()), [10, 10, 5]);
+        assert_eq!(sizes(writes(&records, 4, 1000).collect()), [4, 4, 4, 4, 4, 4, 1]);
+        assert_eq!(sizes(writes(&records, 1024, usize::MAX).collect()), [25]);
+        assert!(writes(&[], 1024, 1000).next().is_none());
+    }
+
+    #[test]
+    fn a_shared_schema_is_not_counted_as_a_records_bytes() {
+        let schema: Arc<[u8]> = vec![b' '; 1 << 20].into();
+        let mut r = record(0);
+        r.value = Some(Payload::JsonWithSchema { schema, payload: vec![b' '; 100] });
+        r.key = None;
+        assert_eq!(record_bytes(&r), 100);
+    }
+
+    /// Records the size of every write.
+    #[derive(Clone, Default)]
+    struct Recording(Arc<Mutex<Vec<usize>>>);
+
+    impl Sink for Recording {
+        fn name(&self) -> &'static str {
+            "recording"
+        }
+
+        async fn write(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+            self.0.lock().unwrap().push(batch.len());
+            Ok(())
+        }
+    }
+
+    fn message(ordinal: u64, content_bytes: usize) -> SourceItem {
+        SourceItem::Event(ChangeEvent {
+            op: Op::Message,
+            table: None,
+            before: None,
+            after: None,
+            message: Some(LogicalMessage {
+                transactional: true,
+                prefix: "p".into(),
+                content: vec![b'x'; content_bytes].into(),
+            }),
+            source: SourceInfo {
+                position: Position::new(Lsn(1), ordinal),
+                lsn: Lsn(1),
+                tx_id: Some(1),
+                ts_us: 0,
+                snapshot: SnapshotMarker::False,
+            },
+        })
+    }
+
+    /// Runs a pipeline over `chunks`, all queued before it starts; returns the size of each sink write.
+    async fn run(chunks: Vec<ItemChunk>, max_batch_bytes: usize) -> Vec<usize> {
+        let dir = tempfile::tempdir().unwrap();
+        let encoder = Encoder::new(EncoderOptions {
+            topic_prefix: "test".into(),
+            database: "db".into(),
+            key: Converter::Json { schemas_enable: false },
+            value: Converter::Json { schemas_enable: false },
+            decimal_handling_mode: DecimalHandlingMode::Precise,
+            time_precision_mode: TimePrecisionMode::Adaptive,
+            binary_handling_mode: BinaryHandlingMode::Bytes,
+            unavailable_value_placeholder: String::new(),
+            include_unknown_datatypes: false,
+            money_fraction_digits: 2,
+            tombstones_on_delete: true,
+        });
+        let sink = Recording::default();
+        let store = OffsetStore::new(dir.path().join("offsets.dat"));
+        let pipeline = Pipeline::new(encoder, sink.clone(), store, Offsets::default(), Duration::ZERO)
+            .with_max_batch_bytes(max_batch_bytes);
+        let (tx, rx) = mpsc::channel(chunks.len());
+        for chunk in chunks {
+            tx.send(chunk).await.unwrap();
+        }
+        drop(tx);
+        let (flush, _) = watch::channel(Lsn::ZERO);
+        pipeline.run(rx, flush).await.unwrap();
+        let writes = sink.0.lock().unwrap().clone();
+        writes
+    }
+
+    #[tokio::test]
+    async fn a_batch_stops_taking_chunks_once_its_records_reach_the_byte_budget() {
+        // Three chunks of one 4 KiB message each, about 5.6 KiB encoded (base64): the first record is under the
+        // 6 KiB budget, the second reaches it, and the batch closes; the third chunk goes into the next batch.
+        let chunks = (0..3).map(|i| vec![message(i, 4096)]).collect();
+        assert_eq!(run(chunks, 6 << 10).await, [2, 1]);
+        let chunks = (0..3).map(|i| vec![message(i, 4096)]).collect();
+        assert_eq!(run(chunks, usize::MAX).await, [3], "without a byte limit, one batch takes all");
+    }
+
+    #[tokio::test]
+    async fn a_message_larger_than_the_byte_budget_still_passes() {
+        let chunks = vec![vec![message(0, 1 << 20), message(1, 10)]];
+        assert_eq!(run(chunks, 1024).await, [1, 1]);
     }
 }

@@ -23,8 +23,11 @@ use tokio::sync::{mpsc, watch};
 use crate::config::{self, Config, SinkConfig};
 use sluice_engine::{Pipeline, PipelineError};
 
-/// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to a few thousand events).
+/// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to 512 items).
 const CHANNEL_CHUNKS: usize = 2;
+/// `max.queue.size.in.bytes` is shared by what can be in flight at once: the chunk the source fills, the
+/// [`CHANNEL_CHUNKS`] in the channel, and the pipeline's batch of encoded records — a quarter each.
+const BUDGET_SHARES: u64 = CHANNEL_CHUNKS as u64 + 2;
 
 /// Why a run ended badly.
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +112,13 @@ fn source_options(config: &Config, status: &PipelineStatus) -> SourceOptions {
         lost_slot_policy: s.lost_slot_policy,
         slot_guard: s.slot_guard.clone(),
         status: status.clone(),
+        chunk_bytes: budget_share(s.max_queue_bytes),
     }
+}
+
+/// The byte bound of one chunk, and of the pipeline's batch: an equal share of `max.queue.size.in.bytes`.
+fn budget_share(max_queue_bytes: Option<u64>) -> usize {
+    max_queue_bytes.map_or(usize::MAX, |bytes| usize::try_from(bytes / BUDGET_SHARES).unwrap_or(usize::MAX))
 }
 
 fn encoder_options(config: &Config) -> EncoderOptions {
@@ -203,6 +212,7 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
         Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
             .with_failure_handling(config.source.failure_handling_mode)
+            .with_max_batch_bytes(budget_share(config.source.max_queue_bytes))
             .with_transforms(transforms(config)?)
             .with_status(status.clone());
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {

@@ -524,7 +524,7 @@ impl ReplicationReader {
             if let Some(resume_at) = self.pacing.as_ref().and_then(window::Pacing::resume_at) {
                 tokio::time::sleep_until(resume_at.into()).await;
             }
-            self.buf.reserve(READ_CHUNK);
+            make_room(&mut self.buf, READ_CHUNK);
             let mut read = self.read.read_buf(&mut self.buf).await?;
             if read == 0 {
                 return Err(PgError::Closed);
@@ -534,7 +534,7 @@ impl ReplicationReader {
                 // than the record size. (On plain TCP one read already takes everything, and reading again would
                 // only reopen the window sooner.) An end of stream found here is met again by the next read.
                 while pacing.gather_records && read < READ_CHUNK {
-                    self.buf.reserve(TLS_RECORD);
+                    make_room(&mut self.buf, TLS_RECORD);
                     match self.read.read_buf(&mut self.buf).now_or_never() {
                         Some(Ok(n)) if n > 0 => read += n,
                         Some(Err(e)) => return Err(e.into()),
@@ -563,6 +563,20 @@ impl ReplicationReader {
                 _ => {}
             }
         }
+    }
+}
+
+/// Makes room in a stream reader's buffer for a read of `chunk` bytes — unless a message larger than a read is
+/// arriving and the buffer already has room for all of it ([`parse_message`] reserved it whole on seeing its
+/// length). Growing the buffer for the last read of such a message would copy the whole message once more, for
+/// nothing.
+fn make_room(buf: &mut BytesMut, chunk: usize) {
+    let arriving = match buf.get(1..5) {
+        Some(len) => u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize + 1,
+        None => 0,
+    };
+    if arriving <= READ_CHUNK || buf.capacity() < arriving {
+        buf.reserve(chunk);
     }
 }
 

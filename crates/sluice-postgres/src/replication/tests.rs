@@ -167,3 +167,23 @@ async fn status_updates_are_standby_status_messages_in_postgres_epoch_microsecon
     server.read_exact(&mut done).await.unwrap();
     assert_eq!(done, [b'c', 0, 0, 0, 4]);
 }
+
+#[test]
+fn the_last_read_of_a_large_message_does_not_grow_the_buffer_again() {
+    let body = 4 << 20;
+    let mut buf = BytesMut::new();
+    buf.extend_from_slice(b"d");
+    buf.extend_from_slice(&(body as u32 + 4).to_be_bytes());
+    assert!(parse_message(&mut buf).unwrap().is_none());
+    let reserved = buf.capacity();
+    assert!(reserved > body, "the whole message is reserved on seeing its length");
+    buf.resize(5 + body - 1000, b'x');
+    let (start, capacity) = (buf.as_ptr(), buf.capacity());
+    make_room(&mut buf, READ_CHUNK);
+    assert_eq!((buf.as_ptr(), buf.capacity()), (start, capacity), "no new buffer, no copy");
+    buf.resize(5 + body, b'x');
+    let (_, frame) = parse_message(&mut buf).unwrap().expect("the message is complete");
+    assert_eq!(frame.len(), body);
+    make_room(&mut buf, READ_CHUNK);
+    assert!(buf.capacity() >= READ_CHUNK, "after the message, reads are a chunk again");
+}

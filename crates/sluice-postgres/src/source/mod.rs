@@ -10,6 +10,7 @@
 //! with the events they follow. A Committed item after the transaction's events is the whole flush-LSN protocol.
 
 mod catalog;
+mod chunk;
 mod guard;
 mod heartbeat;
 pub(crate) mod setup;
@@ -63,6 +64,9 @@ pub struct SourceOptions {
     pub slot_guard: SlotGuardOptions,
     /// This pipeline's status: the source sets whether it streams and how far the snapshot has got.
     pub status: sluice_core::PipelineStatus,
+    /// A chunk closes once the messages or COPY data its items were decoded from reach this many bytes (at least
+    /// one item, however large); `usize::MAX` for no byte limit. Split among the snapshot's readers.
+    pub chunk_bytes: usize,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.

@@ -5,6 +5,9 @@
 //! LSN. They take tables from a shared queue and read each with `COPY (SELECT …) TO STDOUT` in text format — the
 //! fastest way out of the server, and the same text form pgoutput streams, so one value converter serves both.
 //!
+//! Rows go out in chunks bounded by count and by the bytes of COPY data they were parsed from (`chunk`): one CopyData
+//! message per row, so a table of large values flows a few rows at a time.
+//!
 //! Progress is a [`SourceItem::SnapshotTableDone`] after a table's last row; the pipeline records a table as done
 //! only once the sink has acknowledged everything up to that item, so a crash never marks a table done early.
 
@@ -19,10 +22,10 @@ use tokio::sync::mpsc;
 
 use crate::copy_text::CopyTextParser;
 use crate::replication::connect_sql;
+use crate::source::chunk::ChunkBuilder;
 use crate::source::setup::{quote_ident, quote_table, Prepared, SnapshotPlan};
 use crate::source::{CatalogTable, ItemChunk, SourceError, SourceItem, SourceOptions};
 
-const CHUNK_ITEMS: usize = 512;
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 
 /// State the readers share.
@@ -33,6 +36,8 @@ struct Shared {
     next_ordinal: AtomicU64,
     first_sent: AtomicBool,
     tables_left: AtomicUsize,
+    /// The byte bound of each reader's chunks: the readers fill chunks side by side, so they share one chunk's.
+    chunk_bytes: usize,
 }
 
 /// Takes the planned snapshot, if any. Returns the prepared state for streaming, or `None` when the pipeline
@@ -61,6 +66,7 @@ pub(crate) async fn run_if_planned(
         snapshot_name,
         next_ordinal: AtomicU64::new(0),
         first_sent: AtomicBool::new(false),
+        chunk_bytes: options.chunk_bytes / options.snapshot_max_threads.max(1),
     });
     let started = Instant::now();
     let readers = (0..options.snapshot_max_threads.max(1)).map(|_| reader(options, shared.clone(), items.clone()));
@@ -125,22 +131,24 @@ async fn read_table(
     let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(e.to_string()))?;
     let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(e.to_string())));
     let mut parser = CopyTextParser::new(schema.columns.len());
-    let mut chunk: ItemChunk = Vec::with_capacity(CHUNK_ITEMS);
+    let mut chunk = ChunkBuilder::new(shared.chunk_bytes);
     let mut held: Option<Tuple> = None;
     let mut first_of_table = true;
     let mut rows: u64 = 0;
     let started = Instant::now();
     let mut last_report = started;
     while let Some(bytes) = stream.next().await {
-        parser.push(bytes?);
+        let bytes = bytes?;
+        chunk.count_bytes(bytes.len());
+        parser.push(bytes);
         while let Some(row) = parser.next_row().map_err(|e| snapshot_error(e.to_string()))? {
             if let Some(prev) = held.replace(row) {
                 let marker = if first_of_table { first_marker(shared) } else { SnapshotMarker::True };
                 first_of_table = false;
                 chunk.push(read_event(shared, &schema, prev, marker));
                 rows += 1;
-                if chunk.len() >= CHUNK_ITEMS {
-                    if items.send(std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK_ITEMS))).await.is_err() {
+                if chunk.is_full() {
+                    if items.send(chunk.take()).await.is_err() {
                         return Ok(false);
                     }
                     status.table_rows(&table_name, rows, false);
@@ -172,7 +180,7 @@ async fn read_table(
     chunk.push(SourceItem::SnapshotTableDone(table.id.clone()));
     status.table_rows(&table_name, rows, true);
     tracing::info!(table = %table.id, rows, seconds = started.elapsed().as_secs_f64(), "snapshot of table read");
-    Ok(items.send(chunk).await.is_ok())
+    Ok(items.send(chunk.take()).await.is_ok())
 }
 
 fn first_marker(shared: &Shared) -> SnapshotMarker {

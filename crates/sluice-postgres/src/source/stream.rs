@@ -11,7 +11,8 @@
 //!   is the same on every replay of the transaction — which is what lets a restart skip exactly the events at or
 //!   before the acknowledged position.
 //! - **Batching.** One socket read brings many frames; all complete frames already buffered are decoded into one
-//!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row.
+//!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row. A chunk
+//!   closes early at its count or byte bound (`chunk`), so large values do not pile up in one.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -22,10 +23,10 @@ use tokio::sync::{mpsc, watch};
 
 use crate::pgoutput::{self, PgOutputMessage};
 use crate::replication::ReplicationMessage;
+use crate::source::chunk::ChunkBuilder;
 use crate::source::setup::Prepared;
 use crate::source::{Catalog, ItemChunk, SourceError, SourceItem, SourceOptions, SourceOutcome};
 
-const CHUNK_ITEMS: usize = 512;
 /// Status updates are sent at least this often when the confirmed position moved (or at the configured status
 /// interval, when that is shorter).
 const STATUS_EAGER: Duration = Duration::from_secs(1);
@@ -52,7 +53,7 @@ struct Decoder<'a> {
     relations: HashMap<u32, StreamRelation>,
     tx: Option<Transaction>,
     skip_through: Option<Position>,
-    chunk: ItemChunk,
+    chunk: ChunkBuilder,
 }
 
 pub(crate) async fn run(
@@ -81,7 +82,7 @@ pub(crate) async fn run(
         relations: HashMap::new(),
         tx: None,
         skip_through,
-        chunk: Vec::with_capacity(CHUNK_ITEMS),
+        chunk: ChunkBuilder::new(options.chunk_bytes),
     };
     let mut confirmed = (*flush.borrow_and_update()).max(start_lsn);
     let mut reported = Lsn::ZERO;
@@ -131,21 +132,21 @@ pub(crate) async fn run(
             message = reader.next(), if pending.is_none() => {
                 let Some(message) = message? else { return Err(SourceError::ServerEnded) };
                 reply_requested |= decoder.handle(message).await?;
-                while decoder.chunk.len() < CHUNK_ITEMS {
+                while !decoder.chunk.is_full() {
                     match reader.next_buffered()? {
                         Some(message) => reply_requested |= decoder.handle(message).await?,
                         None => break,
                     }
                 }
                 if !decoder.chunk.is_empty() {
-                    pending = Some(std::mem::replace(&mut decoder.chunk, Vec::with_capacity(CHUNK_ITEMS)));
+                    pending = Some(decoder.chunk.take());
                 }
             }
         }
     };
 
     // Graceful stop: hand over what was read, let the pipeline drain and acknowledge, confirm that, and end.
-    for chunk in [pending.take(), Some(std::mem::take(&mut decoder.chunk))].into_iter().flatten() {
+    for chunk in [pending.take(), Some(decoder.chunk.take())].into_iter().flatten() {
         if !chunk.is_empty() && items.send(chunk).await.is_err() {
             break;
         }
@@ -198,6 +199,7 @@ impl Decoder<'_> {
                 Ok(reply_requested)
             }
             ReplicationMessage::XLogData { wal_start, data, .. } => {
+                self.chunk.count_bytes(data.len());
                 let message =
                     pgoutput::decode(&data).map_err(|source| SourceError::Decode { lsn: wal_start, source })?;
                 self.apply(wal_start, message).await?;
@@ -208,8 +210,8 @@ impl Decoder<'_> {
 
     /// Pushes a Committed or Idle item, replacing a directly preceding one: only the newest matters.
     fn push_watermark(&mut self, item: SourceItem) {
-        if matches!(self.chunk.last(), Some(SourceItem::Committed { .. } | SourceItem::Idle { .. })) {
-            self.chunk.pop();
+        if matches!(self.chunk.items.last(), Some(SourceItem::Committed { .. } | SourceItem::Idle { .. })) {
+            self.chunk.items.pop();
         }
         self.chunk.push(item);
     }

@@ -5,6 +5,7 @@ mod crash;
 mod dual_write;
 mod kafka;
 mod keys;
+mod memory;
 mod observe;
 mod outbox;
 mod pipeline;

@@ -196,6 +196,14 @@ impl Sluice {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// The process's peak resident memory so far (`VmHWM` in /proc/<pid>/status), in bytes.
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("read /proc status");
+        let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc status");
+        let kib: u64 = line.split_whitespace().nth(1).and_then(|n| n.parse().ok()).expect("VmHWM in kB");
+        kib * 1024
+    }
+
     /// SIGKILL: no chance to drain or acknowledge.
     pub fn kill9(mut self) {
         self.child.kill().unwrap();
