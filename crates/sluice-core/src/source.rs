@@ -45,3 +45,14 @@ pub enum SourceItem {
 /// A chunk of items: the unit of the channel, so that per-item channel overhead is paid once per chunk. Closed at a
 /// count or a byte bound (`max.queue.size.in.bytes`), whichever comes first, and never empty.
 pub type ItemChunk = Vec<SourceItem>;
+
+/// Follows what the delivery loop delivers: told of every event as its batch is built and, once that batch is
+/// durable at the sink, of the flush LSN the loop then publishes. An event is acknowledged exactly when
+/// `acknowledged` is called after it; a batch that fails is never acknowledged, and the run ends or writes it again.
+/// The outbox cleaner's feed is one; `sluice verify` and a console will be others.
+pub trait AcknowledgementObserver: Send {
+    /// An event joined the batch being built (not durable yet).
+    fn event(&mut self, event: &ChangeEvent);
+    /// Every event seen so far is durable; `flush` is the LSN confirmable to the source now.
+    fn acknowledged(&mut self, flush: Lsn);
+}

@@ -27,7 +27,8 @@
 use std::time::{Duration, Instant};
 
 use sluice_core::{
-    ItemChunk, Lsn, OffsetStore, Offsets, Op, Payload, Position, Record, Sink, SinkError, SourceItem, TableId,
+    AcknowledgementObserver, ItemChunk, Lsn, OffsetStore, Offsets, Op, Payload, Position, Record, Sink, SinkError,
+    SourceItem, TableId,
 };
 use sluice_format::outbox::RouterError;
 use sluice_format::transform::Transforms;
@@ -80,9 +81,6 @@ struct Batch {
     snapshot_changed: bool,
     /// Events per operation (indexed by [`op_index`]), counted into metrics once the batch is acknowledged.
     ops: [u64; OPS.len()],
-    /// Ids of outbox rows in this batch with their transaction's commit LSN (zero for snapshot rows), for the
-    /// cleaner once the flush LSN has passed them.
-    outbox_ids: Vec<(Lsn, String)>,
     /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
     last_commit_us: Option<i64>,
     /// Events left out because they could not be encoded (`event.processing.failure.handling.mode`).
@@ -125,19 +123,6 @@ const OPS: [Op; 6] = [Op::Create, Op::Update, Op::Delete, Op::Read, Op::Truncate
 
 fn op_index(op: Op) -> usize {
     OPS.iter().position(|o| *o == op).unwrap_or(0)
-}
-
-/// The id of an inserted (or snapshot-read) row of the cleaner's outbox table.
-fn outbox_row_id(event: &sluice_core::ChangeEvent, feed: &CleanupFeed) -> Option<(Lsn, String)> {
-    let commit = match event.op {
-        Op::Create => event.source.position.commit_lsn,
-        Op::Read => Lsn::ZERO,
-        _ => return None,
-    };
-    let table = event.table.as_ref().filter(|t| t.id == feed.table)?;
-    let column = table.columns.iter().position(|c| c.name == feed.id_column)?;
-    let text = event.after.as_ref()?.get(column)?.as_bytes()?;
-    Some((commit, String::from_utf8_lossy(text).into_owned()))
 }
 
 /// What an acknowledged batch tells the metrics (docs/metrics.md) and the pipeline's status: counted per batch, not
@@ -204,21 +189,12 @@ pub struct Pipeline<S: Sink> {
     heartbeat: Option<(Duration, String)>,
     /// `debezium.transforms`: run on each event before the encoder; empty by default.
     transforms: Option<Transforms>,
-    /// The outbox cleaner's feed: the outbox table, the column of each row's id, and the channel that takes the
-    /// ids of acknowledged rows.
-    cleanup: Option<CleanupFeed>,
+    /// What follows the acknowledged events (the outbox cleaner's feed, …).
+    observers: Vec<Box<dyn AcknowledgementObserver>>,
     /// `event.processing.failure.handling.mode`.
     failure_mode: FailureHandlingMode,
     /// This pipeline's status: when it last acknowledged an event.
     status: sluice_core::PipelineStatus,
-}
-
-struct CleanupFeed {
-    table: TableId,
-    id_column: String,
-    /// Delivered rows whose transaction the flush LSN has not passed yet, in commit order.
-    waiting: std::collections::VecDeque<(Lsn, String)>,
-    acknowledged: mpsc::UnboundedSender<Vec<String>>,
 }
 
 impl<S: Sink> Pipeline<S> {
@@ -239,7 +215,7 @@ impl<S: Sink> Pipeline<S> {
             stats: PipelineStats::default(),
             heartbeat: None,
             transforms: None,
-            cleanup: None,
+            observers: Vec::new(),
             failure_mode: FailureHandlingMode::Fail,
             status: sluice_core::PipelineStatus::default(),
         }
@@ -263,17 +239,10 @@ impl<S: Sink> Pipeline<S> {
         self
     }
 
-    /// Feeds the outbox cleaner with the ids of outbox rows (inserts and snapshot reads of `table`) once the flush
-    /// LSN has passed their transaction: no row is deleted before its whole transaction is delivered and may be
-    /// confirmed to PostgreSQL. The channel is unbounded so the pipeline never waits for the cleaner; the cleaner
-    /// drains it continuously and bounds what it keeps.
-    pub fn with_outbox_cleanup(
-        mut self,
-        table: TableId,
-        id_column: String,
-        acknowledged: mpsc::UnboundedSender<Vec<String>>,
-    ) -> Self {
-        self.cleanup = Some(CleanupFeed { table, id_column, waiting: Default::default(), acknowledged });
+    /// Adds an observer of what is acknowledged: it sees every event as its batch is built, and then the flush
+    /// LSN each time a batch is durable (the outbox cleaner's feed is one).
+    pub fn with_observer(mut self, observer: Box<dyn AcknowledgementObserver>) -> Self {
+        self.observers.push(observer);
         self
     }
 
@@ -368,10 +337,8 @@ impl<S: Sink> Pipeline<S> {
                     } else {
                         batch.ops[op_index(event.op)] += 1;
                     }
-                    if let Some(feed) = &self.cleanup {
-                        if let Some(id) = outbox_row_id(&event, feed) {
-                            batch.outbox_ids.push(id);
-                        }
+                    for observer in &mut self.observers {
+                        observer.event(&event);
                     }
                     if event.op != Op::Read {
                         batch.last_position = Some(event.source.position);
@@ -447,9 +414,6 @@ impl<S: Sink> Pipeline<S> {
         batch.records.clear();
         batch.bytes = 0;
         record_acknowledged(batch, &self.status);
-        if let Some(feed) = self.cleanup.as_mut() {
-            feed.waiting.extend(batch.outbox_ids.drain(..));
-        }
         if let Some(position) = batch.last_position.take() {
             self.offsets.acknowledged = Some(position);
             self.dirty = true;
@@ -483,17 +447,9 @@ impl<S: Sink> Pipeline<S> {
                 advanced
             });
         }
-        if let Some(feed) = self.cleanup.as_mut() {
-            // Snapshot rows (zero) and rows of transactions that committed before the flush LSN.
-            let confirmable = *flush.borrow();
-            let mut ids = Vec::new();
-            while feed.waiting.front().is_some_and(|(commit, _)| *commit == Lsn::ZERO || *commit < confirmable) {
-                ids.extend(feed.waiting.pop_front().map(|(_, id)| id));
-            }
-            if !ids.is_empty() {
-                // The cleaner is gone only when Sluice is stopping; its rows then simply stay.
-                let _ = feed.acknowledged.send(ids);
-            }
+        let confirmable = *flush.borrow();
+        for observer in &mut self.observers {
+            observer.acknowledged(confirmable);
         }
         Ok(())
     }

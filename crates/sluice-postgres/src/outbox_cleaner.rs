@@ -19,7 +19,7 @@ use tokio::sync::mpsc;
 
 use crate::replication::{connect_sql, ConnectOptions};
 use crate::source::setup::{quote_ident, quote_table};
-use sluice_core::TableId;
+use sluice_core::{AcknowledgementObserver, ChangeEvent, Lsn, Op, TableId};
 
 /// `debezium.source.outbox.cleanup.*`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,61 @@ pub struct OutboxCleanup {
     pub id_column: String,
     pub interval: Duration,
     pub batch_size: usize,
+}
+
+/// The cleaner's feed, an observer of the delivery loop: it notes the id of every inserted (or snapshot-read) row
+/// of the outbox table, and hands the cleaner those whose transaction the flush LSN has passed — no row is deleted
+/// before its whole transaction is delivered and may be confirmed to PostgreSQL. The channel is unbounded so the
+/// delivery loop never waits for the cleaner; the cleaner drains it continuously and bounds what it keeps.
+pub struct OutboxFeed {
+    table: TableId,
+    id_column: String,
+    /// Ids in the batch being built, with their transaction's commit LSN (zero for snapshot rows).
+    batch: Vec<(Lsn, String)>,
+    /// Delivered rows whose transaction the flush LSN has not passed yet, in commit order.
+    waiting: std::collections::VecDeque<(Lsn, String)>,
+    acknowledged: mpsc::UnboundedSender<Vec<String>>,
+}
+
+impl OutboxFeed {
+    /// A feed for `cleanup`'s table; the cleaner reads the other end of `acknowledged`.
+    pub fn new(cleanup: &OutboxCleanup, acknowledged: mpsc::UnboundedSender<Vec<String>>) -> Self {
+        OutboxFeed {
+            table: cleanup.table.clone(),
+            id_column: cleanup.id_column.clone(),
+            batch: Vec::new(),
+            waiting: Default::default(),
+            acknowledged,
+        }
+    }
+}
+
+impl AcknowledgementObserver for OutboxFeed {
+    fn event(&mut self, event: &ChangeEvent) {
+        let commit = match event.op {
+            Op::Create => event.source.position.commit_lsn,
+            Op::Read => Lsn::ZERO,
+            _ => return,
+        };
+        let Some(table) = event.table.as_ref().filter(|t| t.id == self.table) else { return };
+        let Some(column) = table.columns.iter().position(|c| c.name == self.id_column) else { return };
+        if let Some(text) = event.after.as_ref().and_then(|row| row.get(column)).and_then(|d| d.as_bytes()) {
+            self.batch.push((commit, String::from_utf8_lossy(text).into_owned()));
+        }
+    }
+
+    fn acknowledged(&mut self, flush: Lsn) {
+        self.waiting.extend(self.batch.drain(..));
+        // Snapshot rows (zero) and rows of transactions that committed before the flush LSN.
+        let mut ids = Vec::new();
+        while self.waiting.front().is_some_and(|(commit, _)| *commit == Lsn::ZERO || *commit < flush) {
+            ids.extend(self.waiting.pop_front().map(|(_, id)| id));
+        }
+        if !ids.is_empty() {
+            // The cleaner is gone only when Sluice is stopping; its rows then simply stay.
+            let _ = self.acknowledged.send(ids);
+        }
+    }
 }
 
 /// At most this many acknowledged ids wait for deletion; past it, the oldest are dropped with a warning (their

@@ -13,7 +13,7 @@ use sluice_engine::{Failure, RestartLimits};
 use sluice_format::outbox::EventRouter;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
-use sluice_postgres::outbox_cleaner::run_outbox_cleaner;
+use sluice_postgres::outbox_cleaner::{run_outbox_cleaner, OutboxFeed};
 use sluice_postgres::replication::ConnectOptions;
 use sluice_postgres::source::{self, CaptureFilter, HeartbeatActions, SourceError, SourceOptions, SourceOutcome};
 use sluice_sinks::kafka::{self, KafkaSink, ProducerSettings, TopicCreation};
@@ -218,7 +218,7 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
             let (tx, rx) = mpsc::unbounded_channel();
-            let pipeline = pipeline.with_outbox_cleanup(cleanup.table.clone(), cleanup.id_column.clone(), tx);
+            let pipeline = pipeline.with_observer(Box::new(OutboxFeed::new(cleanup, tx)));
             let options = source_options(config, status);
             (pipeline, Some(tokio::spawn(carry(run_outbox_cleaner(options.connect, cleanup.clone(), rx)))))
         }

@@ -557,25 +557,24 @@ async fn a_debezium_connector_json_put_to_the_rest_api_runs_and_is_managed_like_
     assert!(process.wait().unwrap().success());
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_stall_runs_once_it_is_back() {
-    let mut k = KafkaSetup::new("kafka_connect_stall", Broker::persistent()).await;
-    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
-    let dir = k.setup.dir.path().to_path_buf();
+/// A worker file for the test's broker, listening on a free loopback port: (REST address, worker file).
+fn connect_worker(k: &KafkaSetup, extra: &str) -> (String, std::path::PathBuf) {
+    let dir = k.setup.dir.path();
     let addr = format!("127.0.0.1:{}", sluice_testkit::free_port());
     let worker = dir.join("worker.properties");
-    std::fs::write(
-        &worker,
-        format!(
-            "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n\
-             task.shutdown.graceful.timeout.ms=4000\n",
-            k.broker.bootstrap(),
-            dir.join("connect.offsets").display()
-        ),
-    )
-    .unwrap();
-    let db = &k.setup.db;
-    let connector = json!({
+    let offsets = dir.join("connect.offsets");
+    let text = format!(
+        "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n{extra}",
+        k.broker.bootstrap(),
+        offsets.display()
+    );
+    std::fs::write(&worker, text).unwrap();
+    (addr, worker)
+}
+
+/// A connector capturing `public.item` of the test's database into `test.*` topics, streaming only.
+fn item_connector(db: &sluice_testkit::TestDb) -> Value {
+    json!({
         "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
         "database.hostname": db.cluster.host,
         "database.port": db.cluster.port.to_string(),
@@ -584,11 +583,19 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
         "database.sslmode": "disable",
         "topic.prefix": "test",
         "slot.name": format!("slot_{}", db.name),
-        "slot.retry.delay.ms": "200",
         "table.include.list": "public.item",
         "snapshot.mode": "no_data",
         "producer.override.linger.ms": "0"
-    });
+    })
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_stall_runs_once_it_is_back() {
+    let mut k = KafkaSetup::new("kafka_connect_stall", Broker::persistent()).await;
+    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
+    let (addr, worker) = connect_worker(&k, "task.shutdown.graceful.timeout.ms=4000\n");
+    let mut connector = item_connector(&k.setup.db);
+    connector["slot.retry.delay.ms"] = json!("200");
     let mut process = start_connect(&k.setup, &worker);
     super::support::wait_for_listener(&addr);
     assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&connector)).0, 201);
@@ -674,32 +681,9 @@ async fn a_table_named_with_an_emoji_and_an_outbox_route_with_a_slash_stream_int
 async fn two_connectors_one_unreachable_have_their_own_state_readiness_and_metrics_labelled_apart() {
     let mut k = KafkaSetup::new("kafka_connect_two", Broker::memory()).await;
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY)");
-    let dir = k.setup.dir.path().to_path_buf();
-    let addr = format!("127.0.0.1:{}", sluice_testkit::free_port());
-    let worker = dir.join("worker.properties");
-    std::fs::write(
-        &worker,
-        format!(
-            "bootstrap.servers={}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n",
-            k.broker.bootstrap(),
-            dir.join("connect.offsets").display()
-        ),
-    )
-    .unwrap();
+    let (addr, worker) = connect_worker(&k, "");
     let db = &k.setup.db;
-    let healthy = json!({
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "database.hostname": db.cluster.host,
-        "database.port": db.cluster.port.to_string(),
-        "database.user": "postgres",
-        "database.dbname": db.name,
-        "database.sslmode": "disable",
-        "topic.prefix": "test",
-        "slot.name": format!("slot_{}", db.name),
-        "table.include.list": "public.item",
-        "snapshot.mode": "no_data",
-        "producer.override.linger.ms": "0"
-    });
+    let healthy = item_connector(db);
     let mut unreachable = healthy.clone();
     unreachable["database.port"] = json!(sluice_testkit::free_port().to_string());
     unreachable["slot.name"] = json!(format!("slot_{}_b", db.name));
