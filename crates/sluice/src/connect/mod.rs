@@ -381,6 +381,34 @@ fn connector_config(body: &Value) -> Result<BTreeMap<String, String>, String> {
         .collect()
 }
 
+/// A configuration read back (`GET …/config`, where secrets show as `[hidden]`) and PUT again keeps its secrets:
+/// a secret key whose value is exactly the mask takes the stored value. With nothing stored it is an error, never
+/// the literal mask as a password.
+fn restore_hidden(
+    config: &mut BTreeMap<String, String>,
+    stored: Option<&BTreeMap<String, String>>,
+) -> Result<(), Vec<String>> {
+    let mut problems = Vec::new();
+    for (key, value) in config.iter_mut() {
+        if value != sluice_core::secret::HIDDEN || !sluice_core::secret::is_secret_key(key) {
+            continue;
+        }
+        match stored.and_then(|s| s.get(key)) {
+            Some(secret) => *value = secret.clone(),
+            None => problems.push(format!(
+                "`{key}` is `{}`, the mask Sluice shows for secrets, and no value is stored for it: give the value \
+                 itself, or a ${{file:…}} placeholder",
+                sluice_core::secret::HIDDEN
+            )),
+        }
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems)
+    }
+}
+
 /// Creates or updates a connector; returns whether it was created. An identical configuration changes nothing.
 async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String>) -> Result<bool, Response> {
     if let Some(problem) = names::check(name) {
@@ -393,6 +421,8 @@ async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String
             config.get("connector.class").map_or("nothing", |c| c.as_str())
         )]));
     }
+    let stored = worker.get(name).map(|c| c.desired().config);
+    restore_hidden(&mut config, stored.as_ref()).map_err(|p| invalid(&p))?;
     let refused = policy::problems(&config, worker.config.override_policy, &worker.config.limits);
     if !refused.is_empty() {
         return Err(invalid(&refused));
@@ -796,6 +826,24 @@ mod tests {
         let problems = validate(&worker(), pairs).unwrap_err();
         assert!(problems.iter().any(|p| p.contains("`snapshot.mode` = `sometimes`")), "{problems:?}");
         assert!(problems.iter().all(|p| !p.contains("debezium.")), "{problems:?}");
+    }
+
+    #[test]
+    fn a_configuration_read_back_with_masked_secrets_keeps_the_stored_ones() {
+        let stored: BTreeMap<String, String> =
+            [("database.password".to_string(), "hunter2".to_string())].into_iter().collect();
+        let mut read_back = Value::Object(shown(&stored));
+        read_back["database.user"] = json!("sluice");
+        let mut config = connector_config(&read_back).unwrap();
+        restore_hidden(&mut config, Some(&stored)).unwrap();
+        assert_eq!(config["database.password"], "hunter2");
+        let mut fresh = connector_config(&Value::Object(shown(&stored))).unwrap();
+        let problems = restore_hidden(&mut fresh, None).unwrap_err();
+        assert!(problems[0].contains("database.password") && problems[0].contains("[hidden]"), "{problems:?}");
+        let mut literal: BTreeMap<String, String> =
+            [("topic.prefix".to_string(), "[hidden]".to_string())].into_iter().collect();
+        restore_hidden(&mut literal, None).unwrap();
+        assert_eq!(literal["topic.prefix"], "[hidden]", "only secret keys are restored");
     }
 
     #[test]

@@ -258,6 +258,14 @@ async fn secrets_are_hidden_in_every_response_and_log_whatever_their_key_case() 
     for path in ["/connectors/secretive", "/connectors/secretive/config", "/connectors/secretive/tasks"] {
         shown.push_str(&http(&worker.addr, "GET", path, None).1);
     }
+    // What a GET shows, PUT back as it is (a Helm hook's read-modify-write), keeps the stored secrets.
+    let (_, read_back) = http(&worker.addr, "GET", "/connectors/secretive/config", None);
+    let read_back: Value = serde_json::from_str(&read_back).unwrap();
+    assert_eq!(read_back["database.password"], "[hidden]");
+    let (code, body) = worker.put("secretive", &read_back);
+    assert_eq!(code, 200, "{body}");
+    let store = std::fs::read_to_string(worker.dir.join("connect.offsets.connectors.json")).unwrap();
+    assert!(store.contains("db-pw-7781") && !store.contains("[hidden]"), "{store}");
     let (code, body) = worker.put("upper", &with(config.clone(), "producer.override.SASL.PASSWORD", "upper-pw-7781"));
     assert_eq!(code, 400, "{body}");
     shown.push_str(&body);
