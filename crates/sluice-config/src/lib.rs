@@ -529,6 +529,32 @@ fn is_ignored(key: &str) -> bool {
     unprofiled.starts_with("quarkus.")
 }
 
+/// Debezium and Kafka Connect keys whose value, as given, asks for nothing Sluice lacks: the values listed (`*`: any)
+/// are accepted and the key is ignored; any other value is "not supported yet". Debezium's own PostgreSQL connector
+/// ignores `include.schema.changes` (PostgreSQL has no schema-change topic), runs one task whatever `tasks.max`
+/// says, and polls no queue Sluice has (`poll.interval.ms`).
+const ACCEPTED_AS_GIVEN: &[(&str, &[&str])] = &[
+    ("tasks.max", &["*"]),
+    ("include.schema.changes", &["true", "false"]),
+    ("include.schema.comments", &["false"]),
+    ("provide.transaction.metadata", &["false"]),
+    ("slot.drop.on.stop", &["false"]),
+    ("poll.interval.ms", &["*"]),
+    ("max.batch.size", &["2048"]),
+    ("max.queue.size", &["8192"]),
+    ("message.key.columns", &[""]),
+    ("column.propagate.source.type", &[""]),
+    ("datatype.propagate.source.type", &[""]),
+];
+
+/// Whether `key` (without `debezium.source.`) = `value` is accepted as given and ignored.
+fn accepted_as_given(key: &str, value: &str) -> bool {
+    let value = value.trim();
+    ACCEPTED_AS_GIVEN
+        .iter()
+        .any(|(k, values)| *k == key && values.iter().any(|v| *v == "*" || v.eq_ignore_ascii_case(value)))
+}
+
 fn not_yet(key: &str) -> bool {
     SOURCE_NOT_YET.iter().any(|k| {
         if k.ends_with('.') {
@@ -548,6 +574,11 @@ impl Reader {
                 continue;
             }
             if is_ignored(&key) {
+                self.ignored.push(key);
+                continue;
+            }
+            let given = self.values.get(&key).map_or("", |(v, _)| v.as_str());
+            if key.strip_prefix(SOURCE).is_some_and(|k| accepted_as_given(k, given)) {
                 self.ignored.push(key);
                 continue;
             }

@@ -386,7 +386,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "field.name.adjustment.mode",
         "max.batch.size",
         "max.queue.size",
-        "poll.interval.ms",
         "database.initial.statements",
         "slot.stream.params",
         "xmin.fetch.interval.ms",
@@ -735,4 +734,39 @@ fn a_publication_name_postgresql_would_cut_or_reject_is_a_configuration_error() 
     assert!(one_problem("debezium.source.publication.name=\n").contains("not a valid publication name"));
     let c = ok("debezium.source.publication.name=Orders \"Pub\"\n").config;
     assert_eq!(c.source.publication_name, "Orders \"Pub\"", "any other identifier is quoted, as Debezium allows");
+}
+
+#[test]
+fn an_outbox_article_configuration_with_kafka_connect_keys_starts_as_it_is() {
+    // An outbox connector as a popular article writes it, converted to Debezium Server keys.
+    let loaded = ok("\
+debezium.source.tasks.max=1
+debezium.source.include.schema.changes=false
+debezium.source.tombstones.on.delete=false
+debezium.source.poll.interval.ms=100
+debezium.transforms=outbox
+debezium.transforms.outbox.type=io.debezium.transforms.outbox.EventRouter
+debezium.transforms.outbox.route.topic.replacement=${routedByValue}.events
+");
+    assert!(loaded.ignored_keys.contains(&"debezium.source.tasks.max".to_string()), "{:?}", loaded.ignored_keys);
+    assert!(loaded.ignored_keys.contains(&"debezium.source.include.schema.changes".to_string()));
+}
+
+#[test]
+fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_supported_yet() {
+    for accepted in [
+        "include.schema.comments=false",
+        "provide.transaction.metadata=FALSE",
+        "slot.drop.on.stop=false",
+        "max.batch.size=2048",
+        "max.queue.size=8192",
+        "message.key.columns=",
+        "tasks.max=3",
+    ] {
+        ok(&format!("debezium.source.{accepted}\n"));
+    }
+    for refused in ["include.schema.comments=true", "provide.transaction.metadata=true", "slot.drop.on.stop=true"] {
+        let p = one_problem(&format!("debezium.source.{refused}\n"));
+        assert!(p.contains("does not support yet"), "{refused}: {p}");
+    }
 }
