@@ -469,6 +469,7 @@ fn validate(
         }
     }
     let mut r = Reader { values, problems, warnings: Vec::new(), ignored: Vec::new() };
+    r.adopt_old_names();
     r.classify_keys();
     let config = r.build();
     // Pairs have no lines: drop the `line 0: ` prefix their problems got.
@@ -478,7 +479,8 @@ fn validate(
         .map(|p| substitute::redact(p.strip_prefix("line 0: ").unwrap_or(&p), &resolved))
         .collect();
     if problems.is_empty() {
-        let warnings = r.warnings.iter().map(|w| substitute::redact(w, &resolved)).collect();
+        let warnings =
+            r.warnings.iter().map(|w| substitute::redact(w.strip_prefix("line 0: ").unwrap_or(w), &resolved)).collect();
         Ok(LoadedConfig { config, resolved, ignored_keys: r.ignored, warnings })
     } else {
         Err(ConfigError::Invalid(problems))
@@ -566,6 +568,39 @@ fn not_yet(key: &str) -> bool {
 }
 
 impl Reader {
+    /// Names older configurations still carry, read as their successors with a deprecation note: Debezium 1.x's
+    /// `database.server.name` (the topic prefix) and `*.whitelist` / `*.blacklist` (the include and exclude lists).
+    /// When both names are set, the current one wins.
+    fn adopt_old_names(&mut self) {
+        let old: Vec<(String, String)> = self
+            .values
+            .keys()
+            .filter_map(|key| {
+                let source_key = key.strip_prefix(SOURCE)?;
+                let new = match source_key {
+                    "database.server.name" => "topic.prefix".to_string(),
+                    other => renamed_list_key(other)?,
+                };
+                Some((key.clone(), format!("{SOURCE}{new}")))
+            })
+            .collect();
+        for (old_key, new_key) in old {
+            let Some((value, line)) = self.values.remove(&old_key) else { continue };
+            if self.values.contains_key(&new_key) {
+                self.warnings.push(format!(
+                    "line {line}: `{old_key}` is Debezium 1.x's name of `{new_key}`, which is set too and wins; remove \
+                     `{old_key}`"
+                ));
+            } else {
+                self.warnings.push(format!(
+                    "line {line}: `{old_key}` is Debezium 1.x's name: read as `{new_key}`; rename it, Debezium 2 \
+                     no longer reads it"
+                ));
+                self.values.insert(new_key, (value, line));
+            }
+        }
+    }
+
     fn classify_keys(&mut self) {
         let supported = all_supported_keys();
         let keys: Vec<(String, usize)> = self.values.iter().map(|(k, (_, line))| (k.clone(), *line)).collect();
@@ -591,16 +626,6 @@ impl Reader {
     /// Why a key outside the supported set is a problem, with the fix; `None` when it is accepted after all.
     fn classify_unsupported(&self, key: &str, supported: &[String]) -> Option<String> {
         let source_key = key.strip_prefix(SOURCE);
-        if key == "debezium.source.database.server.name" {
-            return Some(
-                "`debezium.source.database.server.name` is Debezium 1.x's name for the topic prefix: use `debezium.source.topic.prefix`".into(),
-            );
-        }
-        if let Some(renamed) = source_key.and_then(renamed_list_key) {
-            return Some(format!(
-                "`{key}` is Debezium 1.x's name, removed in Debezium 2: use `{SOURCE}{renamed}` (same regular expressions)"
-            ));
-        }
         if let Some(provider) = source_key.and_then(|k| k.strip_prefix("config.providers")) {
             return self.config_provider_problem(key, provider);
         }
@@ -994,9 +1019,13 @@ impl Reader {
             ));
         }
         let snapshot_key = format!("{SOURCE}snapshot.mode");
-        if self.get(&snapshot_key).is_some_and(|v| v.trim().eq_ignore_ascii_case("never")) {
+        if let Some(old) = self
+            .get(&snapshot_key)
+            .map(|v| v.trim().to_ascii_lowercase())
+            .filter(|v| v == "never" || v == "schema_only")
+        {
             self.warnings.push(format!(
-                "`{snapshot_key}` = `never` is deprecated in Debezium and means `no_data`: set `no_data` instead"
+                "`{snapshot_key}` = `{old}` is deprecated in Debezium and means `no_data`: set `no_data` instead"
             ));
             self.values.insert(snapshot_key.clone(), ("no_data".into(), 0));
         }

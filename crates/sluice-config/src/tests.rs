@@ -222,9 +222,17 @@ fn an_invalid_regex_names_the_key() {
 }
 
 #[test]
-fn server_name_points_to_topic_prefix() {
-    let p = one_problem("debezium.source.database.server.name=old\n");
-    assert!(p.contains("debezium.source.topic.prefix"), "{p}");
+fn server_name_is_read_as_the_topic_prefix_unless_that_is_set_too() {
+    let base_without_prefix: String =
+        BASE.lines().filter(|l| !l.contains("topic.prefix")).map(|l| format!("{l}\n")).collect();
+    let loaded =
+        parse_with_env(&format!("{base_without_prefix}debezium.source.database.server.name=dbserver1\n"), &no_env)
+            .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(loaded.config.source.topic_prefix, "dbserver1");
+    assert!(loaded.warnings.iter().any(|w| w.contains("database.server.name") && w.contains("topic.prefix")));
+    let loaded = ok("debezium.source.database.server.name=old\n");
+    assert_ne!(loaded.config.source.topic_prefix, "old", "topic.prefix wins");
+    assert!(loaded.warnings.iter().any(|w| w.contains("wins")), "{:?}", loaded.warnings);
 }
 
 #[test]
@@ -363,11 +371,24 @@ fn system_schemas_are_never_captured() {
 }
 
 #[test]
-fn debezium_1_list_names_point_to_their_successors() {
-    let p = one_problem("debezium.source.table.whitelist=public\\\\.orders\n");
-    assert!(p.contains("use `debezium.source.table.include.list`"), "{p}");
-    let p = one_problem("debezium.source.column.blacklist=public\\\\.t\\\\.c\n");
-    assert!(p.contains("use `debezium.source.column.exclude.list`"), "{p}");
+fn debezium_1_list_names_are_read_as_their_successors() {
+    let loaded = ok("debezium.source.table.whitelist=public\\\\.orders\ndebezium.source.column.blacklist=public\\\\.orders\\\\.secret\n");
+    let f = &loaded.config.source.filters;
+    assert!(f.includes_table("public", "orders") && !f.includes_table("public", "customers"));
+    assert!(!f.includes_column("public", "orders", "secret") && f.includes_column("public", "orders", "id"));
+    assert_eq!(
+        loaded.warnings.iter().filter(|w| w.contains("Debezium 1.x's name")).count(),
+        2,
+        "{:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn snapshot_mode_schema_only_is_read_as_no_data_with_a_note() {
+    let loaded = ok("debezium.source.snapshot.mode=schema_only\n");
+    assert_eq!(loaded.config.source.snapshot_mode, SnapshotMode::NoData);
+    assert!(loaded.warnings.iter().any(|w| w.contains("schema_only")), "{:?}", loaded.warnings);
 }
 
 #[test]
