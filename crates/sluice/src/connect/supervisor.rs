@@ -117,6 +117,12 @@ impl Pipeline {
         let name = name.to_string();
         let run = async move {
             tracing::info!(connector = %name, "connector starting");
+            for warning in &loaded.warnings {
+                tracing::warn!(connector = %name, "{warning}");
+            }
+            for key in &loaded.ignored_keys {
+                tracing::info!(connector = %name, key = %key, "ignoring a key that asks for nothing Sluice lacks");
+            }
             let sluice_config::LoadedConfig { config, resolved, .. } = loaded;
             let result = crate::app::run(config, status, stop_rx)
                 .await
