@@ -411,9 +411,20 @@ fn restore_hidden(
 }
 
 /// Creates or updates a connector; returns whether it was created. An identical configuration changes nothing.
-async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String>) -> Result<bool, Response> {
+async fn upsert(
+    worker: &Shared,
+    name: &str,
+    mut config: BTreeMap<String, String>,
+    initial: TargetState,
+) -> Result<bool, Response> {
     if let Some(problem) = names::check(name) {
         return Err(error(StatusCode::BAD_REQUEST, problem));
+    }
+    if let Some(other) = config.get("name").filter(|n| n.as_str() != name) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("Connector name configuration ({other}) doesn't match connector name in the URL ({name})"),
+        ));
     }
     config.insert("name".into(), name.to_string());
     if config.get("connector.class").map(|c| c.trim()) != Some(CONNECTOR_CLASS) {
@@ -435,7 +446,7 @@ async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String
         return Ok(false);
     }
     let created = existing.is_none();
-    let target = existing.as_ref().map_or(TargetState::Running, |c| c.desired().target);
+    let target = existing.as_ref().map_or(initial, |c| c.desired().target);
     worker.persist_with(name, Some(store::Stored { config: config.clone(), target })).map_err(not_saved)?;
     match existing {
         Some(c) => c.update(|d| {
@@ -446,7 +457,7 @@ async fn upsert(worker: &Shared, name: &str, mut config: BTreeMap<String, String
             let connector = Connector::spawn(
                 name.to_string(),
                 worker.config.clone(),
-                Desired { config, target: TargetState::Running, generation: 0, removed: false },
+                Desired { config, target, generation: 0, removed: false },
             );
             worker.connectors.lock().unwrap_or_else(|e| e.into_inner()).insert(name.to_string(), Arc::new(connector));
         }
@@ -484,9 +495,28 @@ async fn create(State(worker): State<Shared>, body: Result<Json<Value>, JsonReje
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    match upsert(&worker, &name, config).await {
+    // Kafka Connect 3.5's `initial_state`: a connector may be created paused or stopped.
+    let initial = match body.get("initial_state").map(|s| s.as_str().unwrap_or_default().to_ascii_uppercase()) {
+        None => TargetState::Running,
+        Some(state) => match state.as_str() {
+            "RUNNING" => TargetState::Running,
+            "PAUSED" => TargetState::Paused,
+            "STOPPED" => TargetState::Stopped,
+            _ => {
+                return error(StatusCode::BAD_REQUEST, "`initial_state` must be RUNNING, PAUSED or STOPPED".to_string())
+            }
+        },
+    };
+    match upsert(&worker, &name, config, initial).await {
         Ok(_) => match worker.get(&name) {
-            Some(c) => (StatusCode::CREATED, Json(info(&name, &c.desired().config))).into_response(),
+            Some(c) => {
+                let location = format!("/connectors/{}", names::file_name(&name));
+                let mut response = (StatusCode::CREATED, Json(info(&name, &c.desired().config))).into_response();
+                if let Ok(value) = axum::http::HeaderValue::from_str(&location) {
+                    response.headers_mut().insert(axum::http::header::LOCATION, value);
+                }
+                response
+            }
             None => not_found(&name),
         },
         Err(response) => response,
@@ -521,7 +551,7 @@ async fn put_config(
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
     let existed = worker.get(&name).is_some();
-    match upsert(&worker, &name, config).await {
+    match upsert(&worker, &name, config, TargetState::Running).await {
         Ok(_) => match worker.get(&name) {
             Some(c) => {
                 let code = if existed { StatusCode::OK } else { StatusCode::CREATED };
@@ -698,6 +728,7 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
         .route("/", get(root))
         .route("/connector-plugins", get(plugins))
         .route("/connectors", get(list).post(create))
+        .route("/connectors/", get(list).post(create))
         .route("/connectors/{name}", get(get_info).delete(delete))
         .route("/connectors/{name}/config", get(get_config).put(put_config))
         .route("/connectors/{name}/status", get(status))

@@ -1,5 +1,6 @@
 mod support;
 
+mod connect_rest;
 mod connect_security;
 mod crash;
 mod dual_write;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 use sluice_testkit::TestDb;
 
 /// A test's working directory and configuration.
@@ -319,4 +319,77 @@ pub fn wait_for_status(addr: &str, name: &str, state: &str) -> Value {
         assert!(Instant::now() < deadline, "connector {name} never reached {state}: {code} {body}");
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A worker on a free loopback port, its files under `<test dir>/worker`, its Kafka nowhere (these connectors are
+/// refused, or stopped before they would deliver).
+pub struct Worker {
+    pub addr: String,
+    pub dir: PathBuf,
+    log: PathBuf,
+    process: Child,
+}
+
+impl Worker {
+    pub fn start(setup: &Setup, extra: &str) -> Worker {
+        let dir = setup.dir.path().join("worker");
+        std::fs::create_dir_all(&dir).unwrap();
+        let addr = format!("127.0.0.1:{}", sluice_testkit::free_port());
+        let worker = dir.join("worker.properties");
+        std::fs::write(
+            &worker,
+            format!(
+                "bootstrap.servers=127.0.0.1:{}\nlisteners=http://{addr}\noffset.storage.file.filename={}\n\
+                 task.shutdown.graceful.timeout.ms=500\n{extra}",
+                sluice_testkit::free_port(),
+                dir.join("connect.offsets").display()
+            ),
+        )
+        .unwrap();
+        let log = setup.dir.path().join("connect.log");
+        let process = start_connect(&worker, &log);
+        // A listener in `extra` wins over the default one, as the later line of a properties file does.
+        let addr = match extra.lines().find_map(|l| l.strip_prefix("listeners=")) {
+            Some(listener) => listener.split_once("://").map_or(listener, |(_, a)| a).to_string(),
+            None => addr,
+        };
+        wait_for_listener(&addr);
+        Worker { addr, dir, log, process }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn put(&self, name: &str, config: &Value) -> (u16, String) {
+        http(&self.addr, "PUT", &format!("/connectors/{name}/config"), Some(config))
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+/// A valid connector for the test's database, on a slot of its own.
+pub fn connector(setup: &Setup, slot: &str) -> Value {
+    let db = &setup.db;
+    json!({
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "database.hostname": db.cluster.host,
+        "database.port": db.cluster.port.to_string(),
+        "database.user": "postgres",
+        "database.dbname": db.name,
+        "database.sslmode": "disable",
+        "topic.prefix": "pg",
+        "slot.name": slot,
+        "snapshot.mode": "no_data",
+    })
+}
+
+pub fn with(mut config: Value, key: &str, value: &str) -> Value {
+    config[key] = json!(value);
+    config
 }
