@@ -34,7 +34,7 @@ pub const BASIC_AUTH_EXTENSION: &str =
 
 /// Paths served without credentials unless `rest.unauthenticated.paths` says otherwise.
 pub const DEFAULT_OPEN_PATHS: &[&str] =
-    &["/health/live", "/health/ready", "/q/health/live", "/q/health/ready", "/metrics", "/q/metrics"];
+    &["/health", "/health/live", "/health/ready", "/q/health/live", "/q/health/ready", "/metrics", "/q/metrics"];
 
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

@@ -473,8 +473,85 @@ async fn plugins() -> Json<Value> {
     Json(json!([{"class": CONNECTOR_CLASS, "type": "source", "version": env!("CARGO_PKG_VERSION")}]))
 }
 
-async fn list(State(worker): State<Shared>) -> Json<Value> {
-    Json(json!(worker.names()))
+/// `GET /connectors`: the names, or with `?expand=status` / `?expand=info` (both may be given) an object of each
+/// connector's status and information, as Kafka Connect answers.
+async fn list(State(worker): State<Shared>, uri: axum::http::Uri) -> Json<Value> {
+    let expand: Vec<&str> =
+        uri.query().unwrap_or("").split('&').filter_map(|pair| pair.strip_prefix("expand=")).collect();
+    if expand.is_empty() {
+        return Json(json!(worker.names()));
+    }
+    let mut all = Map::new();
+    for name in worker.names() {
+        let Some(c) = worker.get(&name) else { continue };
+        let mut entry = Map::new();
+        if expand.contains(&"status") {
+            entry.insert("status".into(), status_of(&worker, &name, &c));
+        }
+        if expand.contains(&"info") {
+            entry.insert("info".into(), info(&name, &c.desired().config));
+        }
+        all.insert(name, Value::Object(entry));
+    }
+    Json(Value::Object(all))
+}
+
+/// `PUT /connector-plugins/{plugin}/config/validate`, where every 400 points: Kafka Connect's `ConfigInfos`, each
+/// key of the configuration with the problems that name it (problems that name no key of it go to
+/// `connector.class`), and `error_count`. Nothing is created or started.
+async fn validate_plugin_config(
+    State(worker): State<Shared>,
+    Path(plugin): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    if plugin != CONNECTOR_CLASS && plugin != "PostgresConnector" {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("Connector plugin {plugin} not found: Sluice runs {CONNECTOR_CLASS}"),
+        );
+    }
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
+    let mut config = match connector_config(&body) {
+        Ok(c) => c,
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    };
+    let name = config.get("name").cloned().unwrap_or_else(|| "validate".to_string());
+    config.entry("connector.class".into()).or_insert_with(|| CONNECTOR_CLASS.to_string());
+    let mut problems: Vec<String> = names::check(&name).into_iter().collect();
+    if config["connector.class"].trim() != CONNECTOR_CLASS {
+        problems.push(format!("`connector.class`: Sluice runs {CONNECTOR_CLASS}"));
+    }
+    problems.extend(policy::problems(&config, worker.config.override_policy, &worker.config.limits));
+    if problems.is_empty() {
+        problems.extend(validate(&worker.config, translate(&worker.config, &name, &config)).err().unwrap_or_default());
+    }
+    let mut errors: BTreeMap<&str, Vec<&str>> = config.keys().map(|k| (k.as_str(), Vec::new())).collect();
+    for problem in &problems {
+        let key = config.keys().find(|k| problem.contains(&format!("`{k}`"))).map_or("connector.class", |k| k.as_str());
+        errors.entry(key).or_default().push(problem);
+    }
+    let shown = shown(&config);
+    let configs: Vec<Value> = errors
+        .iter()
+        .map(|(key, errs)| {
+            json!({
+                "definition": {"name": key, "type": "STRING", "required": false, "default_value": null,
+                    "importance": "MEDIUM", "documentation": "", "group": null, "width": "NONE",
+                    "display_name": key, "dependents": [], "order": -1},
+                "value": {"name": key, "value": shown.get(*key), "recommended_values": [], "errors": errs, "visible": true}
+            })
+        })
+        .collect();
+    Json(json!({"name": CONNECTOR_CLASS, "error_count": problems.len(), "groups": ["Common"], "configs": configs}))
+        .into_response()
+}
+
+/// `GET /health`: the worker is up and serving requests (Kafka Connect 3.9).
+async fn health() -> Json<Value> {
+    Json(json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
 }
 
 async fn create(State(worker): State<Shared>, body: Result<Json<Value>, JsonRejection>) -> Response {
@@ -563,9 +640,46 @@ async fn put_config(
     }
 }
 
-async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let worker_id = worker.config.listen.to_string();
+/// `PATCH /connectors/{name}/config`: the stored configuration with the given keys changed (`null` removes one),
+/// validated and applied like a PUT.
+async fn patch_config(
+    State(worker): State<Shared>,
+    Path(name): Path<String>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Response {
+    let Json(body) = match body {
+        Ok(body) => body,
+        Err(rejection) => return bad_json(rejection),
+    };
     let Some(c) = worker.get(&name) else { return not_found(&name) };
+    let Some(changes) = body.as_object() else {
+        return error(StatusCode::BAD_REQUEST, "the configuration patch must be a JSON object");
+    };
+    let mut config = c.desired().config;
+    let mut set = Map::new();
+    for (key, value) in changes {
+        if value.is_null() {
+            config.remove(key);
+        } else {
+            set.insert(key.clone(), value.clone());
+        }
+    }
+    match connector_config(&Value::Object(set)) {
+        Ok(values) => config.extend(values),
+        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+    }
+    match upsert(&worker, &name, config, TargetState::Running).await {
+        Ok(_) => match worker.get(&name) {
+            Some(c) => Json(info(&name, &c.desired().config)).into_response(),
+            None => not_found(&name),
+        },
+        Err(response) => response,
+    }
+}
+
+/// Kafka Connect's status of a connector and its one task.
+fn status_of(worker: &Worker, name: &str, c: &Connector) -> Value {
+    let worker_id = worker.config.listen.to_string();
     let observed = match (c.observed(), c.status().retrying()) {
         // Restarting by itself, but failing again and again: a person should look (it turns RUNNING once it
         // recovers).
@@ -581,7 +695,31 @@ async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Respo
         connector["trace"] = json!(trace);
         task["trace"] = json!(trace);
     }
-    Json(json!({"name": name, "connector": connector, "tasks": [task], "type": "source"})).into_response()
+    json!({"name": name, "connector": connector, "tasks": [task], "type": "source"})
+}
+
+async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    Json(status_of(&worker, &name, &c)).into_response()
+}
+
+/// `GET /connectors/{name}/tasks/{task}/status`: the one task, task 0.
+async fn task_status(State(worker): State<Shared>, Path((name, task)): Path<(String, String)>) -> Response {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    if task != "0" {
+        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found (a Sluice connector has task 0)"));
+    }
+    Json(status_of(&worker, &name, &c)["tasks"][0].clone()).into_response()
+}
+
+/// `POST /connectors/{name}/tasks/{task}/restart`: restarting task 0 restarts the connector's pipeline.
+async fn task_restart(State(worker): State<Shared>, Path((name, task)): Path<(String, String)>) -> Response {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    if task != "0" {
+        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found (a Sluice connector has task 0)"));
+    }
+    c.update(|d| d.generation += 1);
+    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn tasks(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
@@ -624,14 +762,21 @@ async fn stop(State(worker): State<Shared>, Path(name): Path<String>) -> Respons
     retarget(&worker, &name, TargetState::Stopped, StatusCode::NO_CONTENT).await
 }
 
-async fn restart(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    match worker.get(&name) {
-        Some(c) => {
-            c.update(|d| d.generation += 1);
-            StatusCode::NO_CONTENT.into_response()
-        }
-        None => not_found(&name),
+/// `POST /connectors/{name}/restart`: `204`; with `includeTasks=true` or `onlyFailed=true` (Kafka Connect 3.0's
+/// form) `202` and the status, as Kafka Connect answers that form.
+async fn restart(State(worker): State<Shared>, Path(name): Path<String>, uri: axum::http::Uri) -> Response {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    c.update(|d| d.generation += 1);
+    let flag = |f: &str| query_flag(&uri, f);
+    if flag("includeTasks") || flag("onlyFailed") {
+        return (StatusCode::ACCEPTED, Json(status_of(&worker, &name, &c))).into_response();
     }
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Whether the query string sets `name=true`.
+fn query_flag(uri: &axum::http::Uri, name: &str) -> bool {
+    uri.query().is_some_and(|q| q.split('&').any(|pair| pair.eq_ignore_ascii_case(&format!("{name}=true"))))
 }
 
 async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
@@ -727,12 +872,16 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
     let api = Router::new()
         .route("/", get(root))
         .route("/connector-plugins", get(plugins))
+        .route("/health", get(health))
+        .route("/connector-plugins/{plugin}/config/validate", put(validate_plugin_config))
         .route("/connectors", get(list).post(create))
         .route("/connectors/", get(list).post(create))
         .route("/connectors/{name}", get(get_info).delete(delete))
-        .route("/connectors/{name}/config", get(get_config).put(put_config))
+        .route("/connectors/{name}/config", get(get_config).put(put_config).patch(patch_config))
         .route("/connectors/{name}/status", get(status))
         .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks/{task}/status", get(task_status))
+        .route("/connectors/{name}/tasks/{task}/restart", post(task_restart))
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
         .route("/connectors/{name}/stop", put(stop))
