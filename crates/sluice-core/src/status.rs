@@ -6,7 +6,7 @@
 //! `sluice connect`, each connector's status read it. Nothing here is process-wide, so two connectors of one worker
 //! never see each other's state.
 
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -50,6 +50,8 @@ struct Inner {
     streaming: AtomicBool,
     /// When the last event was acknowledged (µs since the epoch); 0 before the first.
     last_event_us: AtomicI64,
+    /// Events left out because they could not be encoded (`event.processing.failure.handling.mode`).
+    skipped: AtomicU64,
     /// Every table of the running (or last) snapshot, in the order they started.
     board: Mutex<Vec<TableProgress>>,
     /// The failure the pipeline is restarting after, until it streams or delivers again.
@@ -112,6 +114,16 @@ impl PipelineStatus {
     pub fn event_acknowledged(&self, now_us: i64) {
         self.inner.last_event_us.store(now_us, Ordering::Relaxed);
         self.recovered();
+    }
+
+    /// Events left out so far because they could not be encoded.
+    pub fn skipped(&self) -> u64 {
+        self.inner.skipped.load(Ordering::Relaxed)
+    }
+
+    /// `n` more events were left out (and their batch acknowledged).
+    pub fn events_skipped(&self, n: u64) {
+        self.inner.skipped.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Every table of the running (or last) snapshot, in the order they started.
@@ -201,6 +213,8 @@ mod tests {
     fn two_pipelines_never_share_their_status() {
         let (a, b) = (PipelineStatus::new(), PipelineStatus::new());
         a.set_streaming(true);
+        a.events_skipped(2);
+        assert_eq!((a.skipped(), b.skipped()), (2, 0));
         a.event_acknowledged(42);
         a.table_started("public.a", 1);
         assert!(a.streaming() && !b.streaming());

@@ -129,7 +129,9 @@ fn op_index(op: Op) -> usize {
 /// per event, so the hot path does no registry look-ups.
 fn record_acknowledged(batch: &mut Batch, status: &sluice_core::PipelineStatus) {
     if batch.skipped > 0 {
-        metrics::counter!("sluice_events_skipped_total").increment(std::mem::take(&mut batch.skipped));
+        let skipped = std::mem::take(&mut batch.skipped);
+        metrics::counter!("sluice_events_skipped_total").increment(skipped);
+        status.events_skipped(skipped);
     }
     for (op, count) in OPS.iter().zip(batch.ops.iter_mut()) {
         if *count > 0 {

@@ -695,6 +695,11 @@ fn status_of(worker: &Worker, name: &str, c: &Connector) -> Value {
         connector["trace"] = json!(trace);
         task["trace"] = json!(trace);
     }
+    // Sluice's own field, beside Kafka Connect's: events left out by event.processing.failure.handling.mode.
+    let skipped = c.status().skipped();
+    if skipped > 0 {
+        connector["skipped_events"] = json!(skipped);
+    }
     json!({"name": name, "connector": connector, "tasks": [task], "type": "source"})
 }
 

@@ -735,3 +735,36 @@ async fn two_connectors_one_unreachable_have_their_own_state_readiness_and_metri
     std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
     assert!(process.wait().unwrap().success());
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_skipped_event_is_counted_in_the_connectors_status() {
+    let mut k = KafkaSetup::new("kafka_connect_skip", Broker::memory()).await;
+    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, price numeric NOT NULL)");
+    let (addr, worker) = connect_worker(&k, "");
+    let mut connector = item_connector(&k.setup.db);
+    connector["decimal.handling.mode"] = json!("precise");
+    connector["event.processing.failure.handling.mode"] = json!("skip");
+    let mut process = start_connect(&k.setup, &worker);
+    super::support::wait_for_listener(&addr);
+    assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&connector)).0, 201);
+    let deadline = Instant::now() + WAIT;
+    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected{connector=\"items\"} 1") {
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // NaN has no precise Connect decimal (Debezium cannot encode it either): skipped; the next row still arrives.
+    k.setup.db.psql("INSERT INTO item VALUES (1, 'NaN'); INSERT INTO item VALUES (2, 9.5)");
+    k.wait_for_topic_records("test.public.item", 1);
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let status: Value = serde_json::from_str(&http(&addr, "GET", "/connectors/items/status", None).1).unwrap();
+        if status["connector"]["skipped_events"] == 1 {
+            assert_eq!(status["connector"]["state"], "RUNNING", "{status}");
+            break;
+        }
+        assert!(Instant::now() < deadline, "the skip never showed in the status: {status}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+}
