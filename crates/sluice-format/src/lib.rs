@@ -26,6 +26,7 @@ mod time;
 pub mod topic;
 pub mod transform;
 mod types;
+pub mod unwrap;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use std::sync::Arc;
 use sluice_core::{unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, TableId, TableSchema, Tuple};
 
 use types::Kind;
+use unwrap::{DeleteMode, MetaContext, Unwrap, UnwrapOptions};
 
 /// A key or value converter (`debezium.format.key|value`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,6 +121,8 @@ struct TableCache {
     key_columns: Vec<usize>,
     key_schema: Arc<[u8]>,
     envelope_schema: Arc<[u8]>,
+    /// The flattened value's schema, when the encoder unwraps (crate::unwrap).
+    flat_schema: Option<Arc<[u8]>>,
     /// The size of the last encoded value, so the next buffer is allocated once at the right size.
     value_size_hint: std::cell::Cell<usize>,
     /// `"schema":"…","table":"…",` for the source block.
@@ -143,6 +147,8 @@ pub struct Encoder {
     source_schema: Vec<u8>,
     message_topic: Arc<str>,
     message_value_schema: Vec<u8>,
+    /// `ExtractNewRecordState`: values are the rows themselves rather than envelopes.
+    unwrap: Option<Unwrap>,
 }
 
 impl Encoder {
@@ -168,7 +174,15 @@ impl Encoder {
             source_schema,
             message_topic,
             message_value_schema,
+            unwrap: None,
         }
+    }
+
+    /// An encoder whose values are the changed rows rather than envelopes, as Debezium's `ExtractNewRecordState`
+    /// makes them (crate::unwrap); keys, topics and message events are unchanged.
+    pub fn with_unwrap(mut self, options: &UnwrapOptions) -> Self {
+        self.unwrap = Some(Unwrap::new(options));
+        self
     }
 
     /// Appends the records for one event: the event itself, and a tombstone after a delete when
@@ -181,10 +195,14 @@ impl Encoder {
             return self.encode_message(event, now, out);
         }
         let schema = event.table.as_ref().ok_or(EncodeError::NoTable { op: event.op.code() })?;
+        if event.op == Op::Truncate && self.unwrap.is_some() {
+            // A truncate has no row to extract; Debezium's unwrap drops it.
+            return Ok(());
+        }
         let cache = match self.tables.get(&schema.relation_oid) {
             Some(c) if Arc::ptr_eq(&c.schema, schema) => c,
             _ => {
-                let built = build_table(&self.opts, &self.source_schema, schema);
+                let built = build_table(&self.opts, &self.source_schema, self.unwrap.as_ref(), schema);
                 self.claim_topic(&built.topic, schema)?;
                 self.tables.insert(schema.relation_oid, built);
                 &self.tables[&schema.relation_oid]
@@ -207,15 +225,14 @@ impl Encoder {
                 if old != new {
                     let (old_key, new_key) = (key_of(old)?, key_of(new)?);
                     let header = |name: &str, key: &Payload| vec![(name.to_string(), key.bytes().to_vec())];
-                    let delete = self.envelope(cache, event, Op::Delete, event.before.as_ref(), None, now)?;
-                    let create = self.envelope(cache, event, Op::Create, None, event.after.as_ref(), now)?;
                     let delete_headers = header(PK_UPDATE_NEWKEY, &new_key);
                     let create_headers = header(PK_UPDATE_OLDKEY, &old_key);
-                    out.push(record(cache, event, Some(old_key.clone()), Some(delete), delete_headers, now));
+                    let (before, after) = (event.before.as_ref(), event.after.as_ref());
+                    self.emit(cache, event, Op::Delete, before, None, Some(old_key.clone()), delete_headers, now, out)?;
                     if self.opts.tombstones_on_delete {
-                        out.push(record(cache, event, Some(old_key), None, Vec::new(), now));
+                        self.tombstone(cache, event, old_key, now, out);
                     }
-                    out.push(record(cache, event, Some(new_key), Some(create), create_headers, now));
+                    self.emit(cache, event, Op::Create, None, after, Some(new_key), create_headers, now, out)?;
                     return Ok(());
                 }
             }
@@ -228,13 +245,85 @@ impl Encoder {
             _ => event.after.as_ref().or(event.before.as_ref()),
         };
         let key = key_payload(key_row)?.map(key_of).transpose()?;
-        let value = self.envelope(cache, event, event.op, event.before.as_ref(), event.after.as_ref(), now)?;
-        let tombstone = event.op == Op::Delete && self.opts.tombstones_on_delete && key.is_some();
-        out.push(record(cache, event, key.clone(), Some(value), Vec::new(), now));
-        if tombstone {
-            out.push(record(cache, event, key, None, Vec::new(), now));
+        let (before, after) = (event.before.as_ref(), event.after.as_ref());
+        self.emit(cache, event, event.op, before, after, key.clone(), Vec::new(), now, out)?;
+        if event.op == Op::Delete && self.opts.tombstones_on_delete {
+            if let Some(key) = key {
+                self.tombstone(cache, event, key, now, out);
+            }
         }
         Ok(())
+    }
+
+    /// Appends one change's record: its envelope, or what the unwrap transform makes of it.
+    #[allow(clippy::too_many_arguments)]
+    fn emit(
+        &self,
+        cache: &TableCache,
+        event: &ChangeEvent,
+        op: Op,
+        before: Option<&Tuple>,
+        after: Option<&Tuple>,
+        key: Option<Payload>,
+        mut headers: Vec<(String, Vec<u8>)>,
+        now: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), EncodeError> {
+        let Some(unwrap) = &self.unwrap else {
+            let value = self.envelope(cache, event, op, before, after, now)?;
+            out.push(record(cache, event, key, Some(value), headers, now));
+            return Ok(());
+        };
+        let ctx = MetaContext {
+            event,
+            op,
+            now_us: now,
+            topic_prefix: &self.opts.topic_prefix,
+            database: &self.opts.database,
+        };
+        let row = match (op, unwrap.deletes) {
+            (Op::Delete, DeleteMode::Drop) => return Ok(()),
+            (Op::Delete, DeleteMode::Tombstone) => None,
+            (Op::Delete, DeleteMode::NullValue) => {
+                unwrap.headers(&ctx, &mut headers);
+                let value = match &self.opts.value {
+                    Converter::Json { schemas_enable: true } => {
+                        let schema = cache.flat_schema.clone().unwrap_or_else(|| cache.envelope_schema.clone());
+                        Payload::JsonWithSchema { schema, payload: b"null".to_vec() }
+                    }
+                    Converter::Json { schemas_enable: false } => Payload::Json(b"null".to_vec()),
+                    Converter::SimpleString | Converter::Binary => {
+                        out.push(record(cache, event, key, None, headers, now));
+                        return Ok(());
+                    }
+                };
+                out.push(record(cache, event, key, Some(value), headers, now));
+                return Ok(());
+            }
+            (Op::Delete, DeleteMode::Rewrite) => before,
+            _ => after,
+        };
+        unwrap.headers(&ctx, &mut headers);
+        let value = match row {
+            Some(row) => {
+                let mut payload = Vec::with_capacity(cache.value_size_hint.get());
+                write_row(&mut payload, cache, &self.opts, row, None)?;
+                unwrap.extend_row(&mut payload, &ctx);
+                cache.value_size_hint.set(payload.len() + 64);
+                let schema = cache.flat_schema.as_ref().unwrap_or(&cache.envelope_schema);
+                Some(convert_shared(&self.opts.value, schema, payload, "the extracted row")?)
+            }
+            None => None,
+        };
+        out.push(record(cache, event, key, value, headers, now));
+        Ok(())
+    }
+
+    /// Appends the tombstone that follows a delete, unless the unwrap transform drops tombstones.
+    fn tombstone(&self, cache: &TableCache, event: &ChangeEvent, key: Payload, now: i64, out: &mut Vec<Record>) {
+        if self.unwrap.as_ref().is_none_or(|u| u.keep_tombstones) {
+            out.push(record(cache, event, Some(key), None, Vec::new(), now));
+        }
     }
 
     /// Records that `topic` is `schema`'s table's; an error when another table's name sanitizes to it too. A
@@ -466,7 +555,12 @@ pub fn table_topic_name(topic_prefix: &str, id: &TableId) -> String {
     format!("{topic_prefix}.{}.{}", id.schema, id.table)
 }
 
-fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSchema>) -> TableCache {
+fn build_table(
+    opts: &EncoderOptions,
+    source_schema: &[u8],
+    unwrap: Option<&Unwrap>,
+    schema: &Arc<TableSchema>,
+) -> TableCache {
     let id = &schema.id;
     let base = table_topic_name(&opts.topic_prefix, id);
     let topic: Arc<str> = Arc::from(topic::sanitize(&base));
@@ -512,6 +606,20 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
 
     let mut row_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
     fields(&mut row_schema, None);
+    // Unwrapped: the row's schema, extended and so no longer optional when fields are added (crate::unwrap).
+    let flat_schema = unwrap.map(|u| {
+        let mut flat = row_schema.clone();
+        let comma = flat.last() != Some(&b'[');
+        u.write_extra_schema(&mut flat, comma);
+        flat.extend_from_slice(if u.extends_row() {
+            b"],\"optional\":false,\"name\":"
+        } else {
+            b"],\"optional\":true,\"name\":"
+        });
+        json::string(&mut flat, &format!("{base}.Value"));
+        flat.push(b'}');
+        Arc::from(flat)
+    });
     row_schema.extend_from_slice(b"],\"optional\":true,\"name\":");
     json::string(&mut row_schema, &format!("{base}.Value"));
     let row_schema_with_field = |field: &str| {
@@ -561,6 +669,7 @@ fn build_table(opts: &EncoderOptions, source_schema: &[u8], schema: &Arc<TableSc
         key_columns,
         key_schema: key_schema.into(),
         envelope_schema: envelope_schema.into(),
+        flat_schema,
         value_size_hint,
         source_table,
         special_decimal_logged: std::cell::Cell::new(false),

@@ -142,6 +142,9 @@ pub enum RouterError {
     BadPartition { position: String, column: String, value: String },
     #[error("route.topic.regex `{0}` is not a valid regular expression: {1}")]
     BadRegex(String, String),
+    /// An event the unwrap transform (crate::unwrap) could not encode.
+    #[error("{0}")]
+    Unwrap(#[from] crate::EncodeError),
 }
 
 /// A column value as the router needs it.

@@ -1,10 +1,12 @@
 //! Debezium's single message transforms (`debezium.transforms`), applied between decoding and encoding.
 //!
 //! A transform chain maps one change event to zero or more records. Sluice implements the transforms the outbox
-//! needs — [`EventRouter`](crate::outbox::EventRouter) and `DecodeLogicalDecodingMessageContent` — with Kafka
+//! needs — [`EventRouter`](crate::outbox::EventRouter) and `DecodeLogicalDecodingMessageContent` — and
+//! `ExtractNewRecordState` (crate::unwrap), with Kafka
 //! Connect's predicates (`TopicNameMatches`, with `negate`) for applying them selectively, so business tables and
 //! an outbox can share one pipeline. Transforms run in the configured order; an event no transform turned into
-//! records is encoded as the usual Debezium envelope.
+//! records is encoded as the usual Debezium envelope. The router and unwrap end the chain for the events they
+//! handle (their output is no longer an envelope a later transform could read); unwrap passes message events on.
 //!
 //! Predicates see an event's topic as the encoder would name it, sanitized (crate::topic), as Debezium's predicates
 //! see the record's real topic; it is worked out once per table version and cached.
@@ -19,6 +21,7 @@ use regex::Regex;
 use sluice_core::{ChangeEvent, Op, Record, TableSchema};
 
 use crate::outbox::{decode_message_content, EventRouter, OutboxRow, RouterError};
+use crate::Encoder;
 
 /// Kafka Connect's `TopicNameMatches` predicate, possibly negated.
 pub struct TopicPredicate {
@@ -42,6 +45,9 @@ pub enum TransformKind {
     DecodeMessageContent,
     /// `io.debezium.transforms.outbox.EventRouter`.
     EventRouter(Box<EventRouter>),
+    /// `io.debezium.transforms.ExtractNewRecordState`: an encoder built
+    /// [`with_unwrap`](crate::Encoder::with_unwrap), with its own per-table caches.
+    Unwrap(Box<Encoder>),
 }
 
 pub struct Transform {
@@ -109,6 +115,18 @@ impl Transforms {
                         }
                     };
                     router.route(event, row, &topic, out)?;
+                    return Ok(true);
+                }
+                TransformKind::Unwrap(encoder) => {
+                    // Messages are not envelopes: Debezium passes them on unchanged.
+                    if event.table.is_none() {
+                        continue;
+                    }
+                    let written = out.len();
+                    if let Err(e) = encoder.encode(event, out) {
+                        out.truncate(written);
+                        return Err(e.into());
+                    }
                     return Ok(true);
                 }
             }

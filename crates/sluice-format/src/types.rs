@@ -54,7 +54,8 @@ pub enum Kind {
     Unknown(BinaryHandlingMode),
 }
 
-const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
+pub(crate) const SNAPSHOT_ALLOWED: &str =
+    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
 
 /// The kind for a column, or `None` when its type is unknown and unknown types are excluded.
 pub fn kind_of(column: &ColumnSchema, opts: &EncoderOptions) -> Option<Kind> {
