@@ -1,4 +1,5 @@
 use super::*;
+use sluice_format::unwrap::{DeleteMode, UnwrapOptions};
 
 const BASE: &str = "\
 debezium.source.connector.class=io.debezium.connector.postgresql.PostgresConnector
@@ -669,7 +670,7 @@ fn transform_mistakes_are_named() {
     assert!(p.iter().any(|p| p.contains("allowed values: warn, error, fatal")), "{p:?}");
     let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.route.topic.regex=(unclosed\n"));
     assert!(p.iter().any(|p| p.contains("not a valid regular expression")), "{p:?}");
-    let p = problems(&format!("{BASE}debezium.transforms=unwrap\ndebezium.transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n"));
+    let p = problems(&format!("{BASE}debezium.transforms=route\ndebezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n"));
     assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=x\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
@@ -683,6 +684,110 @@ fn transform_mistakes_are_named() {
          debezium.predicates.p.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey\n"
     ));
     assert!(p.iter().any(|p| p.contains("not supported yet")), "{p:?}");
+}
+
+const UNWRAP: &str = "debezium.transforms=unwrap\n\
+    debezium.transforms.unwrap.type=io.debezium.transforms.ExtractNewRecordState\n";
+
+fn unwrap_options(extra: &str) -> (UnwrapOptions, Vec<String>) {
+    let loaded = parse_with_env(&format!("{BASE}{UNWRAP}{extra}"), &no_env).unwrap();
+    let [TransformConfig { kind: TransformType::Unwrap(o), .. }] = loaded.config.transforms.as_slice() else {
+        panic!("{:?}", loaded.config.transforms)
+    };
+    ((**o).clone(), loaded.warnings)
+}
+
+#[test]
+fn unwrap_defaults_to_debeziums_tombstone_mode_and_double_underscore_prefixes() {
+    let (o, _) = unwrap_options("");
+    assert_eq!(o, UnwrapOptions::default());
+    assert_eq!((o.deletes, o.keep_tombstones), (DeleteMode::Tombstone, true));
+    assert_eq!((o.add_fields_prefix.as_str(), o.add_headers_prefix.as_str()), ("__", "__"));
+}
+
+#[test]
+fn unwrap_delete_tombstone_handling_modes() {
+    let mode = |m: &str| {
+        let (o, _) = unwrap_options(&format!("debezium.transforms.unwrap.delete.tombstone.handling.mode={m}\n"));
+        (o.deletes, o.keep_tombstones)
+    };
+    assert_eq!(mode("drop"), (DeleteMode::Drop, false));
+    assert_eq!(mode("tombstone"), (DeleteMode::Tombstone, true));
+    assert_eq!(mode("rewrite"), (DeleteMode::Rewrite, false));
+    assert_eq!(mode("rewrite-with-tombstone"), (DeleteMode::Rewrite, true));
+}
+
+#[test]
+fn unwrap_reads_the_older_delete_handling_mode_and_drop_tombstones_with_their_defaults() {
+    let legacy = |extra: &str| {
+        let (o, _) = unwrap_options(extra);
+        (o.deletes, o.keep_tombstones)
+    };
+    let key = "debezium.transforms.unwrap.";
+    assert_eq!(legacy(&format!("{key}delete.handling.mode=rewrite\n")), (DeleteMode::Rewrite, false));
+    assert_eq!(legacy(&format!("{key}delete.handling.mode=none\n")), (DeleteMode::NullValue, false));
+    assert_eq!(legacy(&format!("{key}drop.tombstones=false\n")), (DeleteMode::Drop, true));
+    assert_eq!(
+        legacy(&format!("{key}delete.handling.mode=drop\n{key}drop.tombstones=false\n")),
+        (DeleteMode::Drop, true)
+    );
+    // The newer key wins, and the older one is reported as unread.
+    let (o, warnings) =
+        unwrap_options(&format!("{key}delete.handling.mode=rewrite\n{key}delete.tombstone.handling.mode=drop\n"));
+    assert_eq!((o.deletes, o.keep_tombstones), (DeleteMode::Drop, false));
+    assert!(warnings.iter().any(|w| w.contains("delete.handling.mode` is not read")), "{warnings:?}");
+}
+
+#[test]
+fn unwrap_add_fields_and_headers_with_prefixes() {
+    let key = "debezium.transforms.unwrap.";
+    let (o, _) = unwrap_options(&format!(
+        "{key}add.fields=op, table,lsn,source.ts_ms\n{key}add.fields.prefix=meta_\n{key}add.headers=op,db\n{key}add.headers.prefix=h_\n"
+    ));
+    assert_eq!(o.add_fields, ["op", "table", "lsn", "source.ts_ms"]);
+    assert_eq!(o.add_fields_prefix, "meta_");
+    assert_eq!(o.add_headers, ["op", "db"]);
+    assert_eq!(o.add_headers_prefix, "h_");
+}
+
+#[test]
+fn unwrap_mistakes_and_options_not_supported_yet_are_named() {
+    let key = "debezium.transforms.unwrap.";
+    let p = problems(&format!("{BASE}{UNWRAP}{key}delete.handling.mode=keep\n"));
+    assert!(p.iter().any(|p| p.contains("allowed values: drop, rewrite, none")), "{p:?}");
+    let p = problems(&format!("{BASE}{UNWRAP}{key}delete.tombstone.handling.mode=none\n"));
+    assert!(p.iter().any(|p| p.contains("allowed values: drop, tombstone, rewrite, rewrite-with-tombstone")), "{p:?}");
+    let p = problems(&format!("{BASE}{UNWRAP}{key}drop.tombstones=maybe\n"));
+    assert!(p.iter().any(|p| p.contains("not a boolean")), "{p:?}");
+    let p = problems(&format!("{BASE}{UNWRAP}{key}add.fields=op,colour\n"));
+    assert!(p.iter().any(|p| p.contains("`colour` is not a field")), "{p:?}");
+    let p = problems(&format!("{BASE}{UNWRAP}{key}add.feilds=op\n"));
+    assert!(p.iter().any(|p| p.contains("did you mean `debezium.transforms.unwrap.add.fields`")), "{p:?}");
+    for option in ["route.by.field=name", "drop.fields.header.name=__dropped", "replace.null.with.default=false"] {
+        let p = problems(&format!("{BASE}{UNWRAP}{key}{option}\n"));
+        let name = option.split('=').next().unwrap();
+        assert!(
+            p.iter().any(|p| p.contains(&format!("`{key}{name}`")) && p.contains("not supported yet")),
+            "{option}: {p:?}"
+        );
+    }
+    // The values that ask for nothing are accepted.
+    unwrap_options(&format!("{key}replace.null.with.default=true\n{key}drop.fields.from.key=false\n"));
+}
+
+#[test]
+fn unwrap_runs_under_a_predicate() {
+    let text = format!(
+        "{BASE}{UNWRAP}debezium.transforms.unwrap.predicate=isOrders\ndebezium.transforms.unwrap.negate=true\n\
+         debezium.predicates=isOrders\n\
+         debezium.predicates.isOrders.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches\n\
+         debezium.predicates.isOrders.pattern=.*orders\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    assert_eq!(
+        c.transforms[0].predicate,
+        Some(PredicateConfig { name: "isOrders".into(), pattern: ".*orders".into(), negate: true })
+    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 //! router misconfiguration fails before anything connects, with the option named.
 
 use sluice_format::outbox::{AdditionalField, EventRouterOptions, InvalidOpBehavior, JsonNullBehavior, Placement};
+use sluice_format::unwrap::{DeleteMode, MetaField, UnwrapOptions};
 
 use crate::{closest, Reader};
 
@@ -10,6 +11,7 @@ const PREDICATES: &str = "debezium.predicates";
 pub const EVENT_ROUTER: &str = "io.debezium.transforms.outbox.EventRouter";
 pub const DECODE_MESSAGE_CONTENT: &str =
     "io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent";
+pub const EXTRACT_NEW_RECORD_STATE: &str = "io.debezium.transforms.ExtractNewRecordState";
 const TOPIC_NAME_MATCHES: &str = "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";
 
 /// The router's options (after `debezium.transforms.<name>.`), besides `type`, `predicate` and `negate`.
@@ -34,9 +36,29 @@ const ROUTER_OPTIONS: &[&str] = &[
     "tracing.with.context.field.only",
 ];
 
+/// `ExtractNewRecordState`'s options that Sluice carries out.
+const UNWRAP_OPTIONS: &[&str] = &[
+    "delete.tombstone.handling.mode",
+    "delete.handling.mode",
+    "drop.tombstones",
+    "add.fields",
+    "add.fields.prefix",
+    "add.headers",
+    "add.headers.prefix",
+];
+
+/// `ExtractNewRecordState`'s options that Sluice does not carry out yet, with the value that asks for nothing (their
+/// default, or off), which is accepted.
+const UNWRAP_NOT_YET: &[(&str, &str)] = &[
+    ("route.by.field", ""),
+    ("drop.fields.header.name", ""),
+    ("drop.fields.from.key", "false"),
+    ("drop.fields.keep.schema.compatible", "true"),
+    ("replace.null.with.default", "true"),
+];
+
 /// Transforms Debezium users often chain that Sluice does not have yet.
 const NOT_YET: &[&str] = &[
-    "io.debezium.transforms.ExtractNewRecordState",
     "io.debezium.transforms.ByLogicalTableRouter",
     "io.debezium.transforms.Filter",
     "io.debezium.transforms.ContentBasedRouter",
@@ -56,6 +78,7 @@ const NOT_YET: &[&str] = &[
 pub enum TransformType {
     EventRouter(Box<EventRouterOptions>),
     DecodeMessageContent,
+    Unwrap(Box<UnwrapOptions>),
 }
 
 /// A predicate a transform is applied under: `TopicNameMatches` with its `pattern`.
@@ -140,13 +163,42 @@ impl Reader {
                 self.boolean(&format!("{prefix}fields.null.include"), false);
                 TransformType::DecodeMessageContent
             }
+            EXTRACT_NEW_RECORD_STATE => {
+                for option in own.iter().filter(|o| !common.contains(&o.as_str())) {
+                    let full = format!("{prefix}{option}");
+                    if UNWRAP_OPTIONS.contains(&option.as_str()) {
+                        continue;
+                    }
+                    if let Some((_, off)) = UNWRAP_NOT_YET.iter().find(|(o, _)| o == option) {
+                        let value = self.get(&full).unwrap_or_default().trim().to_string();
+                        if !value.eq_ignore_ascii_case(off) {
+                            self.problems.push(format!(
+                                "`{full}` = `{value}`: this option of {EXTRACT_NEW_RECORD_STATE} is not supported yet"
+                            ));
+                        }
+                        continue;
+                    }
+                    let candidates: Vec<String> = UNWRAP_OPTIONS
+                        .iter()
+                        .chain(UNWRAP_NOT_YET.iter().map(|(o, _)| o))
+                        .map(|o| format!("{prefix}{o}"))
+                        .collect();
+                    self.problems.push(match closest(&full, &candidates) {
+                        Some(best) => format!("unknown option `{full}` of {EXTRACT_NEW_RECORD_STATE}; did you mean `{best}`?"),
+                        None => format!(
+                            "unknown option `{full}` of {EXTRACT_NEW_RECORD_STATE} (see docs/configuration.md for its options)"
+                        ),
+                    });
+                }
+                TransformType::Unwrap(Box::new(self.unwrap_options(&prefix)))
+            }
             other if NOT_YET.contains(&other) => {
-                self.problems.push(format!("`{type_key}` = `{other}` is a transform Sluice does not support yet (it has {EVENT_ROUTER} and {DECODE_MESSAGE_CONTENT})"));
+                self.problems.push(format!("`{type_key}` = `{other}` is a transform Sluice does not support yet (it has {EVENT_ROUTER}, {EXTRACT_NEW_RECORD_STATE} and {DECODE_MESSAGE_CONTENT})"));
                 return None;
             }
             other => {
                 self.problems.push(format!(
-                    "`{type_key}` = `{other}` is not a transform Sluice knows; it has {EVENT_ROUTER} and {DECODE_MESSAGE_CONTENT}"
+                    "`{type_key}` = `{other}` is not a transform Sluice knows; it has {EVENT_ROUTER}, {EXTRACT_NEW_RECORD_STATE} and {DECODE_MESSAGE_CONTENT}"
                 ));
                 return None;
             }
@@ -241,6 +293,68 @@ impl Reader {
                 self.boolean(&format!("{prefix}tracing.with.context.field.only"), false);
                 text(self, "tracing.span.context.field", &d.tracing_span_context)
             },
+        }
+    }
+
+    /// `ExtractNewRecordState`'s options. `delete.tombstone.handling.mode` (Debezium 2.5+) decides deletes and
+    /// tombstones when set; otherwise the older `delete.handling.mode` and `drop.tombstones`, when either is set, with
+    /// their own defaults (`drop`, `true`); with none of them, Debezium's default `tombstone`.
+    fn unwrap_options(&mut self, prefix: &str) -> UnwrapOptions {
+        let d = UnwrapOptions::default();
+        let modern_key = format!("{prefix}delete.tombstone.handling.mode");
+        let legacy_key = format!("{prefix}delete.handling.mode");
+        let drop_key = format!("{prefix}drop.tombstones");
+        let legacy_deletes = self.choice(
+            &legacy_key,
+            DeleteMode::Drop,
+            &[("drop", DeleteMode::Drop), ("rewrite", DeleteMode::Rewrite), ("none", DeleteMode::NullValue)],
+        );
+        let drop_tombstones = self.boolean(&drop_key, true);
+        let (deletes, keep_tombstones) = if self.get(&modern_key).is_some() {
+            for old in [&legacy_key, &drop_key] {
+                if self.get(old).is_some() {
+                    self.warnings.push(format!("`{old}` is not read: `{modern_key}` is set and replaces it"));
+                }
+            }
+            self.choice(
+                &modern_key,
+                (d.deletes, d.keep_tombstones),
+                &[
+                    ("drop", (DeleteMode::Drop, false)),
+                    ("tombstone", (DeleteMode::Tombstone, true)),
+                    ("rewrite", (DeleteMode::Rewrite, false)),
+                    ("rewrite-with-tombstone", (DeleteMode::Rewrite, true)),
+                ],
+            )
+        } else if self.get(&legacy_key).is_some() || self.get(&drop_key).is_some() {
+            (legacy_deletes, !drop_tombstones)
+        } else {
+            (d.deletes, d.keep_tombstones)
+        };
+        let fields = |r: &mut Reader, key: &str| {
+            let full = format!("{prefix}{key}");
+            let names = r.get(&full).map(list).unwrap_or_default();
+            for name in &names {
+                if MetaField::parse(name).is_none() {
+                    r.problems.push(format!(
+                        "`{full}`: `{name}` is not a field of Sluice's change events; use op, ts_ms, ts_us, ts_ns or a \
+                         source field (version, connector, name, ts_ms, snapshot, db, sequence, ts_us, ts_ns, schema, \
+                         table, txId, lsn, xmin), bare or as source.<field>"
+                    ));
+                }
+            }
+            names
+        };
+        let text = |r: &Reader, key: &str, default: &str| {
+            r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
+        };
+        UnwrapOptions {
+            deletes,
+            keep_tombstones,
+            add_fields: fields(self, "add.fields"),
+            add_fields_prefix: text(self, "add.fields.prefix", &d.add_fields_prefix),
+            add_headers: fields(self, "add.headers"),
+            add_headers_prefix: text(self, "add.headers.prefix", &d.add_headers_prefix),
         }
     }
 

@@ -154,6 +154,9 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
     for t in &config.transforms {
         let kind = match &t.kind {
             config::TransformType::DecodeMessageContent => TransformKind::DecodeMessageContent,
+            config::TransformType::Unwrap(options) => {
+                TransformKind::Unwrap(Box::new(Encoder::new(encoder_options(config)).with_unwrap(options)))
+            }
             config::TransformType::EventRouter(options) => TransformKind::EventRouter(Box::new(
                 EventRouter::new((**options).clone(), config.format.key.clone(), config.format.value.clone())
                     .map_err(|e| invalid(&t.name, e.to_string()))?,
