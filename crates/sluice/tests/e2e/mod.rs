@@ -12,5 +12,6 @@ mod outbox;
 mod pipeline;
 mod poison;
 mod types;
+mod unwrap;
 mod wal_safety;
 mod workload;
