@@ -123,6 +123,9 @@ struct TableCache {
     envelope_schema: Arc<[u8]>,
     /// The flattened value's schema, when the encoder unwraps (crate::unwrap).
     flat_schema: Option<Arc<[u8]>>,
+    /// The row's own schema (the envelope's `after`), when the encoder unwraps: the schema of
+    /// `delete.handling.mode=none`'s null value, to which Debezium adds no fields.
+    row_value_schema: Option<Arc<[u8]>>,
     /// The size of the last encoded value, so the next buffer is allocated once at the right size.
     value_size_hint: std::cell::Cell<usize>,
     /// `"schema":"…","table":"…",` for the source block.
@@ -288,7 +291,7 @@ impl Encoder {
                 unwrap.headers(&ctx, &mut headers);
                 let value = match &self.opts.value {
                     Converter::Json { schemas_enable: true } => {
-                        let schema = cache.flat_schema.clone().unwrap_or_else(|| cache.envelope_schema.clone());
+                        let schema = cache.row_value_schema.clone().unwrap_or_else(|| cache.envelope_schema.clone());
                         Payload::JsonWithSchema { schema, payload: b"null".to_vec() }
                     }
                     Converter::Json { schemas_enable: false } => Payload::Json(b"null".to_vec()),
@@ -607,19 +610,24 @@ fn build_table(
     let mut row_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
     fields(&mut row_schema, None);
     // Unwrapped: the row's schema, extended and so no longer optional when fields are added (crate::unwrap).
-    let flat_schema = unwrap.map(|u| {
+    let value_schema = |extend: Option<&Unwrap>| {
         let mut flat = row_schema.clone();
         let comma = flat.last() != Some(&b'[');
-        u.write_extra_schema(&mut flat, comma);
-        flat.extend_from_slice(if u.extends_row() {
+        if let Some(u) = extend {
+            u.write_extra_schema(&mut flat, comma);
+        }
+        let extended = extend.is_some_and(Unwrap::extends_row);
+        flat.extend_from_slice(if extended {
             b"],\"optional\":false,\"name\":"
         } else {
             b"],\"optional\":true,\"name\":"
         });
         json::string(&mut flat, &format!("{base}.Value"));
         flat.push(b'}');
-        Arc::from(flat)
-    });
+        Arc::<[u8]>::from(flat)
+    };
+    let flat_schema = unwrap.map(|u| value_schema(Some(u)));
+    let row_value_schema = unwrap.map(|_| value_schema(None));
     row_schema.extend_from_slice(b"],\"optional\":true,\"name\":");
     json::string(&mut row_schema, &format!("{base}.Value"));
     let row_schema_with_field = |field: &str| {
@@ -670,6 +678,7 @@ fn build_table(
         key_schema: key_schema.into(),
         envelope_schema: envelope_schema.into(),
         flat_schema,
+        row_value_schema,
         value_size_hint,
         source_table,
         special_decimal_logged: std::cell::Cell::new(false),
