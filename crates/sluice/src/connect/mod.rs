@@ -710,21 +710,31 @@ async fn status(State(worker): State<Shared>, Path(name): Path<String>) -> Respo
 
 /// `GET /connectors/{name}/tasks/{task}/status`: the one task, task 0.
 async fn task_status(State(worker): State<Shared>, Path((name, task)): Path<(String, String)>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
-    if task != "0" {
-        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found (a Sluice connector has task 0)"));
+    match task_zero(&worker, &name, &task) {
+        Ok(c) => Json(status_of(&worker, &name, &c)["tasks"][0].clone()).into_response(),
+        Err(response) => *response,
     }
-    Json(status_of(&worker, &name, &c)["tasks"][0].clone()).into_response()
+}
+
+/// The connector of task `task`, which must be 0: a Sluice connector runs one task.
+fn task_zero(worker: &Worker, name: &str, task: &str) -> Result<Arc<Connector>, Box<Response>> {
+    let c = worker.get(name).ok_or_else(|| Box::new(not_found(name)))?;
+    if task != "0" {
+        let message = format!("Task {name}-{task} not found (a Sluice connector has task 0)");
+        return Err(Box::new(error(StatusCode::NOT_FOUND, message)));
+    }
+    Ok(c)
 }
 
 /// `POST /connectors/{name}/tasks/{task}/restart`: restarting task 0 restarts the connector's pipeline.
 async fn task_restart(State(worker): State<Shared>, Path((name, task)): Path<(String, String)>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
-    if task != "0" {
-        return error(StatusCode::NOT_FOUND, format!("Task {name}-{task} not found (a Sluice connector has task 0)"));
+    match task_zero(&worker, &name, &task) {
+        Ok(c) => {
+            c.update(|d| d.generation += 1);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(response) => *response,
     }
-    c.update(|d| d.generation += 1);
-    StatusCode::NO_CONTENT.into_response()
 }
 
 async fn tasks(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
