@@ -320,18 +320,23 @@ impl<S: Sink> Pipeline<S> {
         for item in chunk {
             match item {
                 SourceItem::Event(event) => {
-                    let transformed = match &mut self.transforms {
-                        Some(chain) => chain.apply(&event, &mut batch.records)?,
-                        None => false,
+                    let written = batch.records.len();
+                    // An event the chain's unwrapping encoder cannot encode is an encoding failure like the
+                    // encoder's own: the failure mode decides. Other transform errors stop the run.
+                    let encoded = match &mut self.transforms {
+                        Some(chain) => match chain.apply(&event, &mut batch.records) {
+                            Ok(true) => Ok(()),
+                            Ok(false) => self.encoder.encode(&event, &mut batch.records),
+                            Err(RouterError::Unwrap(e)) => Err(e),
+                            Err(other) => return Err(other.into()),
+                        },
+                        None => self.encoder.encode(&event, &mut batch.records),
                     };
                     let mut skipped = false;
-                    if !transformed {
-                        let written = batch.records.len();
-                        if let Err(e) = self.encoder.encode(&event, &mut batch.records) {
-                            batch.records.truncate(written);
-                            self.encode_failed(&event, e)?;
-                            skipped = true;
-                        }
+                    if let Err(e) = encoded {
+                        batch.records.truncate(written);
+                        self.encode_failed(&event, e)?;
+                        skipped = true;
                     }
                     self.stats.events += 1;
                     if skipped {

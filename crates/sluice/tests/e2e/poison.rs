@@ -236,3 +236,24 @@ async fn a_table_created_while_streaming_that_meets_another_on_one_topic_stops_s
     assert!(log.contains(r#""public"."a_b""#) && log.contains(r#""public"."a/b""#), "{log}");
     assert_eq!(setup.records().len(), 1, "the first table's row was delivered");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_skip_an_event_the_unwrap_transform_cannot_encode_is_skipped_and_the_stream_continues() {
+    let mut setup = Setup::new("poison_unwrap").await;
+    setup.db.psql(UNENCODABLE);
+    setup
+        .set("debezium.source.event.processing.failure.handling.mode", "skip")
+        .set("debezium.transforms", "unwrap")
+        .set("debezium.transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO p VALUES (1, 1); INSERT INTO p VALUES (2, 'NaN'); INSERT INTO p VALUES (3, 3);");
+    setup.db.psql("INSERT INTO q VALUES (1)");
+    let records = setup
+        .wait_for_records("the stream behind the bad row", WAIT, |r| r.iter().any(|r| r["topic"] == "test.public.q"));
+    let ids: Vec<i64> =
+        records.iter().filter(|r| r["topic"] == "test.public.p").map(|r| r["value"]["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, [1, 3], "the NaN row is left out, the flattened rows around it delivered");
+    assert!(sluice.log().contains("skipped an event that cannot be encoded"), "{}", sluice.log());
+    sluice.stop();
+}
