@@ -348,7 +348,20 @@ fn invalid(problems: &[String]) -> Response {
     )
 }
 
-/// A body that is not JSON: Kafka Connect's error shape, not axum's plain text.
+/// A JSON request body; one that is not JSON gets Kafka Connect's error shape, not axum's plain text.
+struct Body(Value);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for Body {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<Value>::from_request(request, state).await {
+            Ok(Json(value)) => Ok(Body(value)),
+            Err(rejection) => Err(bad_json(rejection)),
+        }
+    }
+}
+
 fn bad_json(rejection: JsonRejection) -> Response {
     error(rejection.status(), format!("Cannot read the request body: {}", rejection.body_text()))
 }
@@ -502,7 +515,7 @@ async fn list(State(worker): State<Shared>, uri: axum::http::Uri) -> Json<Value>
 async fn validate_plugin_config(
     State(worker): State<Shared>,
     Path(plugin): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
+    Body(body): Body,
 ) -> Response {
     if plugin != CONNECTOR_CLASS && plugin != "PostgresConnector" {
         return error(
@@ -510,10 +523,6 @@ async fn validate_plugin_config(
             format!("Connector plugin {plugin} not found: Sluice runs {CONNECTOR_CLASS}"),
         );
     }
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
     let mut config = match connector_config(&body) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
@@ -554,11 +563,7 @@ async fn health() -> Json<Value> {
     Json(json!({"status": "healthy", "message": "Worker has completed startup and is ready to handle requests."}))
 }
 
-async fn create(State(worker): State<Shared>, body: Result<Json<Value>, JsonRejection>) -> Response {
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
+async fn create(State(worker): State<Shared>, Body(body): Body) -> Response {
     let Some(name) = body["name"].as_str().map(String::from) else {
         return error(StatusCode::BAD_REQUEST, "Connector name is missing: POST {\"name\": …, \"config\": {…}}");
     };
@@ -614,15 +619,7 @@ async fn get_config(State(worker): State<Shared>, Path(name): Path<String>) -> R
     }
 }
 
-async fn put_config(
-    State(worker): State<Shared>,
-    Path(name): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
+async fn put_config(State(worker): State<Shared>, Path(name): Path<String>, Body(body): Body) -> Response {
     let config = match connector_config(&body) {
         Ok(c) => c,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
@@ -642,15 +639,7 @@ async fn put_config(
 
 /// `PATCH /connectors/{name}/config`: the stored configuration with the given keys changed (`null` removes one),
 /// validated and applied like a PUT.
-async fn patch_config(
-    State(worker): State<Shared>,
-    Path(name): Path<String>,
-    body: Result<Json<Value>, JsonRejection>,
-) -> Response {
-    let Json(body) = match body {
-        Ok(body) => body,
-        Err(rejection) => return bad_json(rejection),
-    };
+async fn patch_config(State(worker): State<Shared>, Path(name): Path<String>, Body(body): Body) -> Response {
     let Some(c) = worker.get(&name) else { return not_found(&name) };
     let Some(changes) = body.as_object() else {
         return error(StatusCode::BAD_REQUEST, "the configuration patch must be a JSON object");
