@@ -7,7 +7,8 @@ use sluice_core::{
 
 use super::*;
 
-fn opts() -> EncoderOptions {
+/// The options most tests start from: JSON without schemas, Debezium's defaults.
+pub(crate) fn opts() -> EncoderOptions {
     EncoderOptions {
         topic_prefix: "app".into(),
         database: "shop".into(),

@@ -12,22 +12,11 @@ use sluice_core::{
 
 use super::{DeleteMode, UnwrapOptions};
 use crate::transform::{TopicPredicate, Transform, TransformKind, Transforms};
-use crate::{BinaryHandlingMode, Converter, DecimalHandlingMode, Encoder, EncoderOptions, TimePrecisionMode};
+use crate::{Converter, Encoder, EncoderOptions};
 
 fn encoder_options(schemas: bool) -> EncoderOptions {
-    EncoderOptions {
-        topic_prefix: "app".into(),
-        database: "shop".into(),
-        key: Converter::Json { schemas_enable: schemas },
-        value: Converter::Json { schemas_enable: schemas },
-        decimal_handling_mode: DecimalHandlingMode::Precise,
-        time_precision_mode: TimePrecisionMode::Adaptive,
-        binary_handling_mode: BinaryHandlingMode::Bytes,
-        unavailable_value_placeholder: "__debezium_unavailable_value".into(),
-        include_unknown_datatypes: false,
-        money_fraction_digits: 2,
-        tombstones_on_delete: true,
-    }
+    let json = Converter::Json { schemas_enable: schemas };
+    EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() }
 }
 
 fn customers() -> Arc<TableSchema> {

@@ -573,20 +573,12 @@ fn connect_worker(k: &KafkaSetup, extra: &str) -> (String, std::path::PathBuf) {
 }
 
 /// A connector capturing `public.item` of the test's database into `test.*` topics, streaming only.
-fn item_connector(db: &sluice_testkit::TestDb) -> Value {
-    json!({
-        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-        "database.hostname": db.cluster.host,
-        "database.port": db.cluster.port.to_string(),
-        "database.user": "postgres",
-        "database.dbname": db.name,
-        "database.sslmode": "disable",
-        "topic.prefix": "test",
-        "slot.name": format!("slot_{}", db.name),
-        "table.include.list": "public.item",
-        "snapshot.mode": "no_data",
-        "producer.override.linger.ms": "0"
-    })
+fn item_connector(setup: &Setup) -> Value {
+    let mut config = super::support::connector(setup, &format!("slot_{}", setup.db.name));
+    config["topic.prefix"] = json!("test");
+    config["table.include.list"] = json!("public.item");
+    config["producer.override.linger.ms"] = json!("0");
+    config
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -594,7 +586,7 @@ async fn a_stalled_broker_never_holds_up_the_api_and_a_config_update_during_the_
     let mut k = KafkaSetup::new("kafka_connect_stall", Broker::persistent()).await;
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
     let (addr, worker) = connect_worker(&k, "task.shutdown.graceful.timeout.ms=4000\n");
-    let mut connector = item_connector(&k.setup.db);
+    let mut connector = item_connector(&k.setup);
     connector["slot.retry.delay.ms"] = json!("200");
     let mut process = start_connect(&k.setup, &worker);
     super::support::wait_for_listener(&addr);
@@ -683,7 +675,7 @@ async fn two_connectors_one_unreachable_have_their_own_state_readiness_and_metri
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY)");
     let (addr, worker) = connect_worker(&k, "");
     let db = &k.setup.db;
-    let healthy = item_connector(db);
+    let healthy = item_connector(&k.setup);
     let mut unreachable = healthy.clone();
     unreachable["database.port"] = json!(sluice_testkit::free_port().to_string());
     unreachable["slot.name"] = json!(format!("slot_{}_b", db.name));
@@ -741,7 +733,7 @@ async fn a_skipped_event_is_counted_in_the_connectors_status() {
     let mut k = KafkaSetup::new("kafka_connect_skip", Broker::memory()).await;
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, price numeric NOT NULL)");
     let (addr, worker) = connect_worker(&k, "");
-    let mut connector = item_connector(&k.setup.db);
+    let mut connector = item_connector(&k.setup);
     connector["decimal.handling.mode"] = json!("precise");
     connector["event.processing.failure.handling.mode"] = json!("skip");
     let mut process = start_connect(&k.setup, &worker);
