@@ -22,6 +22,7 @@
 mod decimal;
 mod json;
 pub mod outbox;
+pub mod settings;
 mod time;
 pub mod topic;
 pub mod transform;

@@ -2,11 +2,14 @@
 //! durable at the destination (a file fsynced, stdout flushed), so the pipeline may then confirm its positions to
 //! PostgreSQL.
 //!
-//! The closed set of sinks is dispatched through [`AnySink`], an enum, rather than trait objects: the pipeline's
-//! hot loop stays monomorphic and `Sink::write` can stay an `async fn`.
+//! A sink folder holds the sink (`mod.rs`), its configuration (`config.rs`: its keys for the key registry, how they
+//! are read, how the sink is opened) and its run of the shared [`conformance`] suite (`conformance.rs`), which
+//! checks the contract as a reader of the destination sees it. [`registry`] lists the folders: adding a sink is a
+//! folder and one line there.
 //!
-//! Every sink runs the shared [`conformance`] suite (its folder's `conformance.rs`), which checks the contract as a
-//! reader of the destination sees it.
+//! The pipeline holds whichever sink the configuration chose as an [`AnySink`], a boxed trait object. Its cost is one
+//! boxed future per *batch* (hundreds of records), nothing per record, and it keeps the pipeline free of any list of
+//! sinks.
 
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
@@ -15,6 +18,7 @@ mod jsonl;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 mod null;
+pub mod registry;
 mod stdout;
 
 pub use file::FileSink;
@@ -24,46 +28,60 @@ pub use kafka::KafkaSink;
 pub use null::NullSink;
 pub use stdout::StdoutSink;
 
+use std::future::Future;
+use std::pin::Pin;
+
 use sluice_core::{Record, Sink, SinkError};
 
-/// Every sink Sluice has.
-#[derive(Debug)]
-pub enum AnySink {
-    #[cfg(feature = "kafka")]
-    Kafka(KafkaSink),
-    File(FileSink),
-    Stdout(StdoutSink),
-    Null(NullSink),
+/// A future a boxed sink returns.
+type SinkFuture<'a> = Pin<Box<dyn Future<Output = Result<(), SinkError>> + Send + 'a>>;
+
+/// [`Sink`] in a form that can be boxed: what [`AnySink`] holds.
+trait DynSink: Send {
+    fn name(&self) -> &'static str;
+    fn write<'a>(&'a mut self, batch: &'a [Record]) -> SinkFuture<'a>;
+    fn close(&mut self) -> SinkFuture<'_>;
+}
+
+impl<S: Sink> DynSink for S {
+    fn name(&self) -> &'static str {
+        Sink::name(self)
+    }
+
+    fn write<'a>(&'a mut self, batch: &'a [Record]) -> SinkFuture<'a> {
+        Box::pin(Sink::write(self, batch))
+    }
+
+    fn close(&mut self) -> SinkFuture<'_> {
+        Box::pin(Sink::close(self))
+    }
+}
+
+/// Any sink, chosen at run time.
+pub struct AnySink(Box<dyn DynSink>);
+
+impl AnySink {
+    pub fn new(sink: impl Sink + 'static) -> Self {
+        AnySink(Box::new(sink))
+    }
+}
+
+impl std::fmt::Debug for AnySink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("AnySink").field(&self.0.name()).finish()
+    }
 }
 
 impl Sink for AnySink {
     fn name(&self) -> &'static str {
-        match self {
-            #[cfg(feature = "kafka")]
-            AnySink::Kafka(s) => s.name(),
-            AnySink::File(s) => s.name(),
-            AnySink::Stdout(s) => s.name(),
-            AnySink::Null(s) => s.name(),
-        }
+        self.0.name()
     }
 
     async fn write(&mut self, batch: &[Record]) -> Result<(), SinkError> {
-        match self {
-            #[cfg(feature = "kafka")]
-            AnySink::Kafka(s) => s.write(batch).await,
-            AnySink::File(s) => s.write(batch).await,
-            AnySink::Stdout(s) => s.write(batch).await,
-            AnySink::Null(s) => s.write(batch).await,
-        }
+        self.0.write(batch).await
     }
 
     async fn close(&mut self) -> Result<(), SinkError> {
-        match self {
-            #[cfg(feature = "kafka")]
-            AnySink::Kafka(s) => s.close().await,
-            AnySink::File(s) => s.close().await,
-            AnySink::Stdout(s) => s.close().await,
-            AnySink::Null(s) => s.close().await,
-        }
+        self.0.close().await
     }
 }

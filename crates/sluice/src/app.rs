@@ -8,20 +8,17 @@
 use std::sync::Arc;
 
 use sluice_core::policy::FailureKind;
-use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus, TableId};
-use sluice_engine::{Failure, RestartLimits};
+use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus};
+use sluice_engine::{Failure, Pipeline, PipelineError, RestartLimits};
 use sluice_format::outbox::EventRouter;
+use sluice_format::settings::TransformType;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::outbox_cleaner::{run_outbox_cleaner, OutboxFeed};
-use sluice_postgres::replication::ConnectOptions;
-use sluice_postgres::source::{self, CaptureFilter, HeartbeatActions, SourceError, SourceOptions, SourceOutcome};
-use sluice_sinks::kafka::{self, KafkaSink, ProducerSettings, TopicCreation};
-use sluice_sinks::{AnySink, FileSink, NullSink, StdoutSink};
+use sluice_postgres::source::{self, SourceError, SourceOutcome};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{self, Config, SinkConfig};
-use sluice_engine::{Pipeline, PipelineError};
+use crate::config::Config;
 
 /// Chunks in flight between source and pipeline: bounds memory (a chunk holds up to 512 items).
 const CHANNEL_CHUNKS: usize = 2;
@@ -63,18 +60,6 @@ impl Failure for RunError {
     }
 }
 
-struct Filters(config::TableFilters);
-
-impl CaptureFilter for Filters {
-    fn table(&self, table: &TableId) -> bool {
-        self.0.includes_table(&table.schema, &table.table)
-    }
-
-    fn column(&self, table: &TableId, column: &str) -> bool {
-        self.0.includes_column(&table.schema, &table.table, column)
-    }
-}
-
 /// Runs until shutdown or a fault the error policy says to stop at ([`sluice_core::policy`]).
 /// `status` is this pipeline's: its source, its delivery loop and whoever reads it share it.
 pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
@@ -87,64 +72,13 @@ pub async fn run(config: Config, status: PipelineStatus, shutdown: watch::Receiv
     sluice_engine::supervise(limits, &status, shutdown.clone(), || run_once(&config, &status, shutdown.clone())).await
 }
 
-fn source_options(config: &Config, status: &PipelineStatus) -> SourceOptions {
-    let s = &config.source;
-    SourceOptions {
-        connect: ConnectOptions {
-            host: s.hostname.clone(),
-            port: s.port,
-            user: s.user.clone(),
-            password: s.password.clone(),
-            dbname: s.dbname.clone(),
-            sslmode: s.sslmode,
-            sslrootcert: s.sslrootcert.clone(),
-            application_name: format!("sluice {}", s.topic_prefix),
-            receive_buffer: s.receive_buffer,
-        },
-        slot_name: s.slot_name.clone(),
-        publication_name: s.publication_name.clone(),
-        publication_mode: s.publication_autocreate_mode,
-        snapshot_mode: s.snapshot_mode,
-        snapshot_max_threads: s.snapshot_max_threads,
-        skipped_operations: s.skipped_operations,
-        filter: Arc::new(Filters(s.filters.clone())),
-        status_interval: s.status_update_interval,
-        lost_slot_policy: s.lost_slot_policy,
-        slot_guard: s.slot_guard.clone(),
-        status: status.clone(),
-        chunk_bytes: budget_share(s.max_queue_bytes),
-    }
-}
-
 /// The byte bound of one chunk, and of the pipeline's batch: an equal share of `max.queue.size.in.bytes`.
 fn budget_share(max_queue_bytes: Option<u64>) -> usize {
     max_queue_bytes.map_or(usize::MAX, |bytes| usize::try_from(bytes / BUDGET_SHARES).unwrap_or(usize::MAX))
 }
 
 fn encoder_options(config: &Config) -> EncoderOptions {
-    let s = &config.source;
-    EncoderOptions {
-        topic_prefix: s.topic_prefix.clone(),
-        database: s.dbname.clone(),
-        key: config.format.key.clone(),
-        value: config.format.value.clone(),
-        decimal_handling_mode: s.decimal_handling_mode,
-        time_precision_mode: s.time_precision_mode,
-        binary_handling_mode: s.binary_handling_mode,
-        unavailable_value_placeholder: s.unavailable_value_placeholder.clone(),
-        include_unknown_datatypes: s.include_unknown_datatypes,
-        money_fraction_digits: s.money_fraction_digits,
-        tombstones_on_delete: s.tombstones_on_delete,
-    }
-}
-
-/// Checks what only the sink can check (the Kafka producer's keys, by librdkafka) without connecting anywhere.
-/// Returns the notes to log, or every problem.
-pub fn check_sink(config: &SinkConfig) -> Result<Vec<String>, Vec<String>> {
-    match config {
-        SinkConfig::Kafka { producer, .. } => kafka::producer_settings(producer).map(|s| s.notes),
-        _ => Ok(Vec::new()),
-    }
+    config.events.encoder_options(&config.source.topic_prefix, &config.source.dbname)
 }
 
 /// The `debezium.transforms` chain; its options were validated with the configuration.
@@ -153,12 +87,12 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
     let mut steps = Vec::with_capacity(config.transforms.len());
     for t in &config.transforms {
         let kind = match &t.kind {
-            config::TransformType::DecodeMessageContent => TransformKind::DecodeMessageContent,
-            config::TransformType::Unwrap(options) => {
+            TransformType::DecodeMessageContent => TransformKind::DecodeMessageContent,
+            TransformType::Unwrap(options) => {
                 TransformKind::Unwrap(Box::new(Encoder::new(encoder_options(config)).with_unwrap(options)))
             }
-            config::TransformType::EventRouter(options) => TransformKind::EventRouter(Box::new(
-                EventRouter::new((**options).clone(), config.format.key.clone(), config.format.value.clone())
+            TransformType::EventRouter(options) => TransformKind::EventRouter(Box::new(
+                EventRouter::new((**options).clone(), config.events.key.clone(), config.events.value.clone())
                     .map_err(|e| invalid(&t.name, e.to_string()))?,
             )),
         };
@@ -171,74 +105,42 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
     Ok(Transforms::new(steps, config.source.topic_prefix.clone()))
 }
 
-fn kafka_settings(producer: &[(String, String)]) -> Result<ProducerSettings, RunError> {
-    // Already validated by `check_sink` before the run started; a failure here is reported the same way.
-    kafka::producer_settings(producer).map_err(|problems| {
-        RunError::Sink(sluice_core::SinkError {
-            sink: "kafka",
-            retriable: false,
-            message: problems.join("; "),
-            source: None,
-        })
-    })
-}
-
-fn open_sink(config: &SinkConfig) -> Result<AnySink, RunError> {
-    Ok(match config {
-        SinkConfig::Kafka { producer, topic_creation } => AnySink::Kafka(KafkaSink::new(
-            kafka_settings(producer)?,
-            topic_creation.as_ref().map(|t| TopicCreation {
-                partitions: t.partitions,
-                replication_factor: t.replication_factor.into(),
-                configs: t.topic_configs.clone(),
-            }),
-        )?),
-        SinkConfig::File { path } => AnySink::File(FileSink::open(path)?),
-        SinkConfig::Stdout => AnySink::Stdout(StdoutSink::default()),
-        SinkConfig::Null => AnySink::Null(NullSink),
-    })
-}
-
 /// Every task it spawns carries the caller's connector label for its metrics (`observe::carry`).
 async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
     use crate::observe::carry;
-    let store = OffsetStore::new(&config.offsets.file);
+    let store = OffsetStore::new(&config.offsets().file);
     let loaded = store.load()?;
     let slot_name = &config.source.slot_name;
     let offsets = loaded
         .clone()
         .filter(|o| &o.slot_name == slot_name)
         .unwrap_or_else(|| Offsets { slot_name: slot_name.clone(), ..Offsets::default() });
-    let sink = open_sink(&config.sink)?;
+    let sink = config.sink.open()?;
     let heartbeat = &config.source.heartbeat;
     let pipeline =
-        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets.flush_interval)
+        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets().flush_interval)
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
-            .with_failure_handling(config.source.failure_handling_mode)
-            .with_max_batch_bytes(budget_share(config.source.max_queue_bytes))
+            .with_failure_handling(config.events.failure_handling_mode)
+            .with_max_batch_bytes(budget_share(config.engine.max_queue_bytes))
             .with_transforms(transforms(config)?)
             .with_status(status.clone());
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
             let (tx, rx) = mpsc::unbounded_channel();
             let pipeline = pipeline.with_observer(Box::new(OutboxFeed::new(cleanup, tx)));
-            let options = source_options(config, status);
-            (pipeline, Some(tokio::spawn(carry(run_outbox_cleaner(options.connect, cleanup.clone(), rx)))))
+            let connect = config.source.connect_options();
+            (pipeline, Some(tokio::spawn(carry(run_outbox_cleaner(connect, cleanup.clone(), rx)))))
         }
         None => (pipeline, None),
     };
 
     let (items_tx, items_rx) = mpsc::channel(CHANNEL_CHUNKS);
     let (flush_tx, flush_rx) = watch::channel(Lsn::ZERO);
-    let options = source_options(config, status);
+    let options = config.source.source_options(status, budget_share(config.engine.max_queue_bytes));
     let mut guard = tokio::spawn(carry(source::watch_slot(options.clone(), shutdown.clone())));
     let heartbeat_actions = tokio::spawn(carry(source::run_heartbeat_actions(
         options.connect.clone(),
-        HeartbeatActions {
-            interval: heartbeat.interval,
-            action_query: heartbeat.action_query.clone(),
-            emit_message: heartbeat.emit_message,
-        },
+        heartbeat.actions(),
         shutdown.clone(),
     )));
     let source = tokio::spawn(carry(source::run(options, loaded, items_tx, flush_rx, shutdown)));

@@ -2,8 +2,7 @@
 //! that integration tests can drive the same code the binary runs.
 
 pub mod app;
+pub mod config;
 pub mod connect;
 pub mod observe;
 pub mod progress;
-
-pub use sluice_config as config;

@@ -85,7 +85,7 @@ fn main() -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    match sluice::app::check_sink(&loaded.config.sink) {
+    match loaded.config.sink.check() {
         Ok(notes) => notes.iter().for_each(|note| tracing::info!("{note}")),
         Err(problems) => {
             eprintln!("sluice: invalid configuration in {}:\n{}", config.display(), problems.join("\n"));

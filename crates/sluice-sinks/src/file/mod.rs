@@ -9,6 +9,7 @@
 //! sink, not in `write`'s future: when that future is dropped mid-write (the `Sink` contract allows it), the next
 //! `write` or `close` first waits for the orphaned write to finish, so two writes never interleave in the file.
 
+pub(crate) mod config;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};

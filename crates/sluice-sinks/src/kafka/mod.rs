@@ -25,6 +25,7 @@
 //! the username and password of a `sasl.jaas.config` for the PLAIN and SCRAM login modules become `sasl.username`
 //! and `sasl.password`. Anything librdkafka rejects is a configuration error naming the key.
 
+pub(crate) mod config;
 mod settings;
 
 use std::collections::{HashSet, VecDeque};

@@ -1,6 +1,7 @@
 //! The `null` sink: accepts and drops everything. For benchmarks, where it measures the source and the encoder
 //! alone.
 
+pub(crate) mod config;
 use sluice_core::{Record, Sink, SinkError};
 
 #[derive(Debug, Default)]

@@ -10,6 +10,7 @@
 //! whole lines, and the cancelled batch's records as repeats. The writer is a type parameter so the conformance
 //! suite can put a pipe it reads in place of the process's stdout; the code path is the same.
 
+pub(crate) mod config;
 use sluice_core::{Record, Sink, SinkError};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 

@@ -263,7 +263,10 @@ fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<confi
     let mut loaded = config::from_pairs(pairs, &|name| std::env::var(name).ok(), &worker.limits)
         .map_err(|e| connect_names(e.problems()))?;
     loaded.warnings = connect_names(std::mem::take(&mut loaded.warnings));
-    crate::app::check_sink(&loaded.config.sink)
+    loaded
+        .config
+        .sink
+        .check()
         .map_err(|problems| connect_names(problems.iter().map(|p| loaded.redact(p)).collect()))?;
     Ok(loaded)
 }

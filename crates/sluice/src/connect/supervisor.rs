@@ -111,7 +111,7 @@ struct Pipeline {
 impl Pipeline {
     /// Starts the pipeline, its metrics labelled with the connector's name; its error, as logged and as `/status`
     /// shows it, never holds what a placeholder resolved to.
-    fn start(name: &str, loaded: sluice_config::LoadedConfig, status: PipelineStatus, generation: u64) -> Pipeline {
+    fn start(name: &str, loaded: crate::config::LoadedConfig, status: PipelineStatus, generation: u64) -> Pipeline {
         let (stop, stop_rx) = watch::channel(false);
         let label: Arc<str> = Arc::from(name);
         let name = name.to_string();
@@ -123,7 +123,7 @@ impl Pipeline {
             for key in &loaded.ignored_keys {
                 tracing::info!(connector = %name, key = %key, "ignoring a key that asks for nothing Sluice lacks");
             }
-            let sluice_config::LoadedConfig { config, resolved, .. } = loaded;
+            let sluice_config::Loaded { config, resolved, .. } = loaded;
             let result = crate::app::run(config, status, stop_rx)
                 .await
                 .map_err(|e| sluice_config::redact(&e.explained(), &resolved));

@@ -1,0 +1,162 @@
+//! The event format's configuration: the encoder's `debezium.source.*` keys (how values are represented), the
+//! converters of `debezium.format.*`, and the transforms of `debezium.transforms.*`, each declared for the key
+//! registry and read here, beside the code that carries them out.
+
+mod transforms;
+
+use sluice_config::{key, KeySet, Settings};
+
+use crate::{
+    BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, TimePrecisionMode,
+};
+
+pub use transforms::{read as read_transforms, PredicateConfig, TransformConfig, TransformType, TRANSFORM_KEYS};
+
+const SOURCE: &str = "debezium.source.";
+const FORMAT: &str = "debezium.format.";
+
+/// The keys that decide how a change becomes an event (under `debezium.source.`, as in Debezium).
+pub static EVENT_KEYS: KeySet = KeySet::new(
+    "the event format",
+    SOURCE,
+    &[
+        key("tombstones.on.delete", "true", "a null-value record with the same key after each delete"),
+        key("decimal.handling.mode", "precise", "precise, double, string"),
+        key("time.precision.mode", "adaptive", "adaptive, adaptive_time_microseconds, connect"),
+        key("binary.handling.mode", "bytes", "bytes, base64, base64-url-safe, hex"),
+        key("unavailable.value.placeholder", "__debezium_unavailable_value", "stands in for unchanged TOASTed values"),
+        key("include.unknown.datatypes", "false", "columns of unsupported types as their text form's bytes"),
+        key("money.fraction.digits", "2", "scale of money values"),
+        key("event.processing.failure.handling.mode", "fail", "an event that cannot be encoded: fail, warn, skip"),
+    ],
+);
+
+/// The converters.
+pub static FORMAT_KEYS: KeySet = KeySet {
+    owner: "the event format",
+    prefix: FORMAT,
+    keys: &[
+        key("key", "json", "json, simplestring, binary"),
+        key("value", "json", "json, simplestring, binary"),
+        key("key.schemas.enable", "true", "json keys as {\"schema\":…,\"payload\":…}"),
+        key("value.schemas.enable", "true", "json values as {\"schema\":…,\"payload\":…}"),
+    ],
+    open_prefixes: &[],
+    not_yet: &["header"],
+    accepted_as_given: &[],
+    renamed: &[],
+    unsupported_below: &[
+        ("key.", "converter options under `debezium.format.key.*` other than `schemas.enable` are not supported yet"),
+        (
+            "value.",
+            "converter options under `debezium.format.value.*` other than `schemas.enable` are not supported yet",
+        ),
+    ],
+};
+
+/// How changes become events: the converters and the encoder's representation choices.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventSettings {
+    pub key: Converter,
+    pub value: Converter,
+    pub tombstones_on_delete: bool,
+    pub decimal_handling_mode: DecimalHandlingMode,
+    pub time_precision_mode: TimePrecisionMode,
+    pub binary_handling_mode: BinaryHandlingMode,
+    pub unavailable_value_placeholder: String,
+    pub include_unknown_datatypes: bool,
+    pub money_fraction_digits: u8,
+    /// `event.processing.failure.handling.mode`: stop on an event that cannot be encoded, or skip it.
+    pub failure_handling_mode: FailureHandlingMode,
+}
+
+impl EventSettings {
+    /// The encoder's options for a source that names its topics with `topic_prefix` and reads `database`.
+    pub fn encoder_options(&self, topic_prefix: &str, database: &str) -> EncoderOptions {
+        EncoderOptions {
+            topic_prefix: topic_prefix.to_string(),
+            database: database.to_string(),
+            key: self.key.clone(),
+            value: self.value.clone(),
+            decimal_handling_mode: self.decimal_handling_mode,
+            time_precision_mode: self.time_precision_mode,
+            binary_handling_mode: self.binary_handling_mode,
+            unavailable_value_placeholder: self.unavailable_value_placeholder.clone(),
+            include_unknown_datatypes: self.include_unknown_datatypes,
+            money_fraction_digits: self.money_fraction_digits,
+            tombstones_on_delete: self.tombstones_on_delete,
+        }
+    }
+}
+
+fn k(name: &str) -> String {
+    format!("{SOURCE}{name}")
+}
+
+/// Reads the converters and the encoder's keys.
+pub fn read(s: &mut Settings) -> EventSettings {
+    EventSettings {
+        key: converter(s, "key"),
+        value: converter(s, "value"),
+        tombstones_on_delete: s.boolean(&k("tombstones.on.delete"), true),
+        decimal_handling_mode: s.choice(
+            &k("decimal.handling.mode"),
+            DecimalHandlingMode::Precise,
+            &[
+                ("precise", DecimalHandlingMode::Precise),
+                ("double", DecimalHandlingMode::Double),
+                ("string", DecimalHandlingMode::String),
+            ],
+        ),
+        time_precision_mode: s.choice(
+            &k("time.precision.mode"),
+            TimePrecisionMode::Adaptive,
+            &[
+                ("adaptive", TimePrecisionMode::Adaptive),
+                ("adaptive_time_microseconds", TimePrecisionMode::AdaptiveTimeMicroseconds),
+                ("connect", TimePrecisionMode::Connect),
+            ],
+        ),
+        binary_handling_mode: s.choice(
+            &k("binary.handling.mode"),
+            BinaryHandlingMode::Bytes,
+            &[
+                ("bytes", BinaryHandlingMode::Bytes),
+                ("base64", BinaryHandlingMode::Base64),
+                ("base64-url-safe", BinaryHandlingMode::Base64UrlSafe),
+                ("hex", BinaryHandlingMode::Hex),
+            ],
+        ),
+        unavailable_value_placeholder: s
+            .get(&k("unavailable.value.placeholder"))
+            .unwrap_or("__debezium_unavailable_value")
+            .to_string(),
+        include_unknown_datatypes: s.boolean(&k("include.unknown.datatypes"), false),
+        money_fraction_digits: s.number(&k("money.fraction.digits"), 2u8, "a whole number of digits"),
+        failure_handling_mode: s.choice(
+            &k("event.processing.failure.handling.mode"),
+            FailureHandlingMode::Fail,
+            &[
+                ("fail", FailureHandlingMode::Fail),
+                ("warn", FailureHandlingMode::Warn),
+                ("skip", FailureHandlingMode::Skip),
+            ],
+        ),
+    }
+}
+
+fn converter(s: &mut Settings, which: &str) -> Converter {
+    let key = format!("{FORMAT}{which}");
+    let schemas_key = format!("{key}.schemas.enable");
+    s.value_not_yet(&key, &["avro", "protobuf", "cloudevents", "jsonbytearray"]);
+    let kind = s.choice(&key, 0u8, &[("json", 0), ("simplestring", 1), ("binary", 2)]);
+    let schemas_enable = s.boolean(&schemas_key, true);
+    if kind != 0 && s.get(&schemas_key).is_some() {
+        s.warn(format!("`{schemas_key}` only applies to the json format; it is unused"));
+    }
+    match kind {
+        0 => Converter::Json { schemas_enable },
+        1 => Converter::SimpleString,
+        _ => Converter::Binary,
+    }
+}
