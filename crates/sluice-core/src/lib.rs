@@ -30,7 +30,7 @@ pub use lsn::{Lsn, ParseLsnError, Position};
 pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
-pub use source::{AcknowledgementObserver, ItemChunk, SourceItem};
+pub use source::{AcknowledgementObserver, ChangeSource, ItemChunk, SourceChannels, SourceItem, SourceOutcome};
 pub use status::{PipelineStatus, Retrying, TableProgress};
 pub use tuple::{Datum, Tuple};
 

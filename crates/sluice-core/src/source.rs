@@ -1,7 +1,8 @@
 //! What a source hands the delivery loop, and the contract a source keeps.
 //!
-//! A source (today PostgreSQL's; a MySQL one would keep the same contract) runs as a task of its own and sends
-//! [`ItemChunk`]s over a bounded channel to the delivery loop. The contract:
+//! A source (today PostgreSQL's; a MySQL one would keep the same contract) implements [`ChangeSource`]: it runs as a
+//! task of its own and sends [`ItemChunk`]s over a bounded channel to the delivery loop ([`SourceChannels`]). The
+//! contract:
 //!
 //! - **Order.** Items are sent in the order the database committed them; within a transaction, in change order.
 //!   Every event carries its [`Position`](crate::Position), unique and increasing.
@@ -20,7 +21,11 @@
 //!   [`SourceItem::SnapshotTableDone`] after each table's last row, [`SourceItem::SnapshotDone`] after the last table,
 //!   so an interrupted snapshot resumes table by table.
 
-use crate::{ChangeEvent, Lsn, SnapshotProgress, TableId};
+use std::future::Future;
+
+use tokio::sync::{mpsc, watch};
+
+use crate::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
 
 /// One item on the source's channel.
 #[derive(Debug)]
@@ -55,4 +60,49 @@ pub trait AcknowledgementObserver: Send {
     fn event(&mut self, event: &ChangeEvent);
     /// Every event seen so far is durable; `flush` is the LSN confirmable to the source now.
     fn acknowledged(&mut self, flush: Lsn);
+}
+
+/// The delivery loop's side of a source's run.
+#[derive(Debug)]
+pub struct SourceChannels {
+    /// Where the source sends its chunks, in commit order. Bounded: a full channel is back-pressure, and a closed one
+    /// means the delivery loop is gone (it reports its own error), so the source ends with
+    /// [`SourceOutcome::PipelineGone`].
+    pub items: mpsc::Sender<ItemChunk>,
+    /// The newest LSN whose every earlier item is durable at the sink: the most the source may confirm to the
+    /// database.
+    pub acknowledged: watch::Receiver<Lsn>,
+    /// Becomes `true` when the run is to stop; the source then confirms what is acknowledged and returns
+    /// [`SourceOutcome::Stopped`].
+    pub shutdown: watch::Receiver<bool>,
+}
+
+/// How a source's run ended, when it ended without an error.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SourceOutcome {
+    /// Asked to stop; everything the pipeline acknowledged was confirmed.
+    Stopped,
+    /// The source was asked for a snapshot only (`snapshot.mode=initial_only`): the snapshot is durable and
+    /// streaming is not wanted.
+    SnapshotOnly,
+    /// The pipeline stopped taking items (it failed and reports its own error).
+    PipelineGone,
+}
+
+/// A source of change events, keeping the contract of this module: order, acknowledgement points, resume, the
+/// keepalive duty while back-pressured, bounded chunks and snapshot markers.
+///
+/// One value is one run: the engine's supervisor makes a new one for every restart, so a run starts from durable
+/// state only (what the database kept and the `resume` offsets), exactly as after a crash.
+pub trait ChangeSource: Send {
+    /// A failure of the run; the caller places it in the error policy ([`crate::policy`]).
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Runs until shutdown, the end of a snapshot-only run, the pipeline going away, or a failure. `resume` is what
+    /// the offset store held for this pipeline (`None`: nothing yet).
+    fn run(
+        self,
+        resume: Option<Offsets>,
+        channels: SourceChannels,
+    ) -> impl Future<Output = Result<SourceOutcome, Self::Error>> + Send;
 }

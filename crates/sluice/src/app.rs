@@ -15,7 +15,7 @@ use sluice_format::settings::TransformType;
 use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::outbox_cleaner::{run_outbox_cleaner, OutboxFeed};
-use sluice_postgres::source::{self, SourceError, SourceOutcome};
+use sluice_postgres::source::{self, ChangeSource, PostgresSource, SourceChannels, SourceError, SourceOutcome};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::Config;
@@ -143,7 +143,8 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
         heartbeat.actions(),
         shutdown.clone(),
     )));
-    let source = tokio::spawn(carry(source::run(options, loaded, items_tx, flush_rx, shutdown)));
+    let channels = SourceChannels { items: items_tx, acknowledged: flush_rx, shutdown };
+    let source = tokio::spawn(carry(PostgresSource(options).run(loaded, channels)));
     let pipeline = tokio::spawn(carry(pipeline.run(items_rx, flush_tx)));
     let stop_both = [source.abort_handle(), pipeline.abort_handle()];
     let both = async { tokio::join!(source, pipeline) };

@@ -22,7 +22,6 @@ use std::time::Duration;
 
 use sluice_core::policy::FailureKind;
 use sluice_core::{Lsn, Offsets, TableId};
-use tokio::sync::{mpsc, watch};
 
 pub use catalog::{Catalog, CatalogTable};
 pub use guard::{slot_health, watch_slot, SlotGuardOptions, SlotHealth};
@@ -81,16 +80,7 @@ pub enum LostSlotPolicy {
 
 pub use sluice_core::{ItemChunk, SourceItem};
 
-/// How the run ended, when it ended without an error.
-#[derive(Debug, PartialEq, Eq)]
-pub enum SourceOutcome {
-    /// Asked to stop (signal); everything the pipeline acknowledged was confirmed.
-    Stopped,
-    /// `snapshot.mode=initial_only`: the snapshot is complete and streaming is not wanted.
-    SnapshotOnly,
-    /// The pipeline stopped taking items (it failed and reports its own error).
-    PipelineGone,
-}
+pub use sluice_core::{ChangeSource, SourceChannels, SourceOutcome};
 
 /// A failure of the source. [`kind`](SourceError::kind) places it in the error policy.
 #[derive(Debug, thiserror::Error)]
@@ -166,27 +156,28 @@ impl SourceError {
     }
 }
 
-/// Runs the source until shutdown is signalled, the snapshot-only mode is done, or an error.
-///
-/// `offsets` are what the pipeline loaded; `flush` carries the LSN the pipeline says is durable; `shutdown` turns
-/// true when Sluice should stop.
-pub async fn run(
-    options: SourceOptions,
-    offsets: Option<Offsets>,
-    items: mpsc::Sender<ItemChunk>,
-    flush: watch::Receiver<Lsn>,
-    shutdown: watch::Receiver<bool>,
-) -> Result<SourceOutcome, SourceError> {
-    let prepared = setup::prepare(&options, offsets.as_ref()).await?;
-    let Some(prepared) = snapshot::run_if_planned(&options, prepared, &items).await? else {
-        return Ok(SourceOutcome::PipelineGone);
-    };
-    if options.snapshot_mode == SnapshotMode::InitialOnly {
-        // Wait until the pipeline has drained (made the snapshot durable) before reporting success.
-        drop(items);
-        let mut flush = flush;
-        while flush.changed().await.is_ok() {}
-        return Ok(SourceOutcome::SnapshotOnly);
+/// The PostgreSQL source: one run of it, with its options.
+#[derive(Clone)]
+pub struct PostgresSource(pub SourceOptions);
+
+impl ChangeSource for PostgresSource {
+    type Error = SourceError;
+
+    /// Prepares the slot and publication, takes the snapshot the mode asks for, then streams until shutdown.
+    async fn run(self, resume: Option<Offsets>, channels: SourceChannels) -> Result<SourceOutcome, SourceError> {
+        let PostgresSource(options) = self;
+        let SourceChannels { items, acknowledged, shutdown } = channels;
+        let prepared = setup::prepare(&options, resume.as_ref()).await?;
+        let Some(prepared) = snapshot::run_if_planned(&options, prepared, &items).await? else {
+            return Ok(SourceOutcome::PipelineGone);
+        };
+        if options.snapshot_mode == SnapshotMode::InitialOnly {
+            // Wait until the pipeline has drained (made the snapshot durable) before reporting success.
+            drop(items);
+            let mut acknowledged = acknowledged;
+            while acknowledged.changed().await.is_ok() {}
+            return Ok(SourceOutcome::SnapshotOnly);
+        }
+        stream::run(&options, prepared, resume.and_then(|o| o.acknowledged), items, acknowledged, shutdown).await
     }
-    stream::run(&options, prepared, offsets.and_then(|o| o.acknowledged), items, flush, shutdown).await
 }
