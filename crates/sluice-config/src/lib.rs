@@ -277,3 +277,16 @@ fn config_provider_problem(settings: &Settings, key: &str, rest: &str) -> Option
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The configuration crate classifies keys; what they mean belongs to the parts that declare them. Depending on a
+    /// source, a sink or the format would pull their knowledge back in here.
+    #[test]
+    fn depends_on_no_source_sink_or_format_crate() {
+        let manifest = include_str!("../Cargo.toml");
+        let dependencies = manifest.split("[dependencies]").nth(1).and_then(|d| d.split("\n[").next()).unwrap();
+        let ours: Vec<&str> = dependencies.lines().filter(|l| l.starts_with("sluice")).collect();
+        assert_eq!(ours, ["sluice-core.workspace = true"], "{dependencies}");
+    }
+}

@@ -106,3 +106,44 @@ pub fn read(s: &mut Settings) -> Arc<dyn SinkConfig> {
     }
     Arc::new(crate::null::config::NullConfig)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sink_type_owns_its_prefix_and_reads_into_a_config_of_its_own_name() {
+        for sink in SINK_TYPES {
+            let own = format!("debezium.sink.{}.", sink.name);
+            assert_eq!(sink.keys[0].prefix, own, "{}: its first key set is its own prefix", sink.name);
+            let registry = register(Registry::new());
+            let values = [("debezium.sink.type".to_string(), sink.name.to_string())]
+                .into_iter()
+                .chain(sink.keys[0].full_names().map(|k| (k, "x".to_string())));
+            let loaded = sluice_config::from_pairs(
+                values,
+                &|_| None,
+                &sluice_config::ProviderLimits::operator(),
+                &registry,
+                read,
+            )
+            .unwrap_or_else(|e| panic!("{}: {e}", sink.name));
+            assert_eq!(loaded.config.sink_type(), sink.name);
+        }
+    }
+
+    #[test]
+    fn the_sink_type_lists_the_registered_sinks_and_names_debeziums_others_as_not_yet() {
+        let registry = register(Registry::new());
+        let problem = |value: &str| {
+            let pairs = [("debezium.sink.type".to_string(), value.to_string())];
+            sluice_config::from_pairs(pairs, &|_| None, &sluice_config::ProviderLimits::operator(), &registry, read)
+                .unwrap_err()
+                .to_string()
+        };
+        let names: Vec<&str> = SINK_TYPES.iter().map(|t| t.name).collect();
+        assert!(problem("fiel").contains(&format!("allowed values: {}", names.join(", "))));
+        assert!(problem("pulsar").contains("not supported yet"));
+        assert!(registry.sinks_not_yet().all(|s| !names.contains(&s)));
+    }
+}
