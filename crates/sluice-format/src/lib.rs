@@ -409,7 +409,7 @@ impl Encoder {
         convert_shared(&opts.value, &cache.envelope_schema, payload, "the change event envelope")
     }
 
-    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u32>) {
+    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u64>) {
         let s = &event.source;
         out.extend_from_slice(&self.source_head);
         json::int(out, s.ts_us.div_euclid(1000));
@@ -429,7 +429,7 @@ impl Encoder {
         out.extend_from_slice(source_table);
         out.extend_from_slice(b"\"txId\":");
         match tx_id {
-            Some(x) => json::uint(out, u64::from(x)),
+            Some(x) => json::uint(out, x),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"lsn\":");
