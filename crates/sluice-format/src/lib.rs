@@ -20,6 +20,8 @@
 //! (`Payload::JsonWithSchema`): on the reference machine that copy alone was a third of the encoder's time.
 
 mod decimal;
+mod defaults;
+mod hstore;
 mod json;
 pub mod outbox;
 mod time;
@@ -132,6 +134,10 @@ struct TableCache {
     source_table: Vec<u8>,
     /// `"<column>":` per column, escaped once here rather than for every row.
     field_heads: Vec<Box<[u8]>>,
+    /// What a null value of each column is written as: its default's JSON where the column has one and the value
+    /// converter is JSON (Kafka's JsonConverter replaces a null by the field's default, `replace.null.with.default`),
+    /// else nothing (`null`).
+    null_values: Vec<Option<Box<[u8]>>>,
     /// Whether the NaN/Infinity-as-null fallback of `decimal.handling.mode=precise` was logged for this table.
     special_decimal_logged: std::cell::Cell<bool>,
 }
@@ -579,6 +585,12 @@ fn build_table(
             kind
         })
         .collect();
+    let defaults: Vec<Option<Box<[u8]>>> = schema
+        .columns
+        .iter()
+        .zip(&kinds)
+        .map(|(c, kind)| kind.as_ref().and_then(|k| defaults::default_json(c, k)).map(Vec::into_boxed_slice))
+        .collect();
     let key_columns: Vec<usize> = schema
         .columns
         .iter()
@@ -598,7 +610,7 @@ fn build_table(
                 out.push(b',');
             }
             first = false;
-            kind.write_schema(out, c.nullable && !c.primary_key, Some(&c.name));
+            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&c.name));
         }
     };
     let mut key_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
@@ -669,8 +681,13 @@ fn build_table(
         })
         .collect();
     let value_size_hint = std::cell::Cell::new(512);
+    let null_values = match opts.value {
+        Converter::Json { .. } => defaults,
+        Converter::SimpleString | Converter::Binary => vec![None; schema.columns.len()],
+    };
     TableCache {
         field_heads,
+        null_values,
         schema: schema.clone(),
         topic,
         kinds,
@@ -714,7 +731,7 @@ fn write_row(
         first = false;
         out.extend_from_slice(&cache.field_heads[i]);
         match datum {
-            Datum::Null => out.extend_from_slice(b"null"),
+            Datum::Null => out.extend_from_slice(cache.null_values[i].as_deref().unwrap_or(b"null")),
             Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
             Datum::Text(text) => {
                 let start = out.len();
