@@ -73,8 +73,9 @@ pub struct SourceInfo {
     pub position: Position,
     /// The WAL position of the change itself (Debezium's `source.lsn`); shared by all rows of one multi-row insert.
     pub lsn: Lsn,
-    /// The transaction id, when known.
-    pub tx_id: Option<u32>,
+    /// The transaction id, when known: the streamed transaction's xid, or for snapshot rows the id of the snapshot's
+    /// own transaction (64 bits, with the epoch, as `pg_current_xact_id()` gives it and Debezium reports it).
+    pub tx_id: Option<u64>,
     /// When the change was committed (streamed events) or read (snapshot rows), in microseconds since the epoch.
     pub ts_us: i64,
     pub snapshot: SnapshotMarker,

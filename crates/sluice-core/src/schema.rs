@@ -64,6 +64,9 @@ pub struct ColumnSchema {
     /// Part of the primary key (for the event key).
     pub primary_key: bool,
     pub nullable: bool,
+    /// The column's `DEFAULT` expression as PostgreSQL prints it (`pg_get_expr`: `'USD'::text`, `0`,
+    /// `nextval('t_id_seq'::regclass)`), when it has one; the encoder derives the schema's default value from it.
+    pub default_expression: Option<String>,
 }
 
 /// A captured table as of a point in the stream.

@@ -20,6 +20,8 @@
 //! (`Payload::JsonWithSchema`): on the reference machine that copy alone was a third of the encoder's time.
 
 mod decimal;
+mod defaults;
+mod hstore;
 mod json;
 pub mod outbox;
 pub mod settings;
@@ -133,6 +135,10 @@ struct TableCache {
     source_table: Vec<u8>,
     /// `"<column>":` per column, escaped once here rather than for every row.
     field_heads: Vec<Box<[u8]>>,
+    /// What a null value of each column is written as: its default's JSON where the column has one and the value
+    /// converter is JSON (Kafka's JsonConverter replaces a null by the field's default, `replace.null.with.default`),
+    /// else nothing (`null`).
+    null_values: Vec<Option<Box<[u8]>>>,
     /// Whether the NaN/Infinity-as-null fallback of `decimal.handling.mode=precise` was logged for this table.
     special_decimal_logged: std::cell::Cell<bool>,
 }
@@ -410,7 +416,7 @@ impl Encoder {
         convert_shared(&opts.value, &cache.envelope_schema, payload, "the change event envelope")
     }
 
-    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u32>) {
+    fn write_source(&self, out: &mut Vec<u8>, event: &ChangeEvent, source_table: &[u8], tx_id: Option<u64>) {
         let s = &event.source;
         out.extend_from_slice(&self.source_head);
         json::int(out, s.ts_us.div_euclid(1000));
@@ -430,7 +436,7 @@ impl Encoder {
         out.extend_from_slice(source_table);
         out.extend_from_slice(b"\"txId\":");
         match tx_id {
-            Some(x) => json::uint(out, u64::from(x)),
+            Some(x) => json::uint(out, x),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"lsn\":");
@@ -580,6 +586,12 @@ fn build_table(
             kind
         })
         .collect();
+    let defaults: Vec<Option<Box<[u8]>>> = schema
+        .columns
+        .iter()
+        .zip(&kinds)
+        .map(|(c, kind)| kind.as_ref().and_then(|k| defaults::default_json(c, k)).map(Vec::into_boxed_slice))
+        .collect();
     let key_columns: Vec<usize> = schema
         .columns
         .iter()
@@ -599,7 +611,7 @@ fn build_table(
                 out.push(b',');
             }
             first = false;
-            kind.write_schema(out, c.nullable && !c.primary_key, Some(&c.name));
+            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&c.name));
         }
     };
     let mut key_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
@@ -670,8 +682,13 @@ fn build_table(
         })
         .collect();
     let value_size_hint = std::cell::Cell::new(512);
+    let null_values = match opts.value {
+        Converter::Json { .. } => defaults,
+        Converter::SimpleString | Converter::Binary => vec![None; schema.columns.len()],
+    };
     TableCache {
         field_heads,
+        null_values,
         schema: schema.clone(),
         topic,
         kinds,
@@ -715,7 +732,7 @@ fn write_row(
         first = false;
         out.extend_from_slice(&cache.field_heads[i]);
         match datum {
-            Datum::Null => out.extend_from_slice(b"null"),
+            Datum::Null => out.extend_from_slice(cache.null_values[i].as_deref().unwrap_or(b"null")),
             Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
             Datum::Text(text) => {
                 let start = out.len();

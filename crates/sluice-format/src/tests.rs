@@ -34,6 +34,7 @@ fn col(name: &str, oid: u32, typmod: i32, pk: bool) -> ColumnSchema {
         enum_values: None,
         primary_key: pk,
         nullable: !pk,
+        default_expression: None,
     }
 }
 
@@ -1046,4 +1047,90 @@ fn message_and_heartbeat_topics_are_sanitized_too() {
     let encoder = Encoder::new(EncoderOptions { topic_prefix: "my app".into(), ..opts() });
     assert_eq!(&*encoder.heartbeat("__debezium-heartbeat", Position::default()).topic, "__debezium-heartbeat.my_app");
     assert_eq!(&*encoder.message_topic, "my_app.message");
+}
+
+/// A column of the given type name (its OID chosen to match), with a DEFAULT expression as `pg_get_expr` prints it.
+fn col_with_default(name: &str, oid: u32, type_name: &str, pk: bool, default: &str) -> ColumnSchema {
+    ColumnSchema { type_name: type_name.into(), default_expression: Some(default.into()), ..col(name, oid, -1, pk) }
+}
+
+fn defaults_table() -> Arc<TableSchema> {
+    table(vec![
+        col_with_default("id", 23, "int4", true, "nextval('t_id_seq'::regclass)"),
+        col_with_default("currency", 25, "text", false, "'USD'::text"),
+        col_with_default("created", 1184, "timestamptz", false, "now()"),
+    ])
+}
+
+#[test]
+fn a_columns_default_is_in_its_field_schema_after_the_type_and_before_the_field_name() {
+    let schemas = EncoderOptions {
+        key: Converter::Json { schemas_enable: true },
+        value: Converter::Json { schemas_enable: true },
+        ..opts()
+    };
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::text("EUR"), Datum::text("2024-01-02 03:04:05+00")];
+    Encoder::new(schemas).encode(&event(Op::Create, &defaults_table(), None, Some(row)), &mut out).unwrap();
+    let key = String::from_utf8(out[0].key.as_ref().unwrap().bytes().to_vec()).unwrap();
+    let value = String::from_utf8(out[0].value.as_ref().unwrap().bytes().to_vec()).unwrap();
+    // Debezium gives a serial key the placeholder 0 (PostgresDefaultValueConverter) and the JsonConverter writes
+    // `default` after the schema's own attributes.
+    assert!(key.contains(r#"{"type":"int32","optional":false,"default":0,"field":"id"}"#), "{key}");
+    assert!(value.contains(r#"{"type":"string","optional":true,"default":"USD","field":"currency"}"#), "{value}");
+    // Timestamp defaults are among those Sluice leaves out.
+    assert!(value.contains(r#"{"type":"string","optional":true,"name":"io.debezium.time.ZonedTimestamp","version":1,"field":"created"}"#), "{value}");
+    assert_eq!(payload_json(out[0].value.as_ref().unwrap())["payload"]["after"]["currency"], "EUR");
+}
+
+#[test]
+fn the_json_converter_writes_a_null_of_a_field_with_a_default_as_the_default() {
+    let row = || Some(vec![Datum::text("1"), Datum::Null, Datum::Null]);
+    let mut out = Vec::new();
+    Encoder::new(opts()).encode(&event(Op::Create, &defaults_table(), None, row()), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    // Kafka's JsonConverter, replace.null.with.default=true (its default).
+    assert_eq!(after["currency"], "USD");
+    assert_eq!(after["created"], Value::Null, "a column without a derived default stays null");
+
+    // Connect's Struct.toString (the string converter) shows the value as it is: null, left out.
+    let string = EncoderOptions { value: Converter::SimpleString, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(string).encode(&event(Op::Create, &defaults_table(), None, row()), &mut out).unwrap();
+    let text = String::from_utf8(out[0].value.as_ref().unwrap().bytes().to_vec()).unwrap();
+    assert!(text.contains("after=Struct{id=1}"), "{text}");
+}
+
+#[test]
+fn hstore_columns_are_json_strings_named_io_debezium_data_json() {
+    let hstore =
+        |name: &str, type_name: &str| ColumnSchema { type_name: type_name.into(), ..col(name, 16_500, -1, false) };
+    let t = table(vec![col("id", 23, -1, true), hstore("h", "hstore"), hstore("hs", "_hstore")]);
+    let schemas = EncoderOptions { value: Converter::Json { schemas_enable: true }, ..opts() };
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::text(r#""a"=>"1", "b"=>NULL"#), Datum::text(r#"{"\"x\"=>\"y\""}"#)];
+    Encoder::new(schemas).encode(&event(Op::Create, &t, None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["h"], r#"{"a":"1","b":null}"#);
+    assert_eq!(value["payload"]["after"]["hs"], json!([r#"{"x":"y"}"#]));
+    let fields = &value["schema"]["fields"][1]["fields"];
+    assert_eq!(
+        fields[1],
+        json!({"type": "string", "optional": true, "name": "io.debezium.data.Json", "version": 1, "field": "h"})
+    );
+    assert_eq!(fields[2]["items"]["name"], "io.debezium.data.Json");
+}
+
+#[test]
+fn an_unchanged_toasted_hstore_is_debeziums_one_entry_placeholder_object() {
+    let t = table(vec![
+        col("id", 23, -1, true),
+        ColumnSchema { type_name: "hstore".into(), ..col("h", 16_500, -1, false) },
+    ]);
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::Unchanged];
+    Encoder::new(opts()).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    // Debezium's PostgresDefaultValueConverterIT, shouldSerializeHstoreDefaultAsJsonStringWhenUnavailable (DBZ-7582).
+    assert_eq!(after["h"], r#"{"__debezium_unavailable_value":"__debezium_unavailable_value"}"#);
 }

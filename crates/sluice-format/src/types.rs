@@ -9,7 +9,7 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use sluice_core::ColumnSchema;
 
-use crate::{decimal, json, time, BinaryHandlingMode, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
+use crate::{decimal, hstore, json, time, BinaryHandlingMode, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
 
 /// How one column is represented.
 #[derive(Clone, Debug, PartialEq)]
@@ -50,6 +50,9 @@ pub enum Kind {
     Array(Box<Kind>),
     /// `point`: io.debezium.data.geometry.Point {x, y, wkb, srid}.
     Point,
+    /// `hstore` (an extension type, known by name) under `hstore.handling.mode=json`, Debezium's default: the map as
+    /// a JSON object in a string (io.debezium.data.Json), see crate::hstore.
+    HStore,
     /// include.unknown.datatypes=true: the text form's bytes, represented per binary.handling.mode.
     Unknown(BinaryHandlingMode),
 }
@@ -92,6 +95,8 @@ fn extension_kind(type_name: &str) -> Option<Kind> {
         "ltree" => LTREE,
         "_citext" => Kind::Array(Box::new(Kind::Text(None))),
         "_ltree" => Kind::Array(Box::new(LTREE)),
+        "hstore" => Kind::HStore,
+        "_hstore" => Kind::Array(Box::new(Kind::HStore)),
         _ => return None,
     })
 }
@@ -201,8 +206,9 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
 }
 
 impl Kind {
-    /// Writes this kind's Connect schema for a field (`field` included when `Some`).
-    pub fn write_schema(&self, out: &mut Vec<u8>, optional: bool, field: Option<&str>) {
+    /// Writes this kind's Connect schema for a field (`field` included when `Some`), with the field's default value
+    /// (its JSON, crate::defaults) when it has one.
+    pub fn write_schema(&self, out: &mut Vec<u8>, optional: bool, default: Option<&[u8]>, field: Option<&str>) {
         let (ty, name, params): (&str, Option<&str>, Option<String>) = match self {
             Kind::Bool | Kind::Bit => ("boolean", None, None),
             Kind::Bits(length) => {
@@ -214,6 +220,7 @@ impl Kind {
             Kind::Float32 => ("float", None, None),
             Kind::Float64 | Kind::DecimalAsDouble => ("double", None, None),
             Kind::Text(name) => ("string", *name, None),
+            Kind::HStore => ("string", Some("io.debezium.data.Json"), None),
             Kind::DecimalAsString => ("string", None, None),
             Kind::Enum(allowed) => {
                 ("string", Some("io.debezium.data.Enum"), Some(format!("{{\"allowed\":{}}}", quoted(allowed))))
@@ -235,10 +242,10 @@ impl Kind {
                 );
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
                 out.extend_from_slice(b",\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"");
-                close_field(out, field);
+                close_field(out, None, field);
                 return;
             }
-            Kind::Money(inner, _) => return inner.write_schema(out, optional, field),
+            Kind::Money(inner, _) => return inner.write_schema(out, optional, default, field),
             Kind::Date(true) => ("int32", Some("org.apache.kafka.connect.data.Date"), None),
             Kind::Date(false) => ("int32", Some("io.debezium.time.Date"), None),
             Kind::TimeMillis(name) => ("int32", Some(*name), None),
@@ -258,16 +265,16 @@ impl Kind {
                 out.extend_from_slice(
                     b",\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"",
                 );
-                close_field(out, field);
+                close_field(out, None, field);
                 return;
             }
             Kind::Array(elem) => {
                 out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
                 // Debezium builds element schemas optional, except enums'.
-                elem.write_schema(out, !matches!(**elem, Kind::Enum(_)), None);
+                elem.write_schema(out, !matches!(**elem, Kind::Enum(_)), None, None);
                 out.extend_from_slice(b",\"optional\":");
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
-                close_field(out, field);
+                close_field(out, None, field);
                 return;
             }
         };
@@ -284,7 +291,7 @@ impl Kind {
             out.extend_from_slice(b",\"parameters\":");
             out.extend_from_slice(params.as_bytes());
         }
-        close_field(out, field);
+        close_field(out, default, field);
     }
 
     /// Writes the JSON value for a value's text form; `Err` carries what was wrong.
@@ -315,6 +322,7 @@ impl Kind {
                 json::java_double(out, parse_float(text).ok_or_else(|| bad("a number"))?)
             }
             Kind::Text(_) | Kind::Enum(_) => json::bytes_as_string(out, text),
+            Kind::HStore => hstore::write_json(out, text)?,
             // Debezium prints special values by the names of its SpecialValueDecimal constants.
             Kind::DecimalAsString => match text {
                 b"NaN" => json::string(out, "NAN"),
@@ -403,6 +411,7 @@ impl Kind {
                 _ => json::string(out, placeholder),
             },
             Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::string(out, placeholder),
+            Kind::HStore => hstore::write_placeholder(out, placeholder),
             Kind::Array(elem) => match &**elem {
                 Kind::Text(Some("io.debezium.data.Uuid")) => {
                     out.push(b'[');
@@ -514,7 +523,12 @@ fn quoted(s: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
-fn close_field(out: &mut Vec<u8>, field: Option<&str>) {
+/// Ends a schema: Kafka's JsonConverter writes `default` after the parameters, and a struct adds `field` last.
+fn close_field(out: &mut Vec<u8>, default: Option<&[u8]>, field: Option<&str>) {
+    if let Some(default) = default {
+        out.extend_from_slice(b",\"default\":");
+        out.extend_from_slice(default);
+    }
     if let Some(f) = field {
         out.extend_from_slice(b",\"field\":");
         json::string(out, f);

@@ -313,7 +313,7 @@ impl MetaContext<'_> {
             MetaField::SourceTxId | MetaField::SourceXmin => {
                 let value = if field == MetaField::SourceTxId { s.tx_id } else { None };
                 match (value, render) {
-                    (Some(x), _) => json::uint(out, u64::from(x)),
+                    (Some(x), _) => json::uint(out, x),
                     (None, Render::Json) => out.extend_from_slice(b"null"),
                     (None, Render::Text) => return false,
                 }

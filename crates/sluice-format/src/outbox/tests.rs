@@ -33,6 +33,7 @@ fn table(columns: &[(&str, u32)]) -> Arc<TableSchema> {
                 enum_values: None,
                 primary_key: *name == "id",
                 nullable: true,
+                default_expression: None,
             })
             .collect(),
         replica_identity: ReplicaIdentity::Default,

@@ -29,6 +29,7 @@ fn customers() -> Arc<TableSchema> {
         enum_values: None,
         primary_key: pk,
         nullable: !pk,
+        default_expression: None,
     };
     Arc::new(TableSchema {
         relation_oid: 7,

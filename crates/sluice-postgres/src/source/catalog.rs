@@ -24,8 +24,13 @@
 //!   text form if the type maps by OID or name (extension types), and otherwise the column is left out as
 //!   Debezium leaves out types it does not know. Enum labels and domain constraints of a dropped type are gone.
 //!
-//! Nullability and enum labels of a table that still exists are read as of *now*: a later `SET NOT NULL` or a
-//! new enum label shows in events decoded before it — the same caveat Debezium has.
+//! - **Defaults.** The Relation message does not carry them either: a column's `DEFAULT` expression
+//!   (`pg_get_expr`, as Debezium's JDBC metadata reads it) is the catalogue's for a column of that name and type,
+//!   and none for a column the catalogue no longer knows. The encoder derives the schema's default value from it.
+//!   Generated columns' expressions are not defaults.
+//!
+//! Nullability, defaults and enum labels of a table that still exists are read as of *now*: a later `SET NOT NULL`,
+//! `SET DEFAULT` or a new enum label shows in events decoded before it — the same caveat Debezium has.
 
 use sluice_core::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
 use std::collections::HashMap;
@@ -154,6 +159,7 @@ impl Catalog {
                 type_modifier: f.type_modifier,
                 primary_key: f.primary_key,
                 nullable: !f.not_null,
+                default: f.default,
             })
             .collect();
         let key: Vec<String> = columns.iter().filter(|c| c.primary_key).map(|c| c.name.clone()).collect();
@@ -203,8 +209,10 @@ impl Catalog {
             .query(
                 "SELECT a.attname::text, a.atttypid, a.atttypmod, a.attnotnull, a.attgenerated <> '',
                         EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = a.attrelid AND i.indisprimary
-                                   AND a.attnum = ANY(i.indkey))
+                                   AND a.attnum = ANY(i.indkey)),
+                        CASE WHEN a.attgenerated = '' THEN pg_get_expr(d.adbin, d.adrelid) END
                    FROM pg_attribute a
+                   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                   WHERE a.attrelid = $1 AND a.attnum > 0 AND NOT a.attisdropped
                   ORDER BY a.attnum",
                 &[&oid],
@@ -220,6 +228,7 @@ impl Catalog {
                 not_null: r.get(3),
                 generated: r.get(4),
                 primary_key: r.get(5),
+                default: r.get(6),
             })
             .collect())
     }
@@ -248,6 +257,7 @@ impl Catalog {
                 enum_values: info.enum_values,
                 primary_key: c.primary_key,
                 nullable: c.nullable,
+                default_expression: c.default,
             });
         }
         Ok(TableSchema { relation_oid: oid, id, columns: out, replica_identity })
@@ -326,6 +336,8 @@ struct Column {
     type_modifier: i32,
     primary_key: bool,
     nullable: bool,
+    /// The `DEFAULT` expression, as `pg_get_expr` prints it.
+    default: Option<String>,
 }
 
 /// A column as the catalogue lists it now.
@@ -337,6 +349,7 @@ struct ColumnFacts {
     not_null: bool,
     generated: bool,
     primary_key: bool,
+    default: Option<String>,
 }
 
 /// Where a streamed table's key came from.
@@ -393,12 +406,14 @@ fn stream_shape(
         .iter()
         .map(|c| {
             let primary_key = key.contains(&c.name.as_str());
+            let now = now(&c.name, c.type_oid);
             Column {
                 name: c.name.clone(),
                 type_oid: c.type_oid,
                 type_modifier: c.type_modifier,
                 primary_key,
-                nullable: !primary_key && !now(&c.name, c.type_oid).is_some_and(|f| f.not_null),
+                nullable: !primary_key && !now.is_some_and(|f| f.not_null),
+                default: now.and_then(|f| f.default.clone()),
             }
         })
         .collect();
@@ -430,6 +445,7 @@ mod tests {
                 not_null,
                 generated: false,
                 primary_key,
+                default: Some(format!("'{name} default'::text")),
             })
             .collect()
     }
@@ -512,6 +528,15 @@ mod tests {
         let now = catalogue(&[("id", INT4, true, true), ("code", TEXT, true, false)]);
         let (columns, origin) = decide(ReplicaIdentity::Index, &r, &now, &[]);
         assert_eq!((columns, origin), (vec![col("id", true, false), col("code", false, false)], KeyOrigin::Catalogue));
+    }
+
+    #[test]
+    fn a_streamed_column_takes_the_catalogues_default_only_while_name_and_type_still_match() {
+        let r = relation(&[("id", INT4, true), ("v", INT4, false), ("gone", TEXT, false)]);
+        let now = catalogue(&[("id", INT4, true, true), ("v", TEXT, false, false)]);
+        let shape = stream_shape(ReplicaIdentity::Default, &r, &now, None);
+        let defaults: Vec<Option<&str>> = shape.columns.iter().map(|c| c.default.as_deref()).collect();
+        assert_eq!(defaults, [Some("'id default'::text"), None, None]);
     }
 
     #[test]

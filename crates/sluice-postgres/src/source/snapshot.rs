@@ -8,6 +8,12 @@
 //! Rows go out in chunks bounded by count and by the bytes of COPY data they were parsed from (`chunk`): one CopyData
 //! message per row, so a table of large values flows a few rows at a time.
 //!
+//! Every row carries the snapshot's LSN in `source.lsn` and, as in Debezium (`PostgresSnapshotChangeEventSource`
+//! reads `pg_current_xact_id()` on the snapshot's connection), the id of the snapshot's transaction in `source.txId`:
+//! the first reader's, taken once before any row, so all rows of one snapshot share it whatever reader read them.
+//! Asking for the id assigns one to that read-only transaction; on a standby, where none can be assigned, it is
+//! null (Debezium's too).
+//!
 //! Progress is a [`SourceItem::SnapshotTableDone`] after a table's last row; the pipeline records a table as done
 //! only once the sink has acknowledged everything up to that item, so a crash never marks a table done early.
 
@@ -32,7 +38,8 @@ const PROGRESS_EVERY: Duration = Duration::from_secs(5);
 struct Shared {
     queue: Mutex<VecDeque<(CatalogTable, Arc<TableSchema>)>>,
     lsn: Lsn,
-    snapshot_name: String,
+    /// The snapshot transaction's id (`source.txId`).
+    tx_id: Option<u64>,
     next_ordinal: AtomicU64,
     first_sent: AtomicBool,
     tables_left: AtomicUsize,
@@ -59,17 +66,22 @@ pub(crate) async fn run_if_planned(
         let schema = prepared.catalog.table_schema(&t, options.filter.as_ref()).await?;
         queue.push_back((t, Arc::new(schema)));
     }
+    let clients = futures_util::future::try_join_all(
+        (0..options.snapshot_max_threads.max(1)).map(|_| open_reader(options, &snapshot_name)),
+    )
+    .await?;
+    let tx_id = snapshot_tx_id(&clients[0]).await?;
     let shared = Arc::new(Shared {
         tables_left: AtomicUsize::new(queue.len()),
         queue: Mutex::new(queue),
         lsn,
-        snapshot_name,
+        tx_id,
         next_ordinal: AtomicU64::new(0),
         first_sent: AtomicBool::new(false),
         chunk_bytes: options.chunk_bytes / options.snapshot_max_threads.max(1),
     });
     let started = Instant::now();
-    let readers = (0..options.snapshot_max_threads.max(1)).map(|_| reader(options, shared.clone(), items.clone()));
+    let readers = clients.into_iter().map(|client| reader(client, &options.status, shared.clone(), items.clone()));
     let results = futures_util::future::join_all(readers).await;
     drop(exporter);
     let mut gone = false;
@@ -84,24 +96,41 @@ pub(crate) async fn run_if_planned(
     Ok(Some(prepared))
 }
 
-/// One reader: imports the snapshot, then reads tables off the queue. `Ok(false)` when the pipeline is gone.
-async fn reader(
-    options: &SourceOptions,
-    shared: Arc<Shared>,
-    items: mpsc::Sender<ItemChunk>,
-) -> Result<bool, SourceError> {
+/// A reader's connection, in a transaction that imported the exported snapshot.
+async fn open_reader(options: &SourceOptions, snapshot_name: &str) -> Result<tokio_postgres::Client, SourceError> {
     let client = connect_sql(&options.connect).await?;
     client
         .batch_execute(&format!(
             "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT '{}'",
-            shared.snapshot_name.replace('\'', "''")
+            snapshot_name.replace('\'', "''")
         ))
         .await
         .map_err(|e| SourceError::sql("import the exported snapshot", e))?;
+    Ok(client)
+}
+
+/// The id of the snapshot transaction on `client` (Debezium's `PostgresConnection.currentTransactionId`): null on a
+/// standby, which cannot assign one. `txid_current()` is `pg_current_xact_id()` under its pre-13 name, so one query
+/// serves every supported server.
+async fn snapshot_tx_id(client: &tokio_postgres::Client) -> Result<Option<u64>, SourceError> {
+    let row = client
+        .query_one("SELECT CASE WHEN pg_is_in_recovery() THEN NULL ELSE txid_current() END", &[])
+        .await
+        .map_err(|e| SourceError::sql("read the snapshot's transaction id", e))?;
+    Ok(row.get::<_, Option<i64>>(0).and_then(|id| u64::try_from(id).ok()))
+}
+
+/// One reader: reads tables off the queue in its snapshot transaction. `Ok(false)` when the pipeline is gone.
+async fn reader(
+    client: tokio_postgres::Client,
+    status: &sluice_core::PipelineStatus,
+    shared: Arc<Shared>,
+    items: mpsc::Sender<ItemChunk>,
+) -> Result<bool, SourceError> {
     loop {
         let next = shared.queue.lock().expect("queue lock").pop_front();
         let Some((table, schema)) = next else { break };
-        if !read_table(&client, &shared, &table, schema, &items, &options.status).await? {
+        if !read_table(&client, &shared, &table, schema, &items, status).await? {
             return Ok(false);
         }
     }
@@ -202,7 +231,7 @@ fn read_event(shared: &Shared, schema: &Arc<TableSchema>, row: Tuple, marker: Sn
         source: SourceInfo {
             position: Position::new(shared.lsn, ordinal),
             lsn: shared.lsn,
-            tx_id: None,
+            tx_id: shared.tx_id,
             ts_us: sluice_core::unix_micros(),
             snapshot: marker,
         },

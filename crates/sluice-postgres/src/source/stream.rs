@@ -272,7 +272,7 @@ impl Decoder<'_> {
                     (Some(tx), true) => {
                         let ordinal = tx.next_ordinal;
                         tx.next_ordinal += 1;
-                        (Position::new(tx.commit_lsn, ordinal), Some(tx.xid), tx.ts_us)
+                        (Position::new(tx.commit_lsn, ordinal), Some(u64::from(tx.xid)), tx.ts_us)
                     }
                     _ => (Position::new(m.lsn, 0), None, sluice_core::unix_micros()),
                 };
@@ -339,7 +339,7 @@ impl Decoder<'_> {
             before,
             after,
             message: None,
-            source: SourceInfo { position, lsn, tx_id: Some(tx_id), ts_us, snapshot: SnapshotMarker::False },
+            source: SourceInfo { position, lsn, tx_id: Some(u64::from(tx_id)), ts_us, snapshot: SnapshotMarker::False },
         }));
         Ok(())
     }

@@ -4,6 +4,7 @@ mod connect_rest;
 mod connect_security;
 mod crash;
 mod dual_write;
+mod event_details;
 mod kafka;
 mod keys;
 mod memory;
