@@ -769,19 +769,22 @@ async fn tasks_config(State(worker): State<Shared>, Path(name): Path<String>) ->
 }
 
 /// `GET /connectors/{name}/topics`: the topics its pipelines delivered records to since the connector was created
-/// (in this worker process) or its topics were reset.
-async fn topics(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
+/// (in this worker process) or its topics were reset. As in Kafka Connect, which reads them from its status store
+/// without looking the connector up, a connector it does not know has none (`200`, not `404`).
+async fn topics(State(worker): State<Shared>, Path(name): Path<String>) -> Json<Value> {
+    let topics = worker.get(&name).map(|c| c.status().topics()).unwrap_or_default();
     let mut active = Map::new();
-    active.insert(name.clone(), json!({"topics": c.status().topics()}));
-    Json(Value::Object(active)).into_response()
+    active.insert(name, json!({"topics": topics}));
+    Json(Value::Object(active))
 }
 
-/// `PUT /connectors/{name}/topics/reset`: forgets the topics written so far; `202`, as Kafka Connect.
-async fn reset_topics(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
-    c.status().reset_topics();
-    StatusCode::ACCEPTED.into_response()
+/// `PUT /connectors/{name}/topics/reset`: forgets the topics written so far; `202`, as Kafka Connect, also for a
+/// connector it does not know.
+async fn reset_topics(State(worker): State<Shared>, Path(name): Path<String>) -> StatusCode {
+    if let Some(c) = worker.get(&name) {
+        c.status().reset_topics();
+    }
+    StatusCode::ACCEPTED
 }
 
 /// `GET /admin/loggers`: root and every logger whose level was set.
