@@ -500,10 +500,12 @@ async fn plugin_config(Path(plugin): Path<String>) -> Response {
     if plugins::is_connector(&plugin) {
         return Json(plugins::definitions()).into_response();
     }
-    error(
-        StatusCode::NOT_FOUND,
-        format!("Unknown plugin {plugin}. Sluice serves the configuration of {CONNECTOR_CLASS}"),
-    )
+    let message = if plugins::is_listed(&plugin) {
+        format!("Sluice serves configuration definitions for {CONNECTOR_CLASS} only; the options of {plugin} are in docs/configuration.md")
+    } else {
+        format!("Unknown plugin {plugin}.")
+    };
+    error(StatusCode::NOT_FOUND, message)
 }
 
 /// `GET /connectors`: the names, or with `?expand=status` / `?expand=info` (both may be given) an object of each

@@ -34,6 +34,11 @@ pub fn list(connectors_only: bool) -> Value {
     Value::Array(all)
 }
 
+/// Whether `plugin` is one of the transformations, predicates or converters `?connectorsOnly=false` lists.
+pub fn is_listed(plugin: &str) -> bool {
+    OTHER_PLUGINS.iter().any(|(class, _)| *class == plugin)
+}
+
 /// Whether `plugin` names Sluice's connector: its class, or Kafka Connect's aliases (the simple class name, and
 /// that name without `Connector`).
 pub fn is_connector(plugin: &str) -> bool {
