@@ -22,6 +22,9 @@ use sluice_core::{Lsn, OffsetStore, Offsets, Position};
 use super::supervisor::{Connector, Observed};
 use super::{error, names, not_found, Body, Shared, TargetState};
 
+/// Kafka Connect's answer to a PATCH without partitions.
+const NO_ENTRIES: &str = "Partitions / offsets need to be provided for an alter offsets request";
+
 /// Debezium's default `slot.name`, which the offsets of a connector that sets none belong to.
 const DEFAULT_SLOT: &str = "debezium";
 
@@ -96,7 +99,7 @@ enum Alteration {
 fn alteration(body: &Value, prefix: &str) -> Result<Alteration, String> {
     let entries = body.get("offsets").and_then(Value::as_array).filter(|e| !e.is_empty());
     let Some(entries) = entries else {
-        return Err("Partitions / offsets need to be provided for an alter offsets request".into());
+        return Err(NO_ENTRIES.into());
     };
     let mut last = None;
     for entry in entries {
@@ -130,22 +133,26 @@ fn alteration(body: &Value, prefix: &str) -> Result<Alteration, String> {
             Some(other) => return Err(format!("`offset` must be an object or null, got {other}")),
         });
     }
-    last.ok_or_else(|| "Partitions / offsets need to be provided for an alter offsets request".into())
+    last.ok_or_else(|| NO_ENTRIES.into())
 }
 
 /// `PATCH /connectors/{name}/offsets`: writes the position the connector resumes after (see the module's note on
 /// what the slot allows), keeping the snapshot's progress.
 pub async fn alter(State(worker): State<Shared>, Path(name): Path<String>, Body(body): Body) -> Response {
+    // Kafka Connect's order: no entries, then an unknown connector, then one not STOPPED, then bad entries.
+    if !matches!(body.get("offsets"), Some(Value::Array(entries)) if !entries.is_empty()) {
+        return error(StatusCode::BAD_REQUEST, NO_ENTRIES);
+    }
     let _change = worker.changes.lock().await;
     let Some(c) = worker.get(&name) else { return not_found(&name) };
+    if let Some(refused) = not_stopped(&c, &name) {
+        return refused;
+    }
     let config = c.desired().config;
     let alteration = match alteration(&body, &prefix(&c)) {
         Ok(a) => a,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
-    if let Some(refused) = not_stopped(&c, &name) {
-        return refused;
-    }
     let position = match alteration {
         Alteration::Reset => return remove(&worker, &name).unwrap_or_else(altered),
         Alteration::To(position) => position,
