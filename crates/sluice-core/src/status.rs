@@ -1,11 +1,12 @@
 //! What one pipeline is doing, for the people and probes that ask: streaming or not, when it last delivered an
-//! event, how far its snapshot has got.
+//! event, how far its snapshot has got, which topics it has written to.
 //!
 //! A [`PipelineStatus`] is made per pipeline and handed to its parts (the source sets streaming and snapshot progress,
 //! the delivery loop the last acknowledged event); the HTTP endpoints, `sluice status`, the progress bars and, in
 //! `sluice connect`, each connector's status read it. Nothing here is process-wide, so two connectors of one worker
 //! never see each other's state.
 
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -56,6 +57,9 @@ struct Inner {
     board: Mutex<Vec<TableProgress>>,
     /// The failure the pipeline is restarting after, until it streams or delivers again.
     retrying: Mutex<Option<Retrying>>,
+    /// Every topic a sink write delivered to since the status was made or the set was last reset (Kafka Connect's
+    /// "active topics").
+    topics: Mutex<BTreeSet<Arc<str>>>,
 }
 
 /// A pipeline restarting after failures, with no stream opened or event delivered since.
@@ -158,6 +162,36 @@ impl PipelineStatus {
     pub fn snapshot_started(&self) {
         self.board().clear();
     }
+
+    /// The topics written to since the status was made or [`Self::reset_topics`], in name order.
+    pub fn topics(&self) -> Vec<String> {
+        self.topic_set().iter().map(|t| t.to_string()).collect()
+    }
+
+    /// A sink write delivered records to `topics` (one entry per record). Called once per write, so it locks once;
+    /// consecutive records of one topic share its `Arc`, which keeps the look-ups to one per run of a topic.
+    pub fn topics_written<'a>(&self, topics: impl IntoIterator<Item = &'a Arc<str>>) {
+        let mut set = self.topic_set();
+        let mut last: Option<&Arc<str>> = None;
+        for topic in topics {
+            if last.is_some_and(|l| Arc::ptr_eq(l, topic)) {
+                continue;
+            }
+            last = Some(topic);
+            if !set.contains(&**topic) {
+                set.insert(topic.clone());
+            }
+        }
+    }
+
+    /// Forgets the topics written so far.
+    pub fn reset_topics(&self) {
+        self.topic_set().clear();
+    }
+
+    fn topic_set(&self) -> MutexGuard<'_, BTreeSet<Arc<str>>> {
+        self.inner.topics.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
 }
 
 #[cfg(test)]
@@ -191,6 +225,19 @@ mod tests {
         );
         status.snapshot_started();
         assert!(status.snapshot_progress().is_empty());
+    }
+
+    #[test]
+    fn written_topics_are_kept_once_each_until_reset() {
+        let status = PipelineStatus::new();
+        let (a, b): (Arc<str>, Arc<str>) = ("pg.public.b".into(), "pg.public.a".into());
+        status.topics_written([&a, &a, &b, &a]);
+        status.topics_written([&Arc::from("pg.public.a")]);
+        assert_eq!(status.topics(), ["pg.public.a", "pg.public.b"]);
+        status.reset_topics();
+        assert!(status.topics().is_empty());
+        status.topics_written([&b]);
+        assert_eq!(status.topics(), ["pg.public.a"]);
     }
 
     #[test]

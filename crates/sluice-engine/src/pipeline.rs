@@ -195,7 +195,7 @@ pub struct Pipeline<S: Sink> {
     observers: Vec<Box<dyn AcknowledgementObserver>>,
     /// `event.processing.failure.handling.mode`.
     failure_mode: FailureHandlingMode,
-    /// This pipeline's status: when it last acknowledged an event.
+    /// This pipeline's status: when it last acknowledged an event, which topics it wrote to.
     status: sluice_core::PipelineStatus,
 }
 
@@ -479,7 +479,10 @@ impl<S: Sink> Pipeline<S> {
                 metrics::counter!("sluice_sink_errors_total", "retriable" => retriable).increment(1);
             }
             match written {
-                Ok(()) => return Ok(()),
+                Ok(()) => {
+                    self.status.topics_written(records.iter().map(|r| &r.topic));
+                    return Ok(());
+                }
                 Err(e) if e.retriable => {
                     metrics::counter!("sluice_sink_retries_total").increment(1);
                     tracing::warn!(sink = self.sink.name(), attempt, retry_in_ms = delay.as_millis() as u64, error = %e,

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
@@ -68,9 +69,9 @@ const EXIT_CONFIG: u8 = 2;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.log_format);
+    let loggers = init_logging(cli.log_format);
     match &cli.command {
-        Command::Connect { config } => return connect(config),
+        Command::Connect { config } => return connect(config, loggers),
         Command::Status { config, url } => return status(config, url.as_deref()),
         Command::Run { .. } | Command::Check { .. } => {}
     }
@@ -182,7 +183,7 @@ fn status(config: &std::path::Path, url: Option<&str>) -> ExitCode {
     }
 }
 
-fn connect(path: &std::path::Path) -> ExitCode {
+fn connect(path: &std::path::Path, loggers: Arc<sluice::connect::Loggers>) -> ExitCode {
     let worker = match sluice::connect::load_worker(path) {
         Ok(worker) => worker,
         Err(problems) => {
@@ -190,7 +191,7 @@ fn connect(path: &std::path::Path) -> ExitCode {
             return ExitCode::from(EXIT_CONFIG);
         }
     };
-    run_until_signalled("draining every connector", |stop| sluice::connect::serve(worker, stop))
+    run_until_signalled("draining every connector", |stop| sluice::connect::serve(worker, loggers, stop))
 }
 
 async fn wait_for_signal() {
@@ -203,12 +204,23 @@ async fn wait_for_signal() {
     }
 }
 
-fn init_logging(format: LogFormat) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SLUICE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+/// Installs the log subscriber: `SLUICE_LOG`'s filter (or `info`), behind a reload handle so that `sluice connect`'s
+/// `/admin/loggers` can change it while the process runs.
+fn init_logging(format: LogFormat) -> Arc<sluice::connect::Loggers> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{fmt, reload, EnvFilter};
+    let base = std::env::var("SLUICE_LOG").ok().filter(|b| EnvFilter::try_new(b).is_ok());
+    let base = base.unwrap_or_else(|| "info".to_string());
+    let (filter, handle) = reload::Layer::new(EnvFilter::new(&base));
+    let registry = tracing_subscriber::registry().with(filter);
     match format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).init(),
+        LogFormat::Json => registry.with(fmt::layer().json().with_writer(std::io::stderr)).init(),
     }
+    let apply: sluice::connect::ApplyFilter = Box::new(move |directives| {
+        let filter = EnvFilter::try_new(directives).map_err(|e| e.to_string())?;
+        handle.reload(filter).map_err(|e| e.to_string())
+    });
+    Arc::new(sluice::connect::Loggers::new(base, apply))
 }

@@ -17,7 +17,10 @@
 //! store readable by the worker alone ([`store`]), and never makes a request wait on a pipeline ([`supervisor`]).
 
 mod access;
+mod loggers;
 mod names;
+mod offsets;
+mod plugins;
 mod policy;
 mod store;
 mod supervisor;
@@ -36,11 +39,11 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{json, Map, Value};
 use sluice_config::ProviderLimits;
-use sluice_core::{OffsetStore, Offsets};
 use tokio::sync::watch;
 
 use crate::config;
 pub use access::Access;
+pub use loggers::{ApplyFilter, Loggers};
 pub use policy::OverridePolicy;
 use supervisor::{Connector, Desired, Observed};
 
@@ -285,6 +288,8 @@ pub enum TargetState {
 /// agree.
 struct Worker {
     config: Arc<WorkerConfig>,
+    /// The process's log levels, which `/admin/loggers` reads and changes.
+    loggers: Arc<Loggers>,
     connectors: Mutex<BTreeMap<String, Arc<Connector>>>,
     changes: tokio::sync::Mutex<()>,
 }
@@ -485,8 +490,25 @@ async fn root() -> Json<Value> {
     Json(json!({"version": env!("CARGO_PKG_VERSION"), "commit": "sluice", "kafka_cluster_id": "sluice"}))
 }
 
-async fn plugins() -> Json<Value> {
-    Json(json!([{"class": CONNECTOR_CLASS, "type": "source", "version": env!("CARGO_PKG_VERSION")}]))
+/// `GET /connector-plugins`, with Kafka Connect's `connectorsOnly` (default `true`).
+async fn plugins(uri: axum::http::Uri) -> Json<Value> {
+    let all = uri.query().is_some_and(|q| q.split('&').any(|pair| pair.eq_ignore_ascii_case("connectorsOnly=false")));
+    Json(plugins::list(!all))
+}
+
+/// `GET /connector-plugins/{plugin}/config`: the connector's configuration definitions. Only the connector has
+/// them here; the transformations and converters `?connectorsOnly=false` lists are described in
+/// docs/configuration.md.
+async fn plugin_config(Path(plugin): Path<String>) -> Response {
+    if plugins::is_connector(&plugin) {
+        return Json(plugins::definitions()).into_response();
+    }
+    let message = if plugins::is_listed(&plugin) {
+        format!("Sluice serves configuration definitions for {CONNECTOR_CLASS} only; the options of {plugin} are in docs/configuration.md")
+    } else {
+        format!("Unknown plugin {plugin}.")
+    };
+    error(StatusCode::NOT_FOUND, message)
 }
 
 /// `GET /connectors`: the names, or with `?expand=status` / `?expand=info` (both may be given) an object of each
@@ -520,7 +542,7 @@ async fn validate_plugin_config(
     Path(plugin): Path<String>,
     Body(body): Body,
 ) -> Response {
-    if plugin != CONNECTOR_CLASS && plugin != "PostgresConnector" {
+    if !plugins::is_connector(&plugin) {
         return error(
             StatusCode::NOT_FOUND,
             format!("Connector plugin {plugin} not found: Sluice runs {CONNECTOR_CLASS}"),
@@ -738,6 +760,85 @@ async fn tasks(State(worker): State<Shared>, Path(name): Path<String>) -> Respon
     }
 }
 
+/// `GET /connectors/{name}/tasks-config`, deprecated in Kafka Connect but still served: the task's configuration
+/// under its id, `<name>-0`.
+async fn tasks_config(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
+    let Some(c) = worker.get(&name) else { return not_found(&name) };
+    tracing::warn!(
+        "The 'GET /connectors/{{connector}}/tasks-config' endpoint is deprecated and will be removed in the next major \
+         release. Please use the 'GET /connectors/{{connector}}/tasks' endpoint instead."
+    );
+    let mut by_task = Map::new();
+    by_task.insert(format!("{name}-0"), Value::Object(shown(&c.desired().config)));
+    Json(Value::Object(by_task)).into_response()
+}
+
+/// `GET /connectors/{name}/topics`: the topics its pipelines delivered records to since the connector was created
+/// (in this worker process) or its topics were reset. As in Kafka Connect, which reads them from its status store
+/// without looking the connector up, a connector it does not know has none (`200`, not `404`).
+async fn topics(State(worker): State<Shared>, Path(name): Path<String>) -> Json<Value> {
+    let topics = worker.get(&name).map(|c| c.status().topics()).unwrap_or_default();
+    let mut active = Map::new();
+    active.insert(name, json!({"topics": topics}));
+    Json(Value::Object(active))
+}
+
+/// `PUT /connectors/{name}/topics/reset`: forgets the topics written so far; `202`, as Kafka Connect, also for a
+/// connector it does not know.
+async fn reset_topics(State(worker): State<Shared>, Path(name): Path<String>) -> StatusCode {
+    if let Some(c) = worker.get(&name) {
+        c.status().reset_topics();
+    }
+    StatusCode::ACCEPTED
+}
+
+/// `GET /admin/loggers`: root and every logger whose level was set.
+async fn all_loggers(State(worker): State<Shared>) -> Json<Value> {
+    let all: Map<String, Value> = worker
+        .loggers
+        .all()
+        .into_iter()
+        .map(|(name, l)| (name, json!({"level": l.level, "last_modified": l.last_modified})))
+        .collect();
+    Json(Value::Object(all))
+}
+
+fn logger_error(e: loggers::LoggerError) -> Response {
+    match e {
+        loggers::LoggerError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        loggers::LoggerError::BadRequest(m) => error(StatusCode::BAD_REQUEST, m),
+        loggers::LoggerError::Internal(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
+    }
+}
+
+/// `GET /admin/loggers/{logger}`.
+async fn logger(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
+    match worker.loggers.level(&name) {
+        Ok(l) => Json(json!({"level": l.level, "last_modified": l.last_modified})).into_response(),
+        Err(e) => logger_error(e),
+    }
+}
+
+/// `PUT /admin/loggers/{logger}` with `{"level": …}`: the loggers changed. `?scope=cluster` answers `204`, as
+/// Kafka Connect does; this worker is the whole cluster, so both scopes change the same levels.
+async fn set_logger(
+    State(worker): State<Shared>,
+    Path(name): Path<String>,
+    uri: axum::http::Uri,
+    Body(body): Body,
+) -> Response {
+    let Some(level) = body.get("level").and_then(Value::as_str) else {
+        return error(StatusCode::BAD_REQUEST, "Desired 'level' parameter was not specified in request.");
+    };
+    let cluster = uri.query().is_some_and(|q| q.split('&').any(|pair| pair.eq_ignore_ascii_case("scope=cluster")));
+    let now_ms = sluice_core::unix_micros() / 1000;
+    match worker.loggers.set_level(&name, level, now_ms) {
+        Ok(_) if cluster => StatusCode::NO_CONTENT.into_response(),
+        Ok(changed) => Json(json!(changed)).into_response(),
+        Err(e) => logger_error(e),
+    }
+}
+
 /// Pause, resume, stop: record the new target (durably), and let the connector's task apply it.
 async fn retarget(worker: &Shared, name: &str, target: TargetState, code: StatusCode) -> Response {
     let _change = worker.changes.lock().await;
@@ -802,38 +903,6 @@ async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> Respo
     StatusCode::NO_CONTENT.into_response()
 }
 
-async fn get_offsets(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
-    let prefix = c.desired().config.get("topic.prefix").cloned().unwrap_or_default();
-    let offsets: Option<Offsets> =
-        OffsetStore::new(names::offsets_file(&worker.config.offsets_file, &name)).load().ok().flatten();
-    let entries: Vec<Value> = offsets
-        .and_then(|o| o.acknowledged)
-        .map(|p| {
-            json!({"partition": {"server": prefix}, "offset": {"lsn": p.commit_lsn.0, "lsn_commit": p.commit_lsn.0, "event_serial_no": p.ordinal}})
-        })
-        .into_iter()
-        .collect();
-    Json(json!({"offsets": entries})).into_response()
-}
-
-async fn delete_offsets(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
-    let Some(c) = worker.get(&name) else { return not_found(&name) };
-    if c.desired().target != TargetState::Stopped || c.observed() != Observed::Stopped {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("Connectors must be in the STOPPED state before their offsets can be modified. This can be done for the specified connector by issuing a 'PUT' request to the '/connectors/{name}/stop' endpoint"),
-        );
-    }
-    let path = names::offsets_file(&worker.config.offsets_file, &name);
-    match std::fs::remove_file(&path) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot remove the offsets: {e}")),
-    }
-    Json(json!({"message": "The offsets for this connector have been reset successfully"})).into_response()
-}
-
 /// The probes answer for every connector that should be running, each labelled with its name.
 fn readiness(worker: Shared) -> crate::observe::Checks {
     Arc::new(move || {
@@ -858,8 +927,13 @@ async fn no_method() -> Response {
     error(StatusCode::METHOD_NOT_ALLOWED, "HTTP method not allowed for this endpoint")
 }
 
-/// Runs the REST API until `shutdown`; starts the stored connectors whose target is RUNNING first.
-pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) -> Result<(), crate::app::RunError> {
+/// Runs the REST API until `shutdown`; starts the stored connectors whose target is RUNNING first. `loggers` holds
+/// the process's log filter, which `/admin/loggers` changes.
+pub async fn serve(
+    worker: WorkerConfig,
+    loggers: Arc<Loggers>,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), crate::app::RunError> {
     let task_error = |e: String| crate::app::RunError::Task(e);
     let stored = store::load(&store::path(&worker.offsets_file)).map_err(task_error)?;
     let worker = Arc::new(worker);
@@ -874,26 +948,36 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
     let dir = names::connectors_dir(&worker.offsets_file);
     std::fs::create_dir_all(&dir).map_err(|e| task_error(format!("cannot create {}: {e}", dir.display())))?;
     let addr = worker.listen;
-    let shared: Shared =
-        Arc::new(Worker { config: worker.clone(), connectors: Mutex::new(connectors), changes: Default::default() });
+    let shared: Shared = Arc::new(Worker {
+        config: worker.clone(),
+        loggers,
+        connectors: Mutex::new(connectors),
+        changes: Default::default(),
+    });
     let api = Router::new()
         .route("/", get(root))
         .route("/connector-plugins", get(plugins))
         .route("/health", get(health))
+        .route("/connector-plugins/{plugin}/config", get(plugin_config))
         .route("/connector-plugins/{plugin}/config/validate", put(validate_plugin_config))
+        .route("/admin/loggers", get(all_loggers))
+        .route("/admin/loggers/{logger}", get(logger).put(set_logger))
         .route("/connectors", get(list).post(create))
         .route("/connectors/", get(list).post(create))
         .route("/connectors/{name}", get(get_info).delete(delete))
         .route("/connectors/{name}/config", get(get_config).put(put_config).patch(patch_config))
         .route("/connectors/{name}/status", get(status))
         .route("/connectors/{name}/tasks", get(tasks))
+        .route("/connectors/{name}/tasks-config", get(tasks_config))
+        .route("/connectors/{name}/topics", get(topics))
+        .route("/connectors/{name}/topics/reset", put(reset_topics))
         .route("/connectors/{name}/tasks/{task}/status", get(task_status))
         .route("/connectors/{name}/tasks/{task}/restart", post(task_restart))
         .route("/connectors/{name}/pause", put(pause))
         .route("/connectors/{name}/resume", put(resume))
         .route("/connectors/{name}/stop", put(stop))
         .route("/connectors/{name}/restart", post(restart))
-        .route("/connectors/{name}/offsets", get(get_offsets).delete(delete_offsets))
+        .route("/connectors/{name}/offsets", get(offsets::get).delete(offsets::delete).patch(offsets::alter))
         .with_state(shared.clone())
         .merge(crate::observe::routes(readiness(shared.clone()))?)
         .fallback(no_route)
@@ -938,7 +1022,7 @@ pub async fn serve(worker: WorkerConfig, mut shutdown: watch::Receiver<bool>) ->
 mod tests {
     use super::*;
 
-    fn worker() -> WorkerConfig {
+    pub(super) fn worker() -> WorkerConfig {
         load_worker(FsPath::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../conf/worker.properties.example"))).unwrap()
     }
 

@@ -760,3 +760,81 @@ async fn a_skipped_event_is_counted_in_the_connectors_status() {
     std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
     assert!(process.wait().unwrap().success());
 }
+
+/// Starts a worker for the test's broker with the `items` connector, and waits until it streams: its address and
+/// process.
+fn start_items(k: &KafkaSetup) -> (String, std::process::Child) {
+    k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
+    let (addr, worker) = connect_worker(k, "");
+    let process = start_connect(&k.setup, &worker);
+    super::support::wait_for_listener(&addr);
+    assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&item_connector(&k.setup))).0, 201);
+    wait_for_status(&addr, "items", "RUNNING");
+    let deadline = Instant::now() + WAIT;
+    while !http(&addr, "GET", "/metrics", None).1.contains("sluice_connected{connector=\"items\"} 1") {
+        assert!(Instant::now() < deadline, "never connected");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    (addr, process)
+}
+
+/// `GET /connectors/items/topics`'s list.
+fn active_topics(addr: &str) -> Value {
+    let (code, body) = http(addr, "GET", "/connectors/items/topics", None);
+    assert_eq!(code, 200, "{body}");
+    serde_json::from_str::<Value>(&body).unwrap()["items"]["topics"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_topics_endpoint_lists_the_topics_a_connector_delivered_to_until_they_are_reset() {
+    let mut k = KafkaSetup::new("kafka_connect_topics", Broker::memory()).await;
+    let (addr, mut process) = start_items(&k);
+    assert_eq!(active_topics(&addr), json!([]), "nothing delivered yet");
+    k.setup.db.psql("INSERT INTO item VALUES (1, 'one')");
+    k.wait_for_topic_records("test.public.item", 1);
+    assert_eq!(active_topics(&addr), json!(["test.public.item"]), "delivered, so listed");
+
+    assert_eq!(http(&addr, "PUT", "/connectors/items/topics/reset", None), (202, String::new()));
+    assert_eq!(active_topics(&addr), json!([]));
+    k.setup.db.psql("INSERT INTO item VALUES (2, 'two')");
+    k.wait_for_topic_records("test.public.item", 2);
+    assert_eq!(active_topics(&addr), json!(["test.public.item"]), "listed again once written to again");
+    // Kafka Connect answers from its status store without looking the connector up: none, not a 404.
+    let (code, body) = http(&addr, "GET", "/connectors/nope/topics", None);
+    assert_eq!((code, serde_json::from_str::<Value>(&body).unwrap()), (200, json!({"nope": {"topics": []}})));
+    assert_eq!(http(&addr, "PUT", "/connectors/nope/topics/reset", None).0, 202);
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn offsets_moved_forward_on_a_stopped_connector_skip_the_changes_before_them() {
+    let mut k = KafkaSetup::new("kafka_connect_alter_offsets", Broker::memory()).await;
+    let (addr, mut process) = start_items(&k);
+    k.setup.db.psql("INSERT INTO item VALUES (1, 'delivered')");
+    k.wait_for_topic_records("test.public.item", 1);
+    assert_eq!(http(&addr, "PUT", "/connectors/items/stop", None).0, 204);
+    wait_for_status(&addr, "items", "STOPPED");
+
+    // One key, so one partition: had the skipped change been delivered, it would come before the later one.
+    k.setup.db.psql("UPDATE item SET name = 'skipped' WHERE id = 1");
+    let client = k.setup.db.client().await;
+    let row = client.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap();
+    let lsn = row.get::<_, i64>(0);
+    let offsets = json!({"offsets": [{"partition": {"server": "test"}, "offset": {"lsn": lsn}}]});
+    let (code, body) = http(&addr, "PATCH", "/connectors/items/offsets", Some(&offsets));
+    assert_eq!(code, 200, "{body}");
+    k.setup.db.psql("UPDATE item SET name = 'after the move' WHERE id = 1");
+
+    assert_eq!(http(&addr, "PUT", "/connectors/items/resume", None).0, 202);
+    wait_for_status(&addr, "items", "RUNNING");
+    let records = k.wait_for_topic_records("test.public.item", 2);
+    let name = |r: &Value| {
+        let value = if r["value"].get("payload").is_some() { &r["value"]["payload"] } else { &r["value"] };
+        value["after"]["name"].as_str().unwrap_or_default().to_string()
+    };
+    let names: Vec<String> = records.iter().map(name).collect();
+    assert_eq!(names, ["delivered", "after the move"], "{records:?}");
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+}

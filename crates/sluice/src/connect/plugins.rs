@@ -1,0 +1,293 @@
+//! `/connector-plugins`: what this worker can run, and the configuration definitions of its one connector.
+//!
+//! Kafka Connect answers `GET /connector-plugins/{plugin}/config` from the connector's `ConfigDef`; UIs (Kafka UI,
+//! Conduktor, Lenses) build their connector forms from it. Sluice's keys are declared by the parts that read them
+//! (the key registry, `crate::config::registry`), without Kafka Connect's vocabulary of types, importance and groups.
+//! So [`DEFINITIONS`] adds that vocabulary to the keys a Sluice connector configuration takes, and tests hold it to
+//! the registry both ways: every key listed here is one the worker accepts, with the registry's default, and every
+//! source key the registry declares is listed here.
+
+use serde_json::{json, Value};
+
+use super::CONNECTOR_CLASS;
+
+/// A transformation, predicate or converter a connector configuration may name, as
+/// `GET /connector-plugins?connectorsOnly=false` lists them: `(class, type)`.
+const OTHER_PLUGINS: &[(&str, &str)] = &[
+    ("io.debezium.transforms.ExtractNewRecordState", "transformation"),
+    ("io.debezium.transforms.outbox.EventRouter", "transformation"),
+    ("io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent", "transformation"),
+    ("org.apache.kafka.connect.transforms.predicates.TopicNameMatches", "predicate"),
+    ("org.apache.kafka.connect.json.JsonConverter", "converter"),
+    ("org.apache.kafka.connect.storage.StringConverter", "converter"),
+    ("org.apache.kafka.connect.converters.ByteArrayConverter", "converter"),
+    ("io.debezium.converters.BinaryDataConverter", "converter"),
+];
+
+/// `GET /connector-plugins`: the connector, and with `connectorsOnly=false` the transformations, predicates and
+/// converters a configuration may name too.
+pub fn list(connectors_only: bool) -> Value {
+    let version = env!("CARGO_PKG_VERSION");
+    let mut all = vec![json!({"class": CONNECTOR_CLASS, "type": "source", "version": version})];
+    if !connectors_only {
+        all.extend(OTHER_PLUGINS.iter().map(|(class, kind)| json!({"class": class, "type": kind, "version": version})));
+    }
+    Value::Array(all)
+}
+
+/// Whether `plugin` is one of the transformations, predicates or converters `?connectorsOnly=false` lists.
+pub fn is_listed(plugin: &str) -> bool {
+    OTHER_PLUGINS.iter().any(|(class, _)| *class == plugin)
+}
+
+/// Whether `plugin` names Sluice's connector: its class, or Kafka Connect's aliases (the simple class name, and
+/// that name without `Connector`).
+pub fn is_connector(plugin: &str) -> bool {
+    plugin == CONNECTOR_CLASS || plugin == "PostgresConnector" || plugin == "Postgres"
+}
+
+/// Kafka's `ConfigDef.Type` names.
+#[derive(Clone, Copy)]
+enum Type {
+    Bool,
+    Int,
+    Long,
+    Str,
+    List,
+    Class,
+    Password,
+}
+
+impl Type {
+    fn name(self) -> &'static str {
+        match self {
+            Type::Bool => "BOOLEAN",
+            Type::Int => "INT",
+            Type::Long => "LONG",
+            Type::Str => "STRING",
+            Type::List => "LIST",
+            Type::Class => "CLASS",
+            Type::Password => "PASSWORD",
+        }
+    }
+}
+
+/// One key: name, type, default (`None`: required when `required`, else unset), importance, group, documentation.
+struct Definition {
+    name: &'static str,
+    kind: Type,
+    required: bool,
+    default: Option<&'static str>,
+    importance: &'static str,
+    group: &'static str,
+    doc: &'static str,
+}
+
+const fn key(
+    name: &'static str,
+    kind: Type,
+    default: Option<&'static str>,
+    importance: &'static str,
+    group: &'static str,
+    doc: &'static str,
+) -> Definition {
+    Definition { name, kind, required: false, default, importance, group, doc }
+}
+
+const fn required(name: &'static str, kind: Type, group: &'static str, doc: &'static str) -> Definition {
+    Definition { name, kind, required: true, default: None, importance: "HIGH", group, doc }
+}
+
+const CONNECTION: &str = "Connection";
+const CONNECTOR: &str = "Connector";
+const FILTERS: &str = "Filters";
+const EVENTS: &str = "Events";
+const SNAPSHOT: &str = "Snapshot";
+const SLOT: &str = "Replication slot";
+const ADVANCED: &str = "Advanced";
+const COMMON: &str = "Common";
+
+use Type::*;
+
+/// Every key of a Sluice connector configuration, in the order a form shows them (docs/configuration.md has the
+/// details of each).
+const DEFINITIONS: &[Definition] = &[
+    required("name", Str, COMMON, "Globally unique name to use for this connector."),
+    required("connector.class", Class, COMMON, "io.debezium.connector.postgresql.PostgresConnector, the connector Sluice runs."),
+    key("tasks.max", Int, Some("1"), "HIGH", COMMON, "Maximum number of tasks; a Sluice connector runs one task, whatever the value."),
+    key("key.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
+    key("value.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
+    key("transforms", List, Some(""), "LOW", COMMON, "Aliases of the transformations to apply to records (ExtractNewRecordState, the outbox EventRouter, DecodeLogicalDecodingMessageContent)."),
+    key("predicates", List, Some(""), "LOW", COMMON, "Aliases of the predicates transformations may be applied under (TopicNameMatches)."),
+    required("database.hostname", Str, CONNECTION, "Resolvable hostname or IP address of the PostgreSQL server."),
+    key("database.port", Int, Some("5432"), "HIGH", CONNECTION, "Port of the PostgreSQL server."),
+    required("database.user", Str, CONNECTION, "Name of the PostgreSQL user, with LOGIN and REPLICATION."),
+    key("database.password", Password, None, "HIGH", CONNECTION, "Password of the PostgreSQL user."),
+    required("database.dbname", Str, CONNECTION, "The database to capture changes from."),
+    key("database.sslmode", Str, Some("prefer"), "MEDIUM", CONNECTION, "disable, allow, prefer, require, verify-ca or verify-full."),
+    key("database.sslrootcert", Str, None, "MEDIUM", CONNECTION, "CA certificate (PEM) for verify-ca and verify-full."),
+    key("driver.receiveBufferSize", Int, None, "LOW", CONNECTION, "Receive buffer of the replication socket in bytes; -1 leaves it to the operating system. Sized by Sluice when unset."),
+    required("topic.prefix", Str, CONNECTOR, "Prefix of every topic name: <prefix>.<schema>.<table>."),
+    key("plugin.name", Str, Some("pgoutput"), "MEDIUM", CONNECTOR, "The logical decoding plugin; only pgoutput."),
+    key("publication.name", Str, Some("dbz_publication"), "LOW", CONNECTOR, "The publication pgoutput streams from."),
+    key("publication.autocreate.mode", Str, Some("all_tables"), "LOW", CONNECTOR, "all_tables, filtered, no_tables or disabled."),
+    key("schema.include.list", List, None, "HIGH", FILTERS, "Regular expressions of the schemas to capture."),
+    key("schema.exclude.list", List, None, "MEDIUM", FILTERS, "Regular expressions of the schemas not to capture."),
+    key("table.include.list", List, None, "HIGH", FILTERS, "Regular expressions of the tables (schema.table) to capture."),
+    key("table.exclude.list", List, None, "MEDIUM", FILTERS, "Regular expressions of the tables not to capture."),
+    key("column.include.list", List, None, "MEDIUM", FILTERS, "Regular expressions of the columns (schema.table.column) to capture."),
+    key("column.exclude.list", List, None, "MEDIUM", FILTERS, "Regular expressions of the columns to leave out."),
+    key("skipped.operations", List, Some("t"), "LOW", FILTERS, "Operations not to emit: c, u, d, t, or none."),
+    key("snapshot.mode", Str, Some("initial"), "MEDIUM", SNAPSHOT, "initial, always, initial_only, no_data or when_needed."),
+    key("snapshot.max.threads", Int, Some("1"), "MEDIUM", SNAPSHOT, "Tables read in parallel during a snapshot."),
+    key("tombstones.on.delete", Bool, Some("true"), "HIGH", EVENTS, "Whether a delete is followed by a tombstone record."),
+    key("decimal.handling.mode", Str, Some("precise"), "MEDIUM", EVENTS, "precise, double or string."),
+    key("time.precision.mode", Str, Some("adaptive"), "MEDIUM", EVENTS, "adaptive, adaptive_time_microseconds or connect."),
+    key("binary.handling.mode", Str, Some("bytes"), "LOW", EVENTS, "bytes, base64, base64-url-safe or hex."),
+    key("unavailable.value.placeholder", Str, Some("__debezium_unavailable_value"), "MEDIUM", EVENTS, "Stands in for unchanged TOASTed values."),
+    key("include.unknown.datatypes", Bool, Some("false"), "LOW", EVENTS, "Whether columns of unsupported types are emitted as their text form in bytes."),
+    key("money.fraction.digits", Int, Some("2"), "LOW", EVENTS, "Scale of money values."),
+    key("event.processing.failure.handling.mode", Str, Some("fail"), "MEDIUM", EVENTS, "An event that cannot be encoded: fail, warn or skip."),
+    key("heartbeat.interval.ms", Int, Some("0"), "MEDIUM", EVENTS, "Milliseconds between heartbeat records; 0 for none."),
+    key("heartbeat.action.query", Str, None, "MEDIUM", EVENTS, "SQL run on the source database on every heartbeat."),
+    key("heartbeat.emit.message", Bool, Some("false"), "LOW", EVENTS, "Sluice's own: a WAL message on every heartbeat, so a quiet database still moves the slot."),
+    key("topic.heartbeat.prefix", Str, Some("__debezium-heartbeat"), "LOW", EVENTS, "Prefix of the heartbeat topic."),
+    key("slot.name", Str, Some("debezium"), "MEDIUM", SLOT, "The replication slot; one per connector."),
+    key("slot.max.retries", Int, Some("6"), "LOW", SLOT, "Attempts to start while another connection holds the slot."),
+    key("slot.retry.delay.ms", Long, Some("10000"), "LOW", SLOT, "Milliseconds between those attempts."),
+    key("slot.lost.policy", Str, Some("fail"), "MEDIUM", SLOT, "Sluice's own: fail, or recreate the slot and take a new snapshot, when the slot was lost."),
+    key("slot.guard.interval.ms", Long, Some("10000"), "LOW", SLOT, "Sluice's own: how often the slot's retained WAL is checked; 0 for never."),
+    key("slot.guard.retained.wal.warn.bytes", Long, Some("1073741824"), "LOW", SLOT, "Sluice's own: retained WAL above this is logged as a warning."),
+    key("status.update.interval.ms", Int, Some("10000"), "LOW", SLOT, "Milliseconds between standby status updates at the latest."),
+    key("max.queue.size.in.bytes", Long, Some("33554432"), "MEDIUM", ADVANCED, "Bytes of change events in flight; 0 for no byte limit."),
+    key("offset.flush.interval.ms", Long, Some("0"), "LOW", ADVANCED, "How often acknowledged positions are written at most; 0 for after every batch."),
+    key("outbox.cleanup.table", Str, None, "LOW", ADVANCED, "Sluice's own: schema.table of an outbox whose rows are deleted once their events are acknowledged."),
+    key("outbox.cleanup.id.column", Str, Some("id"), "LOW", ADVANCED, "The column outbox rows are deleted by."),
+    key("outbox.cleanup.interval.ms", Long, Some("1000"), "LOW", ADVANCED, "How often acknowledged outbox rows are deleted."),
+    key("outbox.cleanup.batch.size", Int, Some("1000"), "LOW", ADVANCED, "At most this many outbox rows per DELETE."),
+];
+
+/// `GET /connector-plugins/{connector}/config`: Kafka Connect's `ConfigKeyInfo` list. `order` counts within each
+/// group, from 1, as `ConfigDef` numbers them.
+pub fn definitions() -> Value {
+    let mut orders: Vec<(&str, i32)> = Vec::new();
+    let infos = DEFINITIONS
+        .iter()
+        .map(|d| {
+            let order = match orders.iter_mut().find(|(g, _)| *g == d.group) {
+                Some((_, n)) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    orders.push((d.group, 1));
+                    1
+                }
+            };
+            json!({
+                "name": d.name,
+                "type": d.kind.name(),
+                "required": d.required,
+                "default_value": d.default,
+                "importance": d.importance,
+                "documentation": d.doc,
+                "group": d.group,
+                "order": order,
+                "width": "MEDIUM",
+                "display_name": d.name,
+                "dependents": [],
+            })
+        })
+        .collect();
+    Value::Array(infos)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+
+    /// A value of the key's type that the worker accepts, for keys without a default.
+    fn sample(d: &Definition) -> &'static str {
+        match (d.name, d.kind) {
+            ("connector.class", _) => CONNECTOR_CLASS,
+            ("key.converter" | "value.converter", _) => "org.apache.kafka.connect.json.JsonConverter",
+            ("driver.receiveBufferSize", _) => "-1",
+            ("database.sslrootcert", _) => "/etc/ssl/certs/ca-certificates.crt",
+            ("outbox.cleanup.table", _) => "public.outbox",
+            (_, Bool) => "true",
+            (_, Int | Long) => "1",
+            _ => "x",
+        }
+    }
+
+    #[test]
+    fn every_defined_key_is_accepted_by_the_worker_with_its_default_or_a_sample() {
+        let worker = super::super::tests::worker();
+        let base: BTreeMap<String, String> =
+            DEFINITIONS.iter().filter(|d| d.required).map(|d| (d.name.to_string(), sample(d).to_string())).collect();
+        for d in DEFINITIONS {
+            let mut config = base.clone();
+            config.insert(d.name.into(), d.default.unwrap_or_else(|| sample(d)).to_string());
+            if d.name == "heartbeat.action.query" {
+                config.insert("heartbeat.interval.ms".into(), "1000".into());
+            }
+            let pairs = super::super::translate(&worker, "c", &config);
+            if let Err(problems) = super::super::validate(&worker, pairs) {
+                panic!("`{}` as defined is refused: {problems:?}", d.name);
+            }
+        }
+    }
+
+    #[test]
+    fn every_source_key_of_the_registry_is_defined_with_the_registrys_default() {
+        // Set by the worker itself (per-connector offset files), or Kafka Connect's topic creation, which has
+        // `topic.creation.default.*` free-form keys rather than definitions.
+        let worker_owned = ["offset.storage", "offset.storage.file.filename"];
+        for set in crate::config::registry().sets().iter().filter(|s| s.prefix == "debezium.source.") {
+            for key in set.keys.iter().filter(|k| !worker_owned.contains(&k.name)) {
+                if key.name.starts_with("topic.creation.default.") {
+                    continue;
+                }
+                let Some(d) = DEFINITIONS.iter().find(|d| d.name == key.name) else {
+                    panic!("`{}` ({}) is declared in the registry but not defined here", key.name, set.owner)
+                };
+                assert_eq!(d.default.unwrap_or(""), key.default, "the default of `{}`", key.name);
+            }
+        }
+    }
+
+    #[test]
+    fn definitions_have_kafka_connects_fields_and_unique_names() {
+        let infos = definitions();
+        let infos = infos.as_array().unwrap();
+        let mut names: Vec<&str> = infos.iter().map(|i| i["name"].as_str().unwrap()).collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), infos.len(), "a key is defined twice");
+        let fields = [
+            "name",
+            "type",
+            "required",
+            "default_value",
+            "importance",
+            "documentation",
+            "group",
+            "order",
+            "width",
+            "display_name",
+            "dependents",
+        ];
+        for info in infos {
+            let keys: Vec<&String> = info.as_object().unwrap().keys().collect();
+            assert_eq!(keys.len(), fields.len(), "{info}");
+            assert!(fields.iter().all(|f| info.get(*f).is_some()), "{info}");
+        }
+        let first_connection = infos.iter().find(|i| i["group"] == "Connection").unwrap();
+        assert_eq!(
+            (first_connection["name"].as_str(), first_connection["order"].as_i64()),
+            (Some("database.hostname"), Some(1))
+        );
+    }
+}
