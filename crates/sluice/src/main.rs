@@ -48,6 +48,9 @@ enum Command {
         #[arg(long)]
         url: Option<String>,
     },
+    /// Prints every key this binary reads, with its default and meaning, and the Debezium keys, sinks and transforms
+    /// it does not support yet (Markdown; docs/migrating-from-debezium.md holds the same).
+    Keys,
     /// Runs a Kafka Connect–compatible worker: connectors are created, changed and watched through Kafka Connect's
     /// REST API (PUT /connectors/NAME/config, GET /connectors/NAME/status, …) and run into the worker's Kafka.
     ///
@@ -70,15 +73,15 @@ const EXIT_CONFIG: u8 = 2;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let loggers = init_logging(cli.log_format);
-    match &cli.command {
+    let config = match &cli.command {
         Command::Connect { config } => return connect(config, loggers),
         Command::Status { config, url } => return status(config, url.as_deref()),
-        Command::Run { .. } | Command::Check { .. } => {}
-    }
-    let (Command::Run { config }
-    | Command::Check { config }
-    | Command::Connect { config }
-    | Command::Status { config, .. }) = &cli.command;
+        Command::Keys => {
+            print!("{}", sluice::config::reference::markdown());
+            return ExitCode::SUCCESS;
+        }
+        Command::Run { config } | Command::Check { config } => config,
+    };
     let loaded = match sluice::config::load(config) {
         Ok(loaded) => loaded,
         Err(e) => {

@@ -10,7 +10,10 @@ use crate::{
     BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, TimePrecisionMode,
 };
 
-pub use transforms::{read as read_transforms, PredicateConfig, TransformConfig, TransformType, TRANSFORM_KEYS};
+pub use transforms::{
+    read as read_transforms, PredicateConfig, TransformConfig, TransformType, NOT_YET as TRANSFORMS_NOT_YET,
+    PREDICATES_SUPPORTED, SUPPORTED as TRANSFORMS_SUPPORTED, TRANSFORM_KEYS,
+};
 
 const SOURCE: &str = "debezium.source.";
 const FORMAT: &str = "debezium.format.";

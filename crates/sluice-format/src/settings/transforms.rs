@@ -73,8 +73,14 @@ const UNWRAP_NOT_YET: &[(&str, &str)] = &[
     ("replace.null.with.default", "true"),
 ];
 
+/// The transforms Sluice carries out.
+pub const SUPPORTED: &[&str] = &[EXTRACT_NEW_RECORD_STATE, EVENT_ROUTER, DECODE_MESSAGE_CONTENT];
+
+/// The predicates Sluice evaluates.
+pub const PREDICATES_SUPPORTED: &[&str] = &[TOPIC_NAME_MATCHES];
+
 /// Transforms Debezium users often chain that Sluice does not have yet.
-const NOT_YET: &[&str] = &[
+pub const NOT_YET: &[&str] = &[
     "io.debezium.transforms.ByLogicalTableRouter",
     "io.debezium.transforms.Filter",
     "io.debezium.transforms.ContentBasedRouter",

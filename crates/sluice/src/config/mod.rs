@@ -16,6 +16,8 @@ use sluice_sinks::registry::SinkConfig;
 
 pub use sluice_config::{parse_properties, redact, Entry};
 
+pub mod reference;
+
 /// A valid configuration plus what the caller should log.
 pub type LoadedConfig = sluice_config::Loaded<Config>;
 
