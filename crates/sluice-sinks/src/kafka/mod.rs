@@ -46,6 +46,9 @@ pub use settings::{producer_settings, ProducerSettings, CODE_LOADING_KEYS};
 /// How long a topic creation request may take before it counts as a transient failure.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the health check waits for the brokers' metadata.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long `close` waits for messages still queued in the producer.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -372,6 +375,24 @@ impl Sink for KafkaSink {
                 Some(e),
             )),
             Err(e) => Err(sink_error(false, format!("the flush task failed: {e}"), None)),
+        }
+    }
+
+    /// A metadata request to the brokers: it needs a broker to answer, and creates nothing.
+    async fn health(&mut self) -> Result<(), SinkError> {
+        let producer = self.producer.clone();
+        let answered =
+            tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, HEALTH_TIMEOUT).map(|_| ()))
+                .await;
+        let brokers = self.config.get("bootstrap.servers").unwrap_or("(bootstrap.servers unset)").to_string();
+        match answered {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(sink_error(
+                true,
+                format!("no Kafka broker at {brokers} answered within {} s: {e}", HEALTH_TIMEOUT.as_secs()),
+                Some(e),
+            )),
+            Err(e) => Err(sink_error(false, format!("the health check task failed: {e}"), None)),
         }
     }
 }

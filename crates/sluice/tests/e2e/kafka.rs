@@ -385,6 +385,21 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_broker_at_start_is_named_with_the_hint_and_retried() {
+    let mut k = KafkaSetup::new("kafka_unreachable", Broker::memory()).await;
+    let nowhere = format!("127.0.0.1:{}", sluice_testkit::free_port());
+    k.setup.set("debezium.sink.kafka.producer.bootstrap.servers", &nowhere);
+    create_tables(&k.setup.db, KEYS);
+    let mut sluice = k.setup.start();
+    // The sink's health check fails the run before any batch: named, with the policy's hint, then retried.
+    sluice.wait_for_log(&format!("no Kafka broker at {nowhere} answered"), WAIT);
+    sluice.wait_for_log("nothing is confirmed to PostgreSQL until it is delivered", WAIT);
+    sluice.wait_for_log("asking again", WAIT);
+    // Asked again with back-off, and a shutdown meanwhile is clean.
+    sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn a_record_over_the_size_limit_stops_sluice_naming_the_topic_without_confirming_it() {
     let mut k = KafkaSetup::new("kafka_too_large", Broker::memory()).await;
     k.setup.db.psql("CREATE TABLE doc (id int PRIMARY KEY, body text)");
