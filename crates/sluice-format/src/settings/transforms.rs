@@ -26,6 +26,7 @@ pub static TRANSFORM_KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 const TOPIC_NAME_MATCHES: &str = "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";

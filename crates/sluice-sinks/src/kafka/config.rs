@@ -23,6 +23,7 @@ static PRODUCER_KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 static TOPIC_CREATION_KEYS: KeySet = KeySet {
@@ -37,6 +38,7 @@ static TOPIC_CREATION_KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 pub static SINK: SinkType = SinkType { name: "kafka", keys: &[&PRODUCER_KEYS, &TOPIC_CREATION_KEYS], read };

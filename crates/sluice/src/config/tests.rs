@@ -901,3 +901,19 @@ fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_s
         assert!(p.contains("does not support yet"), "{refused}: {p}");
     }
 }
+
+#[test]
+fn keys_of_other_debezium_connectors_are_a_warning_not_an_error() {
+    let loaded = ok("debezium.source.database.server.id=184054\n\
+         debezium.source.schema.history.internal.kafka.topic=schema-changes.inventory\n\
+         debezium.source.internal.advanced.metrics.enable=true\n");
+    for key in ["database.server.id", "schema.history.internal.kafka.topic", "internal.advanced.metrics.enable"] {
+        assert!(
+            loaded.warnings.iter().any(|w| w.contains(key) && w.contains("another Debezium connector")),
+            "{key}: {:?}",
+            loaded.warnings
+        );
+    }
+    assert!(one_problem("debezium.source.slot.failover=true\n").contains("does not support yet"));
+    assert!(ok("debezium.source.slot.failover=false\n").ignored_keys.contains(&"debezium.source.slot.failover".into()));
+}
