@@ -85,7 +85,7 @@ impl Destination for KafkaDestination {
         }
         let producer: Vec<(String, String)> = producer.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let settings = producer_settings(&producer).expect("valid producer settings");
-        let creation = TopicCreation { partitions: 4, replication_factor: -1, configs: vec![] };
+        let creation = TopicCreation { partitions: 4, replication_factor: -1, configs: vec![], groups: vec![] };
         KafkaSink::new(settings, Some(creation)).expect("a Kafka sink")
     }
 

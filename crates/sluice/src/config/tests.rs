@@ -139,8 +139,12 @@ fn debezium_keys_not_implemented_yet_say_so() {
         let p = one_problem(&format!("{key}=1\n"));
         assert!(p.contains("does not support yet"), "{p}");
     }
-    let p = one_problem("debezium.source.topic.creation.groups=big\n");
-    assert!(p.contains("does not support yet"), "{p}");
+    let loaded = ok("debezium.source.topic.creation.groups=big\n");
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("topic.creation") && w.contains("not kafka")),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
@@ -160,7 +164,7 @@ fn the_kafka_sink_takes_every_producer_key_and_topic_creation() {
         sink(&c),
         "KafkaConfig { producer: [(\"bootstrap.servers\", \"127.0.0.1:9092\"), (\"compression.type\", \"zstd\"), \
          (\"key.serializer\", \"org.apache.kafka.common.serialization.StringSerializer\")], topic_creation: \
-         Some(TopicCreation { partitions: 4, replication_factor: -1, configs: [(\"cleanup.policy\", \"compact\")] }) }"
+         Some(TopicCreation { partitions: 4, replication_factor: -1, configs: [(\"cleanup.policy\", \"compact\")], groups: [] }) }"
     );
 }
 

@@ -111,7 +111,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
     (
         "debezium-examples__topic-auto-create__connector.json",
         "debezium/debezium-examples topic-auto-create/connector.json",
-        NotYet("topic.creation.groups"),
+        Starts,
     ),
     (
         "debezium-examples__postgres-failover-slots__inventory-source.json",

@@ -293,6 +293,34 @@ async fn snapshot_and_streamed_events_reach_kafka_with_keys_values_headers_and_t
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn topic_creation_groups_give_matching_topics_their_own_partitions() {
+    let mut k = KafkaSetup::new("kafka_groups", Broker::memory()).await;
+    // debezium/debezium-examples topic-auto-create/connector.json's shape: a default group and one named group.
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "1")
+        .set("debezium.source.topic.creation.default.replication.factor", "1")
+        .set("debezium.source.topic.creation.groups", "wide")
+        .set("debezium.source.topic.creation.wide.include", "test\\.public\\.wide.*")
+        .set("debezium.source.topic.creation.wide.exclude", "test\\.public\\.wide_but_not")
+        .set("debezium.source.topic.creation.wide.partitions", "3");
+    k.setup.db.psql(
+        "CREATE TABLE wide (id int PRIMARY KEY); CREATE TABLE wide_but_not (id int PRIMARY KEY);
+         CREATE TABLE narrow (id int PRIMARY KEY);
+         INSERT INTO wide VALUES (1); INSERT INTO wide_but_not VALUES (1); INSERT INTO narrow VALUES (1);",
+    );
+    let mut sluice = k.setup.start();
+    k.wait_for_records("a row of each table", WAIT, |r| r.len() >= 3);
+    sluice.stop();
+    let partitions = |topic: &str| {
+        let metadata = k.reader.consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).unwrap();
+        metadata.topics()[0].partitions().len()
+    };
+    assert_eq!(partitions("test.public.wide"), 3, "the group's");
+    assert_eq!(partitions("test.public.wide_but_not"), 1, "excluded from the group: the default's");
+    assert_eq!(partitions("test.public.narrow"), 1, "the default's");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn per_key_order_holds_across_four_partitions_chosen_like_the_java_client() {
     let mut k = KafkaSetup::new("kafka_order", Broker::memory()).await;
     k.setup
