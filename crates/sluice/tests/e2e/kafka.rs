@@ -308,7 +308,7 @@ async fn topic_creation_groups_give_matching_topics_their_own_partitions() {
          CREATE TABLE narrow (id int PRIMARY KEY);
          INSERT INTO wide VALUES (1); INSERT INTO wide_but_not VALUES (1); INSERT INTO narrow VALUES (1);",
     );
-    let mut sluice = k.setup.start();
+    let sluice = k.setup.start();
     k.wait_for_records("a row of each table", WAIT, |r| r.len() >= 3);
     sluice.stop();
     let partitions = |topic: &str| {
