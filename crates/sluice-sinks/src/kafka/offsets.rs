@@ -10,7 +10,8 @@
 //!
 //! Failures say which topic and brokers they concern. A broker that cannot be reached, or does not acknowledge
 //! within `offset.flush.timeout.ms`, is a retriable failure (the pipeline writes the offsets again and confirms
-//! nothing meanwhile); refused credentials or a malformed record are not.
+//! nothing meanwhile); refused credentials or a malformed record are not. Records never expire in the client, so an
+//! outage leaves a few queued copies of older offsets, delivered in order before the newer ones.
 
 use std::time::{Duration, Instant};
 
@@ -79,9 +80,10 @@ impl KafkaOffsetStore {
         let consumer = settings.client_config_without_producer_keys();
         let admin = consumer.create_with_context(LogContext).map_err(|e| refused(&options.topic, &bootstrap, e))?;
         let mut producer_config = settings.into_client_config();
-        producer_config
-            .set("message.timeout.ms", options.flush_timeout.as_millis().max(1).to_string())
-            .set("linger.ms", "0");
+        // As Kafka Connect's offsets producer (`delivery.timeout.ms` = forever): librdkafka keeps a record until the
+        // brokers take it, so a record never times out in the client (which would need the idempotent producer's
+        // epoch bumped); `offset.flush.timeout.ms` bounds how long a save waits for it instead.
+        producer_config.set("message.timeout.ms", "0").set("linger.ms", "0");
         let producer =
             producer_config.create_with_context(LogContext).map_err(|e| refused(&options.topic, &bootstrap, e))?;
         let key = connect_format::key(&options.connector, &options.topic_prefix);
@@ -175,14 +177,18 @@ impl KafkaOffsetStore {
         }
         let delivery =
             self.producer.send_result(record).map_err(|(e, _)| self.kafka_error("write the offsets to", e))?;
-        // librdkafka gives up on the message after `message.timeout.ms` (the flush timeout); the margin only guards
-        // against a delivery report that never comes.
-        let waited = tokio::time::timeout(self.options.flush_timeout + Duration::from_secs(5), delivery).await;
-        match waited {
+        // A save that is not acknowledged in time fails as retriable and is made again; the record still queued is
+        // delivered too, before the later one, so the last record for the key stays the newest offsets.
+        let timeout = self.options.flush_timeout;
+        match tokio::time::timeout(timeout, delivery).await {
             Ok(Ok(Ok(_))) => Ok(()),
             Ok(Ok(Err((e, _)))) => Err(self.kafka_error("write the offsets to", e)),
             Ok(Err(_)) => Err(self.error(true, "write the offsets to", "the producer went away")),
-            Err(_) => Err(self.error(true, "write the offsets to", "no acknowledgement in time")),
+            Err(_) => Err(self.error(
+                true,
+                "write the offsets to",
+                format!("no acknowledgement within offset.flush.timeout.ms ({} ms)", timeout.as_millis()),
+            )),
         }
     }
 
