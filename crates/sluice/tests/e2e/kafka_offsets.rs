@@ -169,6 +169,47 @@ async fn kill_9_mid_stream_with_offsets_in_kafka_loses_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn kill_9_mid_snapshot_with_offsets_in_kafka_resumes_it_table_by_table_and_never_reruns_it() {
+    let broker = Broker::memory();
+    let mut setup = setup("koffsets_crash_snapshot", &broker).await;
+    create_tables(&setup.db, KEYS);
+    setup.db.psql("CREATE TABLE filler (id int PRIMARY KEY, pad text); INSERT INTO filler SELECT g, repeat('x', 50) FROM generate_series(1, 150000) g;");
+    setup.set("debezium.source.snapshot.max.threads", "2");
+    let sluice = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "100")]);
+    setup.wait_for_records("part of the snapshot", WAIT, |r| r.len() >= 5_000);
+    sluice.kill9();
+    assert!(setup.records().len() < 150_000 + KEYS as usize, "the snapshot finished before the kill");
+    let progress = &stored_offsets(&broker.bootstrap())["sluice_snapshot"];
+    assert_eq!(progress["completed"], json!(false), "the snapshot's tables are stored before its rows: {progress}");
+
+    let sluice = setup.start();
+    setup.db.psql("UPDATE acct SET v = v + 1 WHERE id = 1");
+    let state = acct_state(&setup.db).await;
+    setup.wait_for_records("the snapshot's end and the update", WAIT, |r| caught_up(r, &state));
+    let filler = |records: &[Value]| {
+        records
+            .iter()
+            .filter(|r| r["topic"] == "test.public.filler")
+            .filter_map(|r| r["value"]["after"]["id"].as_i64())
+            .collect::<std::collections::BTreeSet<_>>()
+            .len()
+    };
+    setup.wait_for_records("every filler row", WAIT, |r| filler(r) == 150_000);
+    sluice.stop();
+    let stored = stored_offsets(&broker.bootstrap());
+    assert_eq!(stored["sluice_snapshot"]["completed"], json!(true), "{stored}");
+    assert!(stored.get("snapshot").is_none(), "Debezium reads a completed snapshot: {stored}");
+
+    let reads_before = reads(&setup);
+    let sluice = setup.start();
+    setup.db.psql("UPDATE acct SET v = v + 1 WHERE id = 2");
+    let state = acct_state(&setup.db).await;
+    setup.wait_for_records("the last update", WAIT, |r| caught_up(r, &state));
+    sluice.stop();
+    assert_eq!(reads(&setup), reads_before, "the completed snapshot ran again");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn sluices_offsets_read_as_debeziums_and_debeziums_are_resumed_from() {
     let broker = Broker::memory();
     let setup = setup("koffsets_format", &broker).await;
