@@ -109,11 +109,10 @@ impl KafkaOffsetStore {
             .set("cleanup.policy", "compact");
         let admin_options =
             AdminOptions::new().request_timeout(Some(LOAD_TIMEOUT)).operation_timeout(Some(LOAD_TIMEOUT));
-        let results = self
-            .admin
-            .create_topics([&topic], &admin_options)
-            .await
-            .map_err(|e| self.error(true, "create", format!("{e}; is a broker reachable at bootstrap.servers?")))?;
+        let results = self.admin.create_topics([&topic], &admin_options).await.map_err(|e| {
+            let detail = format!("{e} while making sure the topic exists; is a broker reachable at bootstrap.servers?");
+            self.error(true, "reach the offsets store,", detail)
+        })?;
         for result in results {
             match result {
                 Ok(name) => tracing::info!(topic = %name, partitions = o.partitions,
@@ -223,12 +222,16 @@ fn read_to_end(
         (retriable, format!("{e}; is a broker reachable at bootstrap.servers?"))
     };
     let metadata = consumer.fetch_metadata(Some(topic), left()).map_err(unreachable)?;
-    let partitions: Vec<i32> = metadata
-        .topics()
-        .iter()
-        .filter(|t| t.name() == topic)
-        .flat_map(|t| t.partitions().iter().map(|p| p.id()))
-        .collect();
+    // A topic that is not there holds no offsets, but "none" would mean a new snapshot: that is for an operator to
+    // decide, not for a topic that could not be created.
+    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
+        return Err((true, "the brokers do not list the topic".into()));
+    };
+    if let Some(error) = found.error() {
+        let code = RDKafkaErrorCode::from(error);
+        return Err((!is_permanent(code), format!("{code}: the topic cannot be read (does it exist?)")));
+    }
+    let partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
     let mut ends = std::collections::BTreeMap::new();
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
