@@ -221,17 +221,25 @@ fn read_to_end(
         let retriable = e.rdkafka_error_code().is_none_or(|code| !is_permanent(code));
         (retriable, format!("{e}; is a broker reachable at bootstrap.servers?"))
     };
-    let metadata = consumer.fetch_metadata(Some(topic), left()).map_err(unreachable)?;
     // A topic that is not there holds no offsets, but "none" would mean a new snapshot: that is for an operator to
-    // decide, not for a topic that could not be created.
-    let Some(found) = metadata.topics().iter().find(|t| t.name() == topic) else {
-        return Err((true, "the brokers do not list the topic".into()));
+    // decide, not for a topic that could not be created. One created a moment ago may take a moment to be listed.
+    let partitions: Vec<i32> = loop {
+        let metadata = consumer.fetch_metadata(Some(topic), left()).map_err(unreachable)?;
+        let listed = match metadata.topics().iter().find(|t| t.name() == topic) {
+            None => Err("the brokers do not list the topic".to_string()),
+            Some(t) => match t.error() {
+                Some(error) => {
+                    Err(format!("{}: the topic cannot be read (does it exist?)", RDKafkaErrorCode::from(error)))
+                }
+                None => Ok(t.partitions().iter().map(|p| p.id()).collect()),
+            },
+        };
+        match listed {
+            Ok(partitions) => break partitions,
+            Err(problem) if left().is_zero() => return Err((true, problem)),
+            Err(_) => std::thread::sleep(Duration::from_millis(200).min(left())),
+        }
     };
-    if let Some(error) = found.error() {
-        let code = RDKafkaErrorCode::from(error);
-        return Err((!is_permanent(code), format!("{code}: the topic cannot be read (does it exist?)")));
-    }
-    let partitions: Vec<i32> = found.partitions().iter().map(|p| p.id()).collect();
     let mut ends = std::collections::BTreeMap::new();
     let mut assignment = TopicPartitionList::new();
     for partition in partitions {
