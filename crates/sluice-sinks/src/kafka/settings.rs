@@ -175,7 +175,8 @@ pub fn client_settings(prefix: &str, needs: &str, props: &[(String, String)]) ->
         // bootstrap servers the client has no broker to dial.
         let config: ClientConfig = entries.iter().filter(|(k, _)| k != "bootstrap.servers").cloned().collect();
         if let Err(e) = config.create::<BaseProducer>() {
-            problems.push(format!("the Kafka producer settings (`{prefix}*`) are inconsistent: {e}"));
+            let keys = if prefix.is_empty() { String::new() } else { format!(" (`{prefix}*`)") };
+            problems.push(format!("the Kafka client settings{keys} are inconsistent: {e}"));
         }
     }
     if problems.is_empty() {

@@ -208,6 +208,15 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
     };
     let offsets_file =
         PathBuf::from(entries.get("offset.storage.file.filename").map_or("data/connect.offsets", |s| s.as_str()));
+    let offsets_topic = OffsetsTopic::from_worker(&entries);
+    if let Some(topic) = &offsets_topic {
+        // Checked once here, with the worker's key names, rather than in every connector's configuration.
+        let mut client = topic.client.clone();
+        client.push(("bootstrap.servers".into(), bootstrap_servers.clone()));
+        if let Err(found) = sluice_sinks::kafka::client_settings("", "offset.storage.topic is set", &client) {
+            problems.extend(found);
+        }
+    }
     let mut defaults = Vec::new();
     for (key, value) in &entries {
         match key.as_str() {
@@ -229,7 +238,7 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
             listen,
             bootstrap_servers,
             offsets_file,
-            offsets_topic: OffsetsTopic::from_worker(&entries),
+            offsets_topic,
             defaults,
             access,
             tls,
@@ -1153,7 +1162,7 @@ mod tests {
     fn a_worker_with_an_offsets_topic_keeps_each_connectors_offsets_there_under_its_name() {
         let w = worker_from(
             "bootstrap.servers=b:9092\noffset.storage.topic=connect-offsets\noffset.storage.replication.factor=1\n\
-             security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\n",
+             security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=cdc\nsasl.password=s3cret\n",
         )
         .unwrap();
         let connector: BTreeMap<String, String> = [("connector.class", CONNECTOR_CLASS), ("topic.prefix", "shop")]
@@ -1169,6 +1178,12 @@ mod tests {
         assert_eq!(pairs["debezium.source.sasl.mechanism"], "PLAIN");
         assert_eq!(pairs["debezium.source.name"], "orders");
         assert!(!pairs.contains_key("debezium.source.offset.storage.file.filename"));
+        let problems =
+            worker_from("bootstrap.servers=b:9092\noffset.storage.topic=o\nsasl.passwrd=hunter2\n").unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("`sasl.passwrd`")) && !problems.concat().contains("hunter2"),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -868,6 +868,10 @@ async fn a_worker_with_an_offsets_topic_keeps_connector_offsets_there_for_the_of
         "GET shows the topic's record"
     );
     assert!(last["lsn_commit"].as_u64().is_some_and(|l| l > 0), "{last}");
+    let (code, body) = http(&addr, "PATCH", "/connectors/items/offsets", Some(&shown));
+    assert_eq!(code, 200, "GET's answer is a valid PATCH body: {body}");
+    let stored = super::kafka_offsets::offset_records(&k.broker.bootstrap(), "connect-offsets");
+    assert_eq!(stored.last(), Some(&(key.to_string(), Some(last.clone()))), "written back to the topic as it was");
 
     assert_eq!(http(&addr, "DELETE", "/connectors/items/offsets", None).0, 200);
     assert_eq!(
