@@ -86,20 +86,6 @@ impl KafkaSetup {
         });
         records.into_iter().filter(|r| r["topic"] == topic).collect()
     }
-
-    /// The slot's confirmed flush LSN, as PostgreSQL sees it.
-    async fn confirmed_flush_lsn(&self) -> u64 {
-        let client = self.setup.db.client().await;
-        let slot = &self.setup.properties["debezium.source.slot.name"];
-        let row = client
-            .query_one(
-                "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1",
-                &[slot],
-            )
-            .await
-            .unwrap();
-        row.get::<_, i64>(0) as u64
-    }
 }
 
 /// Whether the records show the final state of `acct` and every surviving journal row: partitions are read one
@@ -364,7 +350,7 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
     let mut max_confirmed = 0;
     let until = Instant::now() + Duration::from_secs(6);
     while Instant::now() < until {
-        max_confirmed = max_confirmed.max(k.confirmed_flush_lsn().await);
+        max_confirmed = max_confirmed.max(k.setup.confirmed_flush_lsn().await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     workload.finish().await;
@@ -380,7 +366,7 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
     let end: i64 = client.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap().get(0);
     sluice.stop();
     verify(&records, &state, &journal);
-    assert!(k.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
+    assert!(k.setup.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
     assert!(end > down_at, "the workload went on during the outage");
 }
 
@@ -402,7 +388,7 @@ async fn a_record_over_the_size_limit_stops_sluice_naming_the_topic_without_conf
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("`test.public.doc`") && log.contains("message.max.bytes"), "{log}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let confirmed = k.confirmed_flush_lsn().await;
+    let confirmed = k.setup.confirmed_flush_lsn().await;
     assert!(
         confirmed <= before as u64,
         "confirmed {confirmed:X} is past the undelivered record's transaction ({before:X})"

@@ -13,6 +13,7 @@ use rdkafka::{Offset, TopicPartitionList};
 use serde_json::{json, Value};
 use sluice_testkit::kafka::Broker;
 
+use super::crash::{kill_9_mid_snapshot, SnapshotPoint};
 use super::support::{Setup, WAIT};
 use super::workload::{acct_state, caught_up, create_tables, journal_ids, verify, Workload};
 
@@ -97,26 +98,6 @@ fn reads(setup: &Setup) -> usize {
     setup.records().iter().filter(|r| r["value"]["op"] == "r").count()
 }
 
-async fn confirmed_flush_lsn(setup: &Setup) -> u64 {
-    let slot = &setup.properties["debezium.source.slot.name"];
-    let row = setup
-        .db
-        .client()
-        .await
-        .query_one(
-            "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1",
-            &[slot],
-        )
-        .await
-        .unwrap();
-    row.get::<_, i64>(0) as u64
-}
-
-async fn current_wal_lsn(setup: &Setup) -> u64 {
-    let row = setup.db.client().await.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap();
-    row.get::<_, i64>(0) as u64
-}
-
 #[tokio::test(flavor = "multi_thread")]
 async fn offsets_in_kafka_survive_a_restart_with_nothing_lost_and_no_second_snapshot() {
     let broker = Broker::memory();
@@ -139,7 +120,7 @@ async fn offsets_in_kafka_survive_a_restart_with_nothing_lost_and_no_second_snap
     verify(&records, &state, &journal_ids(&setup.db).await);
     assert_eq!(reads(&setup), snapshot_reads, "the completed snapshot ran again");
     let offsets = stored_offsets(&broker.bootstrap());
-    assert!(offsets["lsn_commit"].as_u64().unwrap() >= confirmed_flush_lsn(&setup).await, "{offsets}");
+    assert!(offsets["lsn_commit"].as_u64().unwrap() >= setup.confirmed_flush_lsn().await, "{offsets}");
     assert!(!setup.dir.path().join("offsets.dat").exists(), "no offsets file beside the topic");
 }
 
@@ -171,42 +152,22 @@ async fn kill_9_mid_stream_with_offsets_in_kafka_loses_nothing() {
 #[tokio::test(flavor = "multi_thread")]
 async fn kill_9_mid_snapshot_with_offsets_in_kafka_resumes_it_table_by_table_and_never_reruns_it() {
     let broker = Broker::memory();
-    let mut setup = setup("koffsets_crash_snapshot", &broker).await;
-    create_tables(&setup.db, KEYS);
-    setup.db.psql("CREATE TABLE filler (id int PRIMARY KEY, pad text); INSERT INTO filler SELECT g, repeat('x', 50) FROM generate_series(1, 150000) g;");
-    setup.set("debezium.source.snapshot.max.threads", "2");
-    let sluice = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "100")]);
-    setup.wait_for_records("part of the snapshot", WAIT, |r| r.len() >= 5_000);
-    sluice.kill9();
-    assert!(setup.records().len() < 150_000 + KEYS as usize, "the snapshot finished before the kill");
-    let progress = &stored_offsets(&broker.bootstrap())["sluice_snapshot"];
-    assert_eq!(progress["completed"], json!(false), "the snapshot's tables are stored before its rows: {progress}");
-
-    let sluice = setup.start();
-    setup.db.psql("UPDATE acct SET v = v + 1 WHERE id = 1");
-    let state = acct_state(&setup.db).await;
-    setup.wait_for_records("the snapshot's end and the update", WAIT, |r| caught_up(r, &state));
-    let filler = |records: &[Value]| {
-        records
-            .iter()
-            .filter(|r| r["topic"] == "test.public.filler")
-            .filter_map(|r| r["value"]["after"]["id"].as_i64())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len()
-    };
-    setup.wait_for_records("every filler row", WAIT, |r| filler(r) == 150_000);
-    sluice.stop();
-    let stored = stored_offsets(&broker.bootstrap());
-    assert_eq!(stored["sluice_snapshot"]["completed"], json!(true), "{stored}");
-    assert!(stored.get("snapshot").is_none(), "Debezium reads a completed snapshot: {stored}");
-
-    let reads_before = reads(&setup);
-    let sluice = setup.start();
-    setup.db.psql("UPDATE acct SET v = v + 1 WHERE id = 2");
-    let state = acct_state(&setup.db).await;
-    setup.wait_for_records("the last update", WAIT, |r| caught_up(r, &state));
-    sluice.stop();
-    assert_eq!(reads(&setup), reads_before, "the completed snapshot ran again");
+    let setup = setup("koffsets_crash_snapshot", &broker).await;
+    let bootstrap = broker.bootstrap();
+    kill_9_mid_snapshot(setup, |point| {
+        let stored = stored_offsets(&bootstrap);
+        match point {
+            SnapshotPoint::Killed => {
+                assert_eq!(stored["sluice_snapshot"]["completed"], json!(false), "its tables stored first: {stored}");
+                assert_eq!(stored["snapshot"], json!(true), "Debezium would take it again: {stored}");
+            }
+            SnapshotPoint::Complete => {
+                assert_eq!(stored["sluice_snapshot"]["completed"], json!(true), "{stored}");
+                assert!(stored.get("snapshot").is_none(), "Debezium reads a completed snapshot: {stored}");
+            }
+        }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -227,11 +188,11 @@ async fn sluices_offsets_read_as_debeziums_and_debeziums_are_resumed_from() {
     assert_eq!(offsets["messageType"], "COMMIT");
     assert!(offsets["txId"].is_u64() && offsets["ts_usec"].as_i64().is_some_and(|t| t > 0), "{offsets}");
     assert!(offsets.get("snapshot").is_none(), "the snapshot is complete: {offsets}");
-    assert!(commit >= confirmed_flush_lsn(&setup).await, "the slot is never confirmed past the stored offsets");
+    assert!(commit >= setup.confirmed_flush_lsn().await, "the slot is never confirmed past the stored offsets");
 
     // Debezium takes over, delivers one more change and writes its offsets as PostgresOffsetContext does.
     setup.db.psql("UPDATE item SET name = 'delivered by debezium' WHERE id = 1");
-    let lsn = current_wal_lsn(&setup).await;
+    let lsn = setup.current_wal_lsn().await;
     let debezium = json!({"transaction_id": null, "lsn_proc": lsn, "messageType": "UPDATE", "lsn_commit": lsn,
         "lsn": lsn, "txId": 999, "ts_usec": 1_733_300_000_000_000i64});
     produce(&broker.bootstrap(), KEY, &debezium);
@@ -293,11 +254,11 @@ async fn an_offsets_topic_outage_confirms_nothing_it_does_not_hold_and_loses_not
     tokio::time::sleep(Duration::from_secs(1)).await;
 
     broker.kill();
-    let down_at = current_wal_lsn(&setup).await;
+    let down_at = setup.current_wal_lsn().await;
     let mut max_confirmed = 0;
     let until = Instant::now() + Duration::from_secs(6);
     while Instant::now() < until {
-        max_confirmed = max_confirmed.max(confirmed_flush_lsn(&setup).await);
+        max_confirmed = max_confirmed.max(setup.confirmed_flush_lsn().await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     workload.finish().await;
@@ -311,9 +272,9 @@ async fn an_offsets_topic_outage_confirms_nothing_it_does_not_hold_and_loses_not
     let state = acct_state(&setup.db).await;
     let journal = journal_ids(&setup.db).await;
     let records = setup.wait_for_records("the final state after the outage", WAIT, |r| caught_up(r, &state));
-    let end = current_wal_lsn(&setup).await;
+    let end = setup.current_wal_lsn().await;
     let deadline = Instant::now() + WAIT;
-    while confirmed_flush_lsn(&setup).await <= down_at {
+    while setup.confirmed_flush_lsn().await <= down_at {
         assert!(Instant::now() < deadline, "the slot never moved on once the offsets were stored again");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
