@@ -10,9 +10,9 @@
 //! no resume starts one while they do.
 //!
 //! What an altered offset can do is bounded by the replication slot: streaming always starts at the slot's
-//! `confirmed_flush_lsn`, and PostgreSQL sends nothing from before it, whatever the file says. The file only
-//! makes the stream skip events at or before its position. So moving the offset *forward* skips the changes up to
-//! it (they are never delivered, and the slot moves past them once later events are acknowledged); moving it
+//! `confirmed_flush_lsn`, and PostgreSQL sends nothing from before it, whatever the offsets say. They only make
+//! the stream skip events at or before their position. So moving the offset *forward* skips the changes up to it
+//! (they are never delivered, and the slot moves past them once the offsets are next stored); moving it
 //! *back*, behind the slot, replays nothing: the slot's position wins. Replaying needs a new slot and snapshot.
 
 use axum::extract::{Path, State};
@@ -56,7 +56,7 @@ pub async fn get(State(worker): State<Shared>, Path(name): Path<String>) -> Resp
     };
     let offsets = match store.load().await {
         Ok(offsets) => offsets,
-        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot read the offsets: {e}")),
+        Err(e) => return failed(format!("cannot read the offsets: {e}")),
     };
     let entries: Vec<Value> = offsets
         .filter(|o| o.acknowledged.is_some() || o.committed.is_some())
@@ -82,11 +82,7 @@ async fn remove(worker: &Shared, name: &str, c: &Connector) -> Option<Response> 
         Ok((store, _)) => store,
         Err(message) => return Some(failed(message)),
     };
-    store
-        .reset()
-        .await
-        .err()
-        .map(|e| error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot remove the offsets: {e}")))
+    store.reset().await.err().map(|e| failed(format!("cannot remove the offsets: {e}")))
 }
 
 /// `DELETE /connectors/{name}/offsets`: forgets the position and the snapshot's progress.
