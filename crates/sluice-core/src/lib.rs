@@ -27,7 +27,7 @@ mod tuple;
 
 pub use event::{ChangeEvent, LogicalMessage, Op, SnapshotMarker, SourceInfo};
 pub use lsn::{Lsn, ParseLsnError, Position};
-pub use offsets::{OffsetError, OffsetStore, Offsets, SnapshotProgress};
+pub use offsets::{connect_format, FileOffsetStore, OffsetError, OffsetStore, Offsets, SnapshotProgress, StoreFuture};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
 pub use source::{AcknowledgementObserver, ChangeSource, ItemChunk, SourceChannels, SourceItem, SourceOutcome};

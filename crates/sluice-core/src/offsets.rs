@@ -1,18 +1,26 @@
 //! The durable memory of what was acknowledged.
 //!
 //! PostgreSQL's slot remembers how far the sink confirmed (`confirmed_flush_lsn`), but only at transaction
-//! granularity: a transaction half-delivered when Sluice stopped is sent again whole. The offsets file records the
-//! last acknowledged [`Position`] so that a restart skips the events at or before it, and it records the snapshot's
-//! progress so that a crash mid-snapshot resumes instead of starting over or — worse — being taken for done.
+//! granularity: a transaction half-delivered when Sluice stopped is sent again whole. The offsets record the last
+//! acknowledged [`Position`] so that a restart skips the events at or before it, and the snapshot's progress so that
+//! a crash mid-snapshot resumes instead of starting over or — worse — being taken for done.
 //!
-//! Writes are atomic: a temporary file is written and fsynced, then renamed over the old one, and the directory is
-//! fsynced, so a crash leaves either the old offsets or the new ones, never a torn file.
+//! Where they are kept is an [`OffsetStore`]: the [`FileOffsetStore`] here, or Kafka Connect's offsets topic (in
+//! `sluice-sinks`, which has the Kafka client; [`connect_format`] is its record format). The pipeline holds the store
+//! as a trait object: it saves once per acknowledged batch, so one boxed future per save costs nothing.
+//!
+//! The file's writes are atomic: a temporary file is written and fsynced, then renamed over the old one, and the
+//! directory is fsynced, so a crash leaves either the old offsets or the new ones, never a torn file.
 
 use std::fs;
+use std::future::Future;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 
 use crate::{Lsn, Position, TableId};
+
+pub mod connect_format;
 
 /// How far a snapshot got.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -34,11 +42,21 @@ pub struct Offsets {
     pub slot_name: String,
     /// The last streamed event the sink acknowledged.
     pub acknowledged: Option<Position>,
+    /// The end of the last transaction whose every event is acknowledged, or an idle position between transactions:
+    /// how far the slot may be confirmed (Debezium's `lsn_commit`). Never moves backwards.
+    #[serde(default)]
+    pub committed: Option<Lsn>,
+    /// The transaction id of the last acknowledged streamed event (Debezium's `txId`).
+    #[serde(default)]
+    pub tx_id: Option<u64>,
+    /// Its commit time in microseconds since the epoch (Debezium's `ts_usec`).
+    #[serde(default)]
+    pub ts_us: Option<i64>,
     /// The latest snapshot, if one was ever started.
     pub snapshot: Option<SnapshotProgress>,
 }
 
-/// The offsets file could not be read or written.
+/// The offsets could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum OffsetError {
     #[error("cannot {action} offsets file {path}: {source}")]
@@ -54,17 +72,69 @@ pub enum OffsetError {
         #[source]
         source: serde_json::Error,
     },
+    /// A store other than the file (Kafka's offsets topic): `message` names the store and where it keeps the
+    /// offsets; `retriable` when a later attempt can succeed (a broker unreachable, a timeout).
+    #[error("{message}")]
+    Store { retriable: bool, message: String },
+}
+
+impl OffsetError {
+    /// Whether writing or reading again later can succeed: the store was unreachable, not wrong.
+    pub fn retriable(&self) -> bool {
+        matches!(self, OffsetError::Store { retriable: true, .. })
+    }
+}
+
+/// A future an [`OffsetStore`] returns.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, OffsetError>> + Send + 'a>>;
+
+/// Where offsets are kept between runs.
+///
+/// The contract the pipeline relies on: `save` returns `Ok` only once the offsets are durable (the file fsynced, the
+/// broker's acknowledgement with `acks=all`), because the slot is confirmed right after; `load` returns the offsets
+/// of the last successful `save`, or `None` when there are none (or they were reset).
+pub trait OffsetStore: Send {
+    /// What and where, for logs and errors: "offsets file data/offsets.dat", "Kafka topic `offsets`".
+    fn describe(&self) -> String;
+    fn load(&mut self) -> StoreFuture<'_, Option<Offsets>>;
+    fn save<'a>(&'a mut self, offsets: &'a Offsets) -> StoreFuture<'a, ()>;
+    /// Forgets the offsets, so the next run starts as if there were none (Kafka Connect's offsets reset).
+    fn reset(&mut self) -> StoreFuture<'_, ()>;
 }
 
 /// Offsets kept in a JSON file (`offset.storage.file.filename`).
 #[derive(Clone, Debug)]
-pub struct OffsetStore {
+pub struct FileOffsetStore {
     path: PathBuf,
 }
 
-impl OffsetStore {
+impl OffsetStore for FileOffsetStore {
+    fn describe(&self) -> String {
+        format!("offsets file {}", self.path.display())
+    }
+
+    fn load(&mut self) -> StoreFuture<'_, Option<Offsets>> {
+        let loaded = FileOffsetStore::load(self);
+        Box::pin(std::future::ready(loaded))
+    }
+
+    fn save<'a>(&'a mut self, offsets: &'a Offsets) -> StoreFuture<'a, ()> {
+        let saved = FileOffsetStore::save(self, offsets);
+        Box::pin(std::future::ready(saved))
+    }
+
+    fn reset(&mut self) -> StoreFuture<'_, ()> {
+        let removed = match fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(self.io("remove", e)),
+            _ => Ok(()),
+        };
+        Box::pin(std::future::ready(removed))
+    }
+}
+
+impl FileOffsetStore {
     pub fn new(path: impl Into<PathBuf>) -> Self {
-        OffsetStore { path: path.into() }
+        FileOffsetStore { path: path.into() }
     }
 
     pub fn path(&self) -> &Path {
@@ -116,17 +186,20 @@ mod tests {
     #[test]
     fn missing_file_means_no_offsets() {
         let dir = tempfile::tempdir().unwrap();
-        let store = OffsetStore::new(dir.path().join("offsets.json"));
+        let store = FileOffsetStore::new(dir.path().join("offsets.json"));
         assert_eq!(store.load().unwrap(), None);
     }
 
     #[test]
     fn saved_offsets_load_back() {
         let dir = tempfile::tempdir().unwrap();
-        let store = OffsetStore::new(dir.path().join("sub/offsets.json"));
+        let store = FileOffsetStore::new(dir.path().join("sub/offsets.json"));
         let offsets = Offsets {
             slot_name: "sluice".into(),
             acknowledged: Some(Position::new(Lsn(0x1_0000_0010), 3)),
+            committed: Some(Lsn(0x1_0000_0008)),
+            tx_id: Some(7),
+            ts_us: Some(1_700_000_000_000_000),
             snapshot: Some(SnapshotProgress {
                 lsn: Lsn(42),
                 tables: vec![TableId::new("public", "a"), TableId::new("public", "b")],
@@ -143,7 +216,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("offsets.json");
         fs::write(&path, b"{not json").unwrap();
-        let err = OffsetStore::new(&path).load().unwrap_err();
+        let err = FileOffsetStore::new(&path).load().unwrap_err();
         assert!(err.to_string().contains("is not valid"), "{err}");
+    }
+
+    #[test]
+    fn a_file_written_before_the_commit_position_was_kept_still_loads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("offsets.json");
+        fs::write(&path, br#"{"slot_name":"s","acknowledged":{"commit_lsn":"0/10","ordinal":2},"snapshot":null}"#)
+            .unwrap();
+        let loaded = FileOffsetStore::new(&path).load().unwrap().unwrap();
+        assert_eq!(loaded.acknowledged, Some(Position::new(Lsn(0x10), 2)));
+        assert_eq!((loaded.committed, loaded.tx_id, loaded.ts_us), (None, None, None));
     }
 }

@@ -42,15 +42,17 @@ pub enum FailureKind {
     SinkUnavailable,
     /// The sink refused the records for good (too large, not authorised, invalid settings).
     SinkRejected,
-    /// The offsets file cannot be read or written.
+    /// The offsets cannot be read or written for good (a corrupt file, refused credentials, a malformed record).
     OffsetStorage,
+    /// The offset store cannot be reached now (the offsets topic's brokers are down, a write timed out).
+    OffsetStorageUnavailable,
     /// Anything else: a bug, or the process's own environment.
     Internal,
 }
 
 impl FailureKind {
     /// Every kind, for tables and tests.
-    pub const ALL: [FailureKind; 12] = [
+    pub const ALL: [FailureKind; 13] = [
         FailureKind::ConnectionLost,
         FailureKind::SlotInUse,
         FailureKind::SlotLostRecreate,
@@ -62,6 +64,7 @@ impl FailureKind {
         FailureKind::SinkUnavailable,
         FailureKind::SinkRejected,
         FailureKind::OffsetStorage,
+        FailureKind::OffsetStorageUnavailable,
         FailureKind::Internal,
     ];
 
@@ -69,7 +72,7 @@ impl FailureKind {
     pub fn action(self) -> Action {
         match self {
             FailureKind::ConnectionLost | FailureKind::SlotInUse | FailureKind::SlotLostRecreate => Action::Restart,
-            FailureKind::SinkUnavailable => Action::RetryBatch,
+            FailureKind::SinkUnavailable | FailureKind::OffsetStorageUnavailable => Action::RetryBatch,
             FailureKind::SlotLost
             | FailureKind::DatabaseRefused
             | FailureKind::DatabaseSetup
@@ -121,8 +124,14 @@ impl FailureKind {
                  restart; nothing refused was confirmed to PostgreSQL"
             }
             FailureKind::OffsetStorage => {
-                "check the disk and the rights on offset.storage.file.filename; a corrupt file can be moved away, \
-                 which re-runs the snapshot"
+                "check the disk and the rights on offset.storage.file.filename, or the offsets topic's credentials; \
+                 a corrupt file can be moved away (a corrupt record replaced by a tombstone), which re-runs the \
+                 snapshot"
+            }
+            FailureKind::OffsetStorageUnavailable => {
+                "while running, the offsets are written again with back-off and nothing more is confirmed to \
+                 PostgreSQL until they are stored; at start Sluice stops: check that the offsets topic's brokers \
+                 (bootstrap.servers) are reachable, then start it again"
             }
             FailureKind::Internal => "report it with the message; the slot keeps the changes, so nothing is lost",
         }
@@ -150,6 +159,7 @@ mod tests {
                 (FailureKind::SinkUnavailable, Action::RetryBatch),
                 (FailureKind::SinkRejected, Action::Stop),
                 (FailureKind::OffsetStorage, Action::Stop),
+                (FailureKind::OffsetStorageUnavailable, Action::RetryBatch),
                 (FailureKind::Internal, Action::Stop),
             ]
         );

@@ -7,8 +7,10 @@
 //!   earlier one — is in an acknowledged batch (a [`SourceItem::Committed`] seen inside an acknowledged batch), or
 //!   an idle keepalive position seen between transactions. Batches are written strictly in order, so the
 //!   acknowledged items are always a contiguous prefix of the stream;
-//! - the offsets file records the last acknowledged event's position and the snapshot's progress, so a restart
-//!   skips what was delivered inside a half-acknowledged transaction and resumes an interrupted snapshot.
+//! - the offset store records the last acknowledged event's position, the flush LSN and the snapshot's progress,
+//!   so a restart skips what was delivered inside a half-acknowledged transaction and resumes an interrupted
+//!   snapshot; the flush LSN is published only once the store holds it, so the slot is never confirmed past what
+//!   the offsets say (`offset.flush.interval.ms` delays both alike).
 //!
 //! A batch is bounded by count and by bytes: it closes once its encoded records reach `max_batch_bytes`
 //! (`max.queue.size.in.bytes`, see app.rs), checked after each chunk from the source, and it is written in parts that
@@ -16,7 +18,9 @@
 //! larger than the budget is written alone. The bytes are one addition per record.
 //!
 //! Retriable sink failures are retried with back-off while the source waits (its channel fills up); anything
-//! else stops the pipeline with the sink's error and nothing more acknowledged.
+//! else stops the pipeline with the sink's error and nothing more acknowledged. A store that cannot be reached (the
+//! Kafka offsets topic's brokers) is retried the same way: the batch is delivered, but until its offsets are stored
+//! nothing more is read and nothing is confirmed.
 //!
 //! An event that cannot be encoded would stop the pipeline on every restart, since it is delivered again each
 //! time, and nothing behind it would ever be delivered. `event.processing.failure.handling.mode` decides: `fail`
@@ -86,6 +90,8 @@ struct Batch {
     ops: [u64; OPS.len()],
     /// The commit time (µs since the epoch) of the batch's last streamed event: its latency once acknowledged.
     last_commit_us: Option<i64>,
+    /// The transaction id of the batch's last streamed event, for the offsets.
+    last_tx_id: Option<u64>,
     /// Events left out because they could not be encoded (`event.processing.failure.handling.mode`).
     skipped: u64,
 }
@@ -184,7 +190,7 @@ pub struct Pipeline<S: Sink> {
     writes: u64,
     encoder: Encoder,
     sink: S,
-    store: OffsetStore,
+    store: Box<dyn OffsetStore>,
     offsets: Offsets,
     flush_interval: Duration,
     last_save: Instant,
@@ -206,7 +212,13 @@ pub struct Pipeline<S: Sink> {
 }
 
 impl<S: Sink> Pipeline<S> {
-    pub fn new(encoder: Encoder, sink: S, store: OffsetStore, offsets: Offsets, flush_interval: Duration) -> Self {
+    pub fn new(
+        encoder: Encoder,
+        sink: S,
+        store: Box<dyn OffsetStore>,
+        offsets: Offsets,
+        flush_interval: Duration,
+    ) -> Self {
         let hooks = TestHooks::from_env();
         Pipeline {
             max_batch: hooks.max_batch.unwrap_or(MAX_BATCH_RECORDS).max(1),
@@ -322,7 +334,7 @@ impl<S: Sink> Pipeline<S> {
         self.acknowledge(&mut batch, &flush).await?;
         self.sink.close().await?;
         if self.dirty {
-            self.store.save(&self.offsets)?;
+            self.save(&flush).await?;
         }
         Ok(self.stats)
     }
@@ -368,6 +380,7 @@ impl<S: Sink> Pipeline<S> {
                     if event.op != Op::Read {
                         batch.last_position = Some(event.source.position);
                         batch.last_commit_us = Some(event.source.ts_us);
+                        batch.last_tx_id = event.source.tx_id;
                     }
                 }
                 SourceItem::Committed { end_lsn } => batch.watermark = Some(end_lsn),
@@ -418,9 +431,8 @@ impl<S: Sink> Pipeline<S> {
     /// Writes the batch, then records and publishes what it acknowledges.
     async fn acknowledge(&mut self, batch: &mut Batch, flush: &watch::Sender<Lsn>) -> Result<(), PipelineError> {
         if batch.snapshot_changed {
-            // A new snapshot's table list must be on disk before any of its rows are: a crash must resume it.
-            self.store.save(&self.offsets)?;
-            self.last_save = Instant::now();
+            // A new snapshot's table list must be stored before any of its rows are: a crash must resume it.
+            self.save(flush).await?;
             batch.snapshot_changed = false;
         }
         for part in writes(&batch.records, self.max_batch, self.max_batch_bytes) {
@@ -438,10 +450,19 @@ impl<S: Sink> Pipeline<S> {
         metrics::counter!("sluice_records_written_total").increment(batch.records.len() as u64);
         batch.records.clear();
         batch.bytes = 0;
+        let commit_us = batch.last_commit_us;
         record_acknowledged(batch, &self.status);
         if let Some(position) = batch.last_position.take() {
             self.offsets.acknowledged = Some(position);
+            self.offsets.tx_id = batch.last_tx_id.take();
+            self.offsets.ts_us = commit_us;
             self.dirty = true;
+        }
+        if let Some(lsn) = batch.watermark.take() {
+            if self.offsets.committed < Some(lsn) {
+                self.offsets.committed = Some(lsn);
+                self.dirty = true;
+            }
         }
         let snapshot_progress = !batch.tables_done.is_empty() || batch.snapshot_done;
         if let Some(snapshot) = self.offsets.snapshot.as_mut() {
@@ -458,11 +479,37 @@ impl<S: Sink> Pipeline<S> {
         }
         batch.snapshot_done = false;
         if snapshot_progress || (self.dirty && self.last_save.elapsed() >= self.flush_interval) {
-            self.store.save(&self.offsets)?;
-            self.last_save = Instant::now();
-            self.dirty = false;
+            self.save(flush).await?;
         }
-        if let Some(lsn) = batch.watermark.take() {
+        let confirmable = *flush.borrow();
+        for observer in &mut self.observers {
+            observer.acknowledged(confirmable);
+        }
+        Ok(())
+    }
+
+    /// Stores the offsets, retrying a store that cannot be reached with back-off, then publishes the flush LSN they
+    /// hold: the slot is confirmed only as far as the stored offsets say.
+    async fn save(&mut self, flush: &watch::Sender<Lsn>) -> Result<(), PipelineError> {
+        let mut delay = RETRY_MIN;
+        let mut attempt = 1u32;
+        loop {
+            match self.store.save(&self.offsets).await {
+                Ok(()) => break,
+                Err(e) if e.retriable() => {
+                    metrics::counter!("sluice_offset_store_retries_total").increment(1);
+                    tracing::warn!(store = %self.store.describe(), attempt, retry_in_ms = delay.as_millis() as u64,
+                        error = %e, "cannot store the offsets; retrying (nothing more is confirmed to PostgreSQL until they are stored)");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(RETRY_MAX);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        self.last_save = Instant::now();
+        self.dirty = false;
+        if let Some(lsn) = self.offsets.committed {
             metrics::gauge!("sluice_acknowledged_lsn").set(lsn.0 as f64);
             flush.send_if_modified(|current| {
                 let advanced = lsn > *current;
@@ -471,10 +518,6 @@ impl<S: Sink> Pipeline<S> {
                 }
                 advanced
             });
-        }
-        let confirmable = *flush.borrow();
-        for observer in &mut self.observers {
-            observer.acknowledged(confirmable);
         }
         Ok(())
     }
@@ -549,7 +592,9 @@ impl<S: Sink> Pipeline<S> {
 mod tests {
     use std::sync::{Arc, Mutex};
 
-    use sluice_core::{ChangeEvent, LogicalMessage, SnapshotMarker, SourceInfo};
+    use sluice_core::{
+        ChangeEvent, FileOffsetStore, LogicalMessage, OffsetError, SnapshotMarker, SourceInfo, StoreFuture,
+    };
     use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
 
     use super::*;
@@ -633,10 +678,8 @@ mod tests {
         })
     }
 
-    /// Runs a pipeline over `chunks`, all queued before it starts; returns the size of each sink write.
-    async fn run(chunks: Vec<ItemChunk>, max_batch_bytes: usize) -> Vec<usize> {
-        let dir = tempfile::tempdir().unwrap();
-        let encoder = Encoder::new(EncoderOptions {
+    fn encoder() -> Encoder {
+        Encoder::new(EncoderOptions {
             topic_prefix: "test".into(),
             database: "db".into(),
             key: Converter::Json { schemas_enable: false },
@@ -648,10 +691,15 @@ mod tests {
             include_unknown_datatypes: false,
             money_fraction_digits: 2,
             tombstones_on_delete: true,
-        });
+        })
+    }
+
+    /// Runs a pipeline over `chunks`, all queued before it starts; returns the size of each sink write.
+    async fn run(chunks: Vec<ItemChunk>, max_batch_bytes: usize) -> Vec<usize> {
+        let dir = tempfile::tempdir().unwrap();
         let sink = Recording::default();
-        let store = OffsetStore::new(dir.path().join("offsets.dat"));
-        let pipeline = Pipeline::new(encoder, sink.clone(), store, Offsets::default(), Duration::ZERO)
+        let store = Box::new(FileOffsetStore::new(dir.path().join("offsets.dat")));
+        let pipeline = Pipeline::new(encoder(), sink.clone(), store, Offsets::default(), Duration::ZERO)
             .with_max_batch_bytes(max_batch_bytes);
         let (tx, rx) = mpsc::channel(chunks.len());
         for chunk in chunks {
@@ -675,13 +723,13 @@ mod tests {
     }
 
     /// A sink whose destination answers the health check only after `unhealthy` refusals, retriable or not.
-    struct Unreachable {
+    struct UnreachableSink {
         unhealthy: u32,
         retriable: bool,
         writes: Arc<Mutex<Vec<usize>>>,
     }
 
-    impl Sink for Unreachable {
+    impl Sink for UnreachableSink {
         fn name(&self) -> &'static str {
             "unreachable"
         }
@@ -702,22 +750,10 @@ mod tests {
 
     async fn run_unreachable(unhealthy: u32, retriable: bool) -> (Result<PipelineStats, PipelineError>, Vec<usize>) {
         let dir = tempfile::tempdir().unwrap();
-        let encoder = Encoder::new(EncoderOptions {
-            topic_prefix: "test".into(),
-            database: "db".into(),
-            key: Converter::Json { schemas_enable: false },
-            value: Converter::Json { schemas_enable: false },
-            decimal_handling_mode: DecimalHandlingMode::Precise,
-            time_precision_mode: TimePrecisionMode::Adaptive,
-            binary_handling_mode: BinaryHandlingMode::Bytes,
-            unavailable_value_placeholder: String::new(),
-            include_unknown_datatypes: false,
-            money_fraction_digits: 2,
-            tombstones_on_delete: true,
-        });
+        let encoder = encoder();
         let writes = Arc::new(Mutex::new(Vec::new()));
-        let sink = Unreachable { unhealthy, retriable, writes: writes.clone() };
-        let store = OffsetStore::new(dir.path().join("offsets.dat"));
+        let sink = UnreachableSink { unhealthy, retriable, writes: writes.clone() };
+        let store = Box::new(FileOffsetStore::new(dir.path().join("offsets.dat")));
         let pipeline = Pipeline::new(encoder, sink, store, Offsets::default(), Duration::ZERO);
         let (tx, rx) = mpsc::channel(1);
         tx.send(vec![message(0, 10)]).await.unwrap();
@@ -747,5 +783,68 @@ mod tests {
     async fn a_message_larger_than_the_byte_budget_still_passes() {
         let chunks = vec![vec![message(0, 1 << 20), message(1, 10)]];
         assert_eq!(run(chunks, 1024).await, [1, 1]);
+    }
+
+    /// A store that cannot be reached for its first `failures` saves, and notes what was published to the source
+    /// at each attempt.
+    struct Unreachable {
+        failures: u32,
+        published: watch::Receiver<Lsn>,
+        attempts: Arc<Mutex<Vec<(Lsn, bool)>>>,
+        saved: Arc<Mutex<Option<Offsets>>>,
+    }
+
+    impl OffsetStore for Unreachable {
+        fn describe(&self) -> String {
+            "a test store".into()
+        }
+
+        fn load(&mut self) -> StoreFuture<'_, Option<Offsets>> {
+            Box::pin(std::future::ready(Ok(None)))
+        }
+
+        fn save<'a>(&'a mut self, offsets: &'a Offsets) -> StoreFuture<'a, ()> {
+            let reachable = self.failures == 0;
+            self.failures = self.failures.saturating_sub(1);
+            self.attempts.lock().unwrap().push((*self.published.borrow(), reachable));
+            if reachable {
+                *self.saved.lock().unwrap() = Some(offsets.clone());
+            }
+            let result = match reachable {
+                true => Ok(()),
+                false => Err(OffsetError::Store { retriable: true, message: "the broker is down".into() }),
+            };
+            Box::pin(std::future::ready(result))
+        }
+
+        fn reset(&mut self) -> StoreFuture<'_, ()> {
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_store_is_retried_and_nothing_is_confirmed_before_it_holds_the_offsets() {
+        let (flush, published) = watch::channel(Lsn::ZERO);
+        let attempts = Arc::new(Mutex::new(Vec::new()));
+        let saved = Arc::new(Mutex::new(None));
+        let store =
+            Unreachable { failures: 3, published: published.clone(), attempts: attempts.clone(), saved: saved.clone() };
+        let pipeline =
+            Pipeline::new(encoder(), Recording::default(), Box::new(store), Offsets::default(), Duration::ZERO);
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(vec![message(0, 10), SourceItem::Committed { end_lsn: Lsn(0x40) }]).await.unwrap();
+        drop(tx);
+        pipeline.run(rx, flush).await.unwrap();
+        let attempts = attempts.lock().unwrap().clone();
+        assert_eq!(attempts.len(), 4, "three failures, then the save that succeeds: {attempts:?}");
+        assert!(
+            attempts.iter().all(|(lsn, _)| *lsn == Lsn::ZERO),
+            "nothing published before it was stored: {attempts:?}"
+        );
+        assert_eq!(*published.borrow(), Lsn(0x40), "published once stored");
+        let saved = saved.lock().unwrap().clone().unwrap();
+        assert_eq!(saved.committed, Some(Lsn(0x40)));
+        assert_eq!(saved.acknowledged, Some(Position::new(Lsn(1), 0)));
+        assert_eq!(saved.tx_id, Some(1));
     }
 }

@@ -1,5 +1,11 @@
 //! The engine's configuration: where acknowledged positions are stored, how often, and how many bytes of events may
 //! be in flight (`debezium.source.offset.*`, `max.queue.size.in.bytes`).
+//!
+//! Offsets go to a file or, as in Kafka Connect, to a compacted Kafka topic. The Kafka store's clients are configured
+//! the way Debezium Server configures them: from the top-level `debezium.source.*` keys (`bootstrap.servers`,
+//! `security.protocol`, `sasl.*`, `ssl.*`), since the embedded engine hands its whole configuration to Kafka
+//! Connect's `KafkaOffsetBackingStore`. The engine knows no Kafka client: it reads the keys, and the binary has the
+//! Kafka store check them with librdkafka and open it.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -7,8 +13,10 @@ use std::time::Duration;
 use sluice_config::{key, KeySet, Settings};
 
 const SOURCE: &str = "debezium.source.";
-/// Kafka Connect's file offset store, the one Sluice has.
+/// Kafka Connect's file offset store, the default.
 pub const FILE_OFFSET_STORE: &str = "org.apache.kafka.connect.storage.FileOffsetBackingStore";
+/// Kafka Connect's offsets topic.
+pub const KAFKA_OFFSET_STORE: &str = "org.apache.kafka.connect.storage.KafkaOffsetBackingStore";
 
 /// `max.queue.size.in.bytes` when unset. Debezium's default is 0, no byte limit: its queue is bounded by
 /// `max.queue.size` records, and the JVM's heap is the limit behind it. Sluice bounds its own memory instead, and a
@@ -16,33 +24,86 @@ pub const FILE_OFFSET_STORE: &str = "org.apache.kafka.connect.storage.FileOffset
 /// more than the count bounds allow of ordinary rows, so it costs nothing until values are large.
 pub const DEFAULT_MAX_QUEUE_BYTES: u64 = 32 << 20;
 
+/// Kafka Connect's `offset.flush.timeout.ms` default.
+const DEFAULT_FLUSH_TIMEOUT_MS: u64 = 5000;
+
+/// The Kafka store's client keys, after `debezium.source.`: connection and security only.
+const CLIENT_KEYS: &[&str] = &["bootstrap.servers", "security.protocol"];
+const CLIENT_PREFIXES: &[&str] = &["sasl.", "ssl."];
+
 pub static KEYS: KeySet = KeySet {
     owner: "the engine",
     prefix: SOURCE,
     keys: &[
-        key("offset.storage", FILE_OFFSET_STORE, "only the file store"),
+        key(
+            "offset.storage",
+            FILE_OFFSET_STORE,
+            "FileOffsetBackingStore or KafkaOffsetBackingStore (org.apache.kafka.connect.storage.)",
+        ),
         key("offset.storage.file.filename", "data/offsets.dat", "the offsets file (JSON, replaced atomically)"),
+        key(
+            "offset.storage.topic",
+            "",
+            "the Kafka offsets topic (KafkaOffsetBackingStore), in Kafka Connect's record format",
+        ),
+        key("offset.storage.partitions", "", "its partitions if Sluice creates it (compacted); -1: the broker's"),
+        key("offset.storage.replication.factor", "", "its replication factor if Sluice creates it; -1: the broker's"),
         key("offset.flush.interval.ms", "0", "how often acknowledged positions are written at most; 0: every batch"),
+        key(
+            "offset.flush.timeout.ms",
+            "5000",
+            "how long the offsets topic may take to acknowledge a write before it is retried",
+        ),
+        key(
+            "name",
+            "",
+            "the connector's name in the offsets topic's keys; unset: the sink type, as Debezium Server names it",
+        ),
+        key("bootstrap.servers", "", "the offsets topic's brokers (KafkaOffsetBackingStore)"),
+        key(
+            "security.protocol",
+            "",
+            "the offsets topic clients' security protocol; sasl.* and ssl.* as for the producer",
+        ),
         key("max.queue.size.in.bytes", "33554432", "bytes of change events in flight; 0: no byte limit"),
     ],
-    open_prefixes: &[],
-    not_yet: &[
-        "offset.storage.topic",
-        "offset.storage.partitions",
-        "offset.storage.replication.factor",
-        "offset.flush.timeout.ms",
-    ],
+    open_prefixes: CLIENT_PREFIXES,
+    not_yet: &[],
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
     other_connectors: &[],
 };
 
+/// Kafka Connect's offsets topic and the settings of its clients.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KafkaOffsetStorage {
+    pub topic: String,
+    /// `-1` lets the broker choose.
+    pub partitions: i32,
+    /// `-1` lets the broker choose.
+    pub replication_factor: i32,
+    /// `bootstrap.servers`, `security.protocol`, `sasl.*` and `ssl.*` as given (without `debezium.source.`), for the
+    /// Kafka store to check and use.
+    pub client: Vec<(String, String)>,
+    /// `offset.flush.timeout.ms`: how long one write may wait for the brokers' acknowledgement.
+    pub flush_timeout: Duration,
+}
+
+/// Where offsets are kept.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OffsetStorage {
+    File(PathBuf),
+    Kafka(KafkaOffsetStorage),
+}
+
 /// Where and how often acknowledged positions are stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OffsetConfig {
-    pub file: PathBuf,
+    pub storage: OffsetStorage,
     pub flush_interval: Duration,
+    /// `name`: the connector's name in the offsets topic's keys, when set.
+    pub name: Option<String>,
 }
 
 /// The engine's settings.
@@ -58,22 +119,88 @@ fn k(name: &str) -> String {
     format!("{SOURCE}{name}")
 }
 
+/// `offset.storage.partitions` or `.replication.factor`: required with the Kafka store, as in Debezium; `-1` for the
+/// broker's default.
+fn topic_number(s: &mut Settings, name: &str) -> i32 {
+    let key = k(name);
+    let value = s.required(&key);
+    if value.is_empty() {
+        return -1;
+    }
+    match value.parse::<i32>() {
+        Ok(n) if n >= 1 || n == -1 => n,
+        _ => {
+            s.problem(format!("`{key}` = `{value}` must be at least 1, or -1 for the broker's default"));
+            -1
+        }
+    }
+}
+
+fn client_keys(s: &Settings) -> Vec<(String, String)> {
+    s.below(SOURCE)
+        .into_iter()
+        .filter(|(key, _)| CLIENT_KEYS.contains(&key.as_str()) || CLIENT_PREFIXES.iter().any(|p| key.starts_with(p)))
+        .collect()
+}
+
 /// Reads the engine's keys.
 pub fn read(s: &mut Settings) -> EngineSettings {
     let store = s.string(&k("offset.storage"), FILE_OFFSET_STORE);
-    if store != FILE_OFFSET_STORE {
-        s.problem(format!(
-            "`{SOURCE}offset.storage` = `{store}` is not supported yet; Sluice stores offsets in a file ({FILE_OFFSET_STORE})"
-        ));
-    }
+    let storage = match store.as_str() {
+        KAFKA_OFFSET_STORE => {
+            let topic = s.required(&k("offset.storage.topic"));
+            let partitions = topic_number(s, "offset.storage.partitions");
+            let replication_factor = topic_number(s, "offset.storage.replication.factor");
+            if s.optional(&k("bootstrap.servers")).is_none() {
+                s.problem(format!(
+                    "missing required key `{SOURCE}bootstrap.servers`: the brokers of the offsets topic (offset.storage is {KAFKA_OFFSET_STORE})"
+                ));
+            }
+            let flush_timeout = Duration::from_millis(s.number(
+                &k("offset.flush.timeout.ms"),
+                DEFAULT_FLUSH_TIMEOUT_MS,
+                "a number of milliseconds",
+            ));
+            OffsetStorage::Kafka(KafkaOffsetStorage {
+                topic,
+                partitions,
+                replication_factor,
+                client: client_keys(s),
+                flush_timeout,
+            })
+        }
+        _ => {
+            if store != FILE_OFFSET_STORE {
+                s.problem(format!(
+                    "`{SOURCE}offset.storage` = `{store}` is not supported yet; Sluice stores offsets in a file \
+                     ({FILE_OFFSET_STORE}) or a Kafka topic ({KAFKA_OFFSET_STORE})"
+                ));
+            }
+            let unused: Vec<String> =
+                ["offset.storage.topic", "offset.storage.partitions", "offset.storage.replication.factor"]
+                    .iter()
+                    .map(|name| k(name))
+                    .chain(client_keys(s).into_iter().map(|(key, _)| k(&key)))
+                    .filter(|key| s.get(key).is_some())
+                    .collect();
+            if !unused.is_empty() {
+                s.warn(format!(
+                    "ignoring {}: used by the Kafka offset store only, and offset.storage is the file store",
+                    unused.iter().map(|key| format!("`{key}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+            OffsetStorage::File(PathBuf::from(s.string(&k("offset.storage.file.filename"), "data/offsets.dat")))
+        }
+    };
     EngineSettings {
         offsets: OffsetConfig {
-            file: PathBuf::from(s.string(&k("offset.storage.file.filename"), "data/offsets.dat")),
+            storage,
             flush_interval: Duration::from_millis(s.number(
                 &k("offset.flush.interval.ms"),
                 0u64,
                 "a number of milliseconds",
             )),
+            name: s.optional(&k("name")),
         },
         max_queue_bytes: match s.number(
             &k("max.queue.size.in.bytes"),

@@ -2,13 +2,14 @@
 //!
 //! The source and the pipeline run as two tasks so that decoding (source) and encoding plus sink I/O (pipeline)
 //! use two cores. A transient fault — a dropped connection, a restarted server — restarts both from the durable
-//! state (the slot and the offsets file) after a back-off, which is exactly the crash-recovery path, so it is the
-//! path the crash tests exercise.
+//! state (the slot and the offsets) after a back-off, which is exactly the crash-recovery path, so it is the path
+//! the crash tests exercise. The offsets are in a file or, as in Kafka Connect, in a Kafka topic ([`offset_store`]).
 
 use std::sync::Arc;
 
 use sluice_core::policy::FailureKind;
-use sluice_core::{Lsn, OffsetStore, Offsets, PipelineStatus};
+use sluice_core::{FileOffsetStore, Lsn, OffsetError, OffsetStore, Offsets, PipelineStatus};
+use sluice_engine::settings::OffsetStorage;
 use sluice_engine::{Failure, Pipeline, PipelineError, RestartLimits};
 use sluice_format::outbox::EventRouter;
 use sluice_format::settings::TransformType;
@@ -54,6 +55,9 @@ impl Failure for RunError {
             RunError::Pipeline(
                 PipelineError::Encode { .. } | PipelineError::Topics(_) | PipelineError::Transform(_),
             ) => FailureKind::Unencodable,
+            RunError::Pipeline(PipelineError::Offsets(e)) | RunError::Offsets(e) if e.retriable() => {
+                FailureKind::OffsetStorageUnavailable
+            }
             RunError::Pipeline(PipelineError::Offsets(_)) | RunError::Offsets(_) => FailureKind::OffsetStorage,
             RunError::Observe(_) | RunError::Task(_) => FailureKind::Internal,
         }
@@ -105,11 +109,39 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
     Ok(Transforms::new(steps, config.source.topic_prefix.clone()))
 }
 
+/// The connector's name in the offsets topic's keys: `debezium.source.name`, or the sink type, as Debezium Server
+/// names its engine.
+pub fn connector_name(config: &Config) -> String {
+    config.offsets().name.clone().unwrap_or_else(|| config.sink.sink_type().to_string())
+}
+
+/// The offset store the configuration chose (its clients' settings were checked with the configuration).
+pub fn offset_store(config: &Config) -> Result<Box<dyn OffsetStore>, OffsetError> {
+    match &config.offsets().storage {
+        OffsetStorage::File(path) => Ok(Box::new(FileOffsetStore::new(path))),
+        OffsetStorage::Kafka(kafka) => {
+            use sluice_sinks::kafka::{offset_client_settings, KafkaOffsetStore, KafkaStoreOptions};
+            let settings = offset_client_settings(&kafka.client)
+                .map_err(|problems| OffsetError::Store { retriable: false, message: problems.join("; ") })?;
+            let options = KafkaStoreOptions {
+                topic: kafka.topic.clone(),
+                partitions: kafka.partitions,
+                replication_factor: kafka.replication_factor,
+                flush_timeout: kafka.flush_timeout,
+                connector: connector_name(config),
+                topic_prefix: config.source.topic_prefix.clone(),
+                slot_name: config.source.slot_name.clone(),
+            };
+            Ok(Box::new(KafkaOffsetStore::new(settings, options)?))
+        }
+    }
+}
+
 /// Every task it spawns carries the caller's connector label for its metrics (`observe::carry`).
 async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Receiver<bool>) -> Result<(), RunError> {
     use crate::observe::carry;
-    let store = OffsetStore::new(&config.offsets().file);
-    let loaded = store.load()?;
+    let mut store = offset_store(config)?;
+    let loaded = store.load().await?;
     let slot_name = &config.source.slot_name;
     let offsets = loaded
         .clone()
@@ -218,6 +250,11 @@ mod tests {
             (sink(true), K::SinkUnavailable),
             (sink(false), K::SinkRejected),
             (RunError::Task("boom".into()), K::Internal),
+            (
+                RunError::Offsets(OffsetError::Store { retriable: true, message: "down".into() }),
+                K::OffsetStorageUnavailable,
+            ),
+            (RunError::Offsets(OffsetError::Store { retriable: false, message: "refused".into() }), K::OffsetStorage),
         ];
         for (error, kind) in cases {
             assert_eq!(error.kind(), kind, "{error}");

@@ -348,7 +348,12 @@ mod tests {
     use sluice_core::Position;
 
     fn offsets(progress: Option<SnapshotProgress>, acked: bool) -> Offsets {
-        Offsets { slot_name: "s".into(), acknowledged: acked.then(|| Position::new(Lsn(10), 0)), snapshot: progress }
+        Offsets {
+            slot_name: "s".into(),
+            acknowledged: acked.then(|| Position::new(Lsn(10), 0)),
+            snapshot: progress,
+            ..Offsets::default()
+        }
     }
 
     fn progress(completed: bool) -> SnapshotProgress {

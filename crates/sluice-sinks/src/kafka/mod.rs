@@ -26,6 +26,7 @@
 //! and `sasl.password`. Anything librdkafka rejects is a configuration error naming the key.
 
 pub(crate) mod config;
+pub mod offsets;
 mod settings;
 
 use std::collections::{HashSet, VecDeque};
@@ -41,7 +42,8 @@ use rdkafka::producer::{DeliveryFuture, FutureProducer, FutureRecord, Producer};
 
 use sluice_core::{Record, Sink, SinkError};
 
-pub use settings::{producer_settings, ProducerSettings, CODE_LOADING_KEYS};
+pub use offsets::{offset_client_settings, KafkaOffsetStore, KafkaStoreOptions};
+pub use settings::{client_settings, producer_settings, ProducerSettings, CODE_LOADING_KEYS};
 
 /// How long a topic creation request may take before it counts as a transient failure.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -116,6 +118,9 @@ impl ClientContext for LogContext {
         tracing::warn!(target: "librdkafka", error = %error, "Kafka client: {reason}");
     }
 }
+
+/// The offset store's consumer logs the same way; it assigns partitions itself, so no rebalance callbacks.
+impl rdkafka::consumer::ConsumerContext for LogContext {}
 
 pub struct KafkaSink {
     config: ClientConfig,
@@ -260,7 +265,7 @@ fn is_transient(code: RDKafkaErrorCode) -> bool {
 }
 
 /// Errors no retry fixes. The rest (connection loss, leader elections, timeouts, throttling) are retried.
-fn is_permanent(code: RDKafkaErrorCode) -> bool {
+pub(crate) fn is_permanent(code: RDKafkaErrorCode) -> bool {
     use RDKafkaErrorCode as C;
     matches!(
         code,

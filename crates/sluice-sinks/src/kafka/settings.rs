@@ -73,6 +73,13 @@ impl ProducerSettings {
         self.entries.into_iter().collect()
     }
 
+    /// The configuration without the producer's own keys, for a consumer or an admin client of the same cluster.
+    pub fn client_config_without_producer_keys(&self) -> ClientConfig {
+        const PRODUCER_ONLY: &[&str] =
+            &["acks", "enable.idempotence", "partitioner", "message.timeout.ms", "linger.ms"];
+        self.entries.iter().filter(|(k, _)| !PRODUCER_ONLY.contains(&k.as_str())).cloned().collect()
+    }
+
     /// The value librdkafka will get for `key`, after defaults and translations.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
@@ -83,6 +90,12 @@ impl ProducerSettings {
 /// `enable.idempotence=true`, `partitioner=murmur2_random` (the Java client's partitioning), `client.id=sluice`.
 /// Returns every problem, each naming its full key.
 pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings, Vec<String>> {
+    client_settings(PREFIX, "the sink type is kafka", props)
+}
+
+/// [`producer_settings`] for keys under another `prefix` (the Kafka offset store's `debezium.source.*`); `needs`
+/// says why `bootstrap.servers` is required.
+pub fn client_settings(prefix: &str, needs: &str, props: &[(String, String)]) -> Result<ProducerSettings, Vec<String>> {
     let mut problems = Vec::new();
     let mut notes = Vec::new();
     let mut entries: Vec<(String, String)> = Vec::new();
@@ -91,42 +104,42 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         let value = value.trim();
         if JAVA_ONLY.contains(&key.as_str()) || key.starts_with("key.converter.") || key.starts_with("value.converter.")
         {
-            notes.push(format!("ignoring `{PREFIX}{key}`: a Java client setting with no meaning for librdkafka"));
+            notes.push(format!("ignoring `{prefix}{key}`: a Java client setting with no meaning for librdkafka"));
             continue;
         }
         if let Some((_, renamed)) = RENAMED.iter().find(|(java, _)| java == key) {
-            notes.push(format!("`{PREFIX}{key}` is Java's name; passing it to librdkafka as `{renamed}`"));
+            notes.push(format!("`{prefix}{key}` is Java's name; passing it to librdkafka as `{renamed}`"));
             entries.push((renamed.to_string(), value.to_string()));
             continue;
         }
         match key.as_str() {
             k if CODE_LOADING_KEYS.contains(&k) => problems.push(format!(
-                "`{PREFIX}{key}`: Sluice does not load librdkafka plugins or OpenSSL engines; remove it"
+                "`{prefix}{key}`: Sluice does not load librdkafka plugins or OpenSSL engines; remove it"
             )),
             "sasl.jaas.config" => match jaas_credentials(value) {
                 Some((user, password)) => {
                     notes.push(format!(
-                        "`{PREFIX}sasl.jaas.config`: using its username and password as sasl.username/sasl.password"
+                        "`{prefix}sasl.jaas.config`: using its username and password as sasl.username/sasl.password"
                     ));
                     entries.push(("sasl.username".into(), user));
                     entries.push(("sasl.password".into(), password));
                 }
                 None => problems.push(format!(
-                    "`{PREFIX}sasl.jaas.config`: only the PlainLoginModule and ScramLoginModule forms with username \
-                     and password are understood; set `{PREFIX}sasl.username` and `{PREFIX}sasl.password` instead \
+                    "`{prefix}sasl.jaas.config`: only the PlainLoginModule and ScramLoginModule forms with username \
+                     and password are understood; set `{prefix}sasl.username` and `{prefix}sasl.password` instead \
                      (librdkafka has no JAAS)"
                 )),
             },
             "transactional.id" => problems.push(format!(
-                "`{PREFIX}transactional.id`: transactional producing is not supported yet; remove it (the sink is \
+                "`{prefix}transactional.id`: transactional producing is not supported yet; remove it (the sink is \
                  idempotent and at least once)"
             )),
             k if k.starts_with("ssl.truststore.")
                 || (k.starts_with("ssl.keystore.") && k != "ssl.keystore.location" && k != "ssl.keystore.password") =>
             {
                 problems.push(format!(
-                    "`{PREFIX}{key}`: librdkafka reads no Java key stores; convert the trust store to PEM and set \
-                 `{PREFIX}ssl.ca.location` (and ssl.certificate.location / ssl.key.location, or a PKCS#12 \
+                    "`{prefix}{key}`: librdkafka reads no Java key stores; convert the trust store to PEM and set \
+                 `{prefix}ssl.ca.location` (and ssl.certificate.location / ssl.key.location, or a PKCS#12 \
                  ssl.keystore.location, for client certificates)"
                 ))
             }
@@ -134,7 +147,7 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         }
     }
     if !user_set("bootstrap.servers") {
-        problems.push(format!("missing required key `{PREFIX}bootstrap.servers` (the sink type is kafka)"));
+        problems.push(format!("missing required key `{prefix}bootstrap.servers` ({needs})"));
     }
     let mut defaults = vec![("partitioner", "murmur2_random"), ("client.id", "sluice")];
     let acks = props.iter().rev().find(|(k, _)| k == "acks").map(|(_, v)| v.trim());
@@ -143,7 +156,7 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         defaults.push(("enable.idempotence", "true"));
     } else if !user_set("enable.idempotence") {
         // As the Java client does: idempotence needs acks=all, so a weaker acks turns the default off.
-        notes.push(format!("`{PREFIX}acks` is not all, so the producer is not idempotent (as in the Java client)"));
+        notes.push(format!("`{prefix}acks` is not all, so the producer is not idempotent (as in the Java client)"));
     }
     for (key, value) in defaults {
         if !entries.iter().any(|(k, _)| k == key) {
@@ -154,7 +167,7 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         let mut one = ClientConfig::new();
         one.set(key, value);
         if let Err(e) = one.create_native_config() {
-            problems.push(config_problem(key, value, &e));
+            problems.push(config_problem(prefix, key, value, &e));
         }
     }
     if problems.is_empty() {
@@ -162,7 +175,8 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
         // bootstrap servers the client has no broker to dial.
         let config: ClientConfig = entries.iter().filter(|(k, _)| k != "bootstrap.servers").cloned().collect();
         if let Err(e) = config.create::<BaseProducer>() {
-            problems.push(format!("the Kafka producer settings (`{PREFIX}*`) are inconsistent: {e}"));
+            let keys = if prefix.is_empty() { String::new() } else { format!(" (`{prefix}*`)") };
+            problems.push(format!("the Kafka client settings{keys} are inconsistent: {e}"));
         }
     }
     if problems.is_empty() {
@@ -172,13 +186,13 @@ pub fn producer_settings(props: &[(String, String)]) -> Result<ProducerSettings,
     }
 }
 
-fn config_problem(key: &str, value: &str, e: &KafkaError) -> String {
+fn config_problem(prefix: &str, key: &str, value: &str, e: &KafkaError) -> String {
     let reason = match e {
         KafkaError::ClientConfig(_, description, _, _) => description.clone(),
         other => other.to_string(),
     };
     let full = RENAMED.iter().find(|(_, r)| *r == key).map_or(key, |(java, _)| java);
-    format!("`{PREFIX}{full}` = `{}`: librdkafka rejects it: {reason}", sluice_core::secret::shown_value(key, value))
+    format!("`{prefix}{full}` = `{}`: librdkafka rejects it: {reason}", sluice_core::secret::shown_value(key, value))
 }
 
 /// `username` and `password` of a JAAS line for Kafka's PLAIN or SCRAM login module.

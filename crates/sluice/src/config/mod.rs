@@ -9,7 +9,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use sluice_config::{key, ConfigError, KeySet, ProviderLimits, Registry, Settings};
-use sluice_engine::settings::{EngineSettings, OffsetConfig};
+use sluice_engine::settings::{EngineSettings, OffsetConfig, OffsetStorage};
 use sluice_format::settings::{EventSettings, TransformConfig};
 use sluice_postgres::settings::PostgresSettings;
 use sluice_sinks::registry::SinkConfig;
@@ -75,6 +75,12 @@ fn read(s: &mut Settings) -> Config {
     let sink = sluice_sinks::registry::read(s);
     let events = sluice_format::settings::read(s);
     let engine = sluice_engine::settings::read(s);
+    if let OffsetStorage::Kafka(kafka) = &engine.offsets.storage {
+        // The Kafka offset store's clients, checked like the producer's before anything connects.
+        if let Err(problems) = sluice_sinks::kafka::offset_client_settings(&kafka.client) {
+            problems.into_iter().for_each(|p| s.problem(p));
+        }
+    }
     let transforms = sluice_format::settings::read_transforms(s);
     Config { http: http(s), source, events, engine, sink, transforms }
 }

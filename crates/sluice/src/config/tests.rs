@@ -2,6 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::*;
+use sluice_engine::settings::OffsetStorage;
 use sluice_engine::settings::DEFAULT_MAX_QUEUE_BYTES;
 use sluice_format::settings::{PredicateConfig, TransformType};
 use sluice_format::unwrap::{DeleteMode, UnwrapOptions};
@@ -65,7 +66,7 @@ fn defaults_follow_debezium() {
     assert_eq!(e.unavailable_value_placeholder, "__debezium_unavailable_value");
     assert!(e.tombstones_on_delete && !e.include_unknown_datatypes);
     assert_eq!(e.value, Converter::Json { schemas_enable: true });
-    assert_eq!(c.offsets().file, PathBuf::from("data/offsets.dat"));
+    assert_eq!(c.offsets().storage, OffsetStorage::File(PathBuf::from("data/offsets.dat")));
     assert_eq!(sink(&c), "StdoutConfig");
 }
 
@@ -251,8 +252,51 @@ fn wrong_connector_and_plugin_are_rejected_with_the_fix() {
     assert!(p[0].contains(CONNECTOR_CLASS), "{p:?}");
     let p = one_problem("debezium.source.plugin.name=decoderbufs\n");
     assert!(p.contains("pgoutput"), "{p}");
-    let p = one_problem("debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore\n");
+    let p = one_problem("debezium.source.offset.storage=org.apache.kafka.connect.storage.MemoryOffsetBackingStore\n");
     assert!(p.contains("not supported yet"), "{p}");
+}
+
+const KAFKA_STORE: &str = "debezium.source.offset.storage=org.apache.kafka.connect.storage.KafkaOffsetBackingStore\n";
+
+#[test]
+fn the_kafka_offset_store_takes_debezium_servers_keys() {
+    let loaded = ok(&format!(
+        "{KAFKA_STORE}debezium.source.offset.storage.topic=connect-offsets\n\
+         debezium.source.offset.storage.partitions=1\n\
+         debezium.source.offset.storage.replication.factor=-1\n\
+         debezium.source.offset.flush.timeout.ms=2000\n\
+         debezium.source.bootstrap.servers=kafka:9092\n\
+         debezium.source.security.protocol=SASL_SSL\n\
+         debezium.source.sasl.mechanism=PLAIN\n\
+         debezium.source.sasl.username=cdc\n\
+         debezium.source.sasl.password=hunter2\n"
+    ));
+    let OffsetStorage::Kafka(kafka) = &loaded.config.offsets().storage else { panic!("the Kafka store") };
+    assert_eq!((kafka.topic.as_str(), kafka.partitions, kafka.replication_factor), ("connect-offsets", 1, -1));
+    assert_eq!(kafka.flush_timeout, std::time::Duration::from_secs(2));
+    assert!(kafka.client.contains(&("bootstrap.servers".to_string(), "kafka:9092".to_string())));
+    assert!(kafka.client.iter().any(|(k, _)| k == "sasl.password"), "{:?}", kafka.client);
+}
+
+#[test]
+fn the_kafka_offset_store_needs_its_topic_partitions_replication_and_brokers_as_in_debezium() {
+    let p = problems(&format!("{BASE}{KAFKA_STORE}"));
+    for key in
+        ["offset.storage.topic", "offset.storage.partitions", "offset.storage.replication.factor", "bootstrap.servers"]
+    {
+        assert!(p.iter().any(|p| p.contains(&format!("debezium.source.{key}"))), "{key}: {p:?}");
+    }
+}
+
+#[test]
+fn a_bad_offset_store_client_key_is_named_without_its_secret() {
+    let p = problems(&format!(
+        "{BASE}{KAFKA_STORE}debezium.source.offset.storage.topic=o\ndebezium.source.offset.storage.partitions=1\n\
+         debezium.source.offset.storage.replication.factor=1\ndebezium.source.bootstrap.servers=k:9092\n\
+         debezium.source.sasl.passwrd=hunter2\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("debezium.source.sasl.passwrd")), "{p:?}");
+    assert!(!p.concat().contains("hunter2"), "{p:?}");
 }
 
 #[test]

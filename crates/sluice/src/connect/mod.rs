@@ -2,7 +2,8 @@
 //! (a Helm hook that PUTs a connector's JSON, `curl …/status` in runbooks) drive Sluice the same way.
 //!
 //! The worker file has Kafka Connect's worker keys (`bootstrap.servers`, `listeners` or `rest.host.name` /
-//! `rest.port`, `offset.storage.file.filename`, `config.providers`, converters and `producer.*` defaults); each
+//! `rest.port`, `offset.storage.file.filename` or distributed mode's `offset.storage.topic`, `config.providers`,
+//! converters and `producer.*` defaults); each
 //! connector configuration has Kafka Connect's connector keys (no `debezium.source.` prefix; `key.converter`,
 //! `transforms.*`, `producer.override.*`). A connector configuration is translated into the Debezium Server keys
 //! `sluice run` reads, validated by the very same code, and run as one pipeline into the worker's Kafka. Connector
@@ -63,8 +64,11 @@ const DEFAULT_LISTEN: &str = "127.0.0.1:8083";
 pub struct WorkerConfig {
     pub listen: SocketAddr,
     pub bootstrap_servers: String,
-    /// Kafka Connect's offsets file; Sluice keeps one offsets file per connector in a folder beside it.
+    /// Kafka Connect's offsets file; Sluice keeps one offsets file per connector in a folder beside it, and the
+    /// connector configurations beside it too (also when the offsets are in a topic).
     pub offsets_file: PathBuf,
+    /// Distributed mode's offsets topic (`offset.storage.topic`): every connector's offsets go there instead.
+    pub offsets_topic: Option<OffsetsTopic>,
     /// Worker-level converters and `producer.*`, the defaults of every connector.
     pub defaults: Vec<(String, String)>,
     /// Who may use the API.
@@ -79,17 +83,50 @@ pub struct WorkerConfig {
     pub graceful_stop: Duration,
 }
 
+/// Kafka Connect's offsets topic, as a distributed worker configures it.
+#[derive(Clone, Debug)]
+pub struct OffsetsTopic {
+    pub topic: String,
+    /// `offset.storage.partitions` (Kafka Connect's default 25; `-1`: the broker's).
+    pub partitions: String,
+    /// `offset.storage.replication.factor` (Kafka Connect's default 3; `-1`: the broker's).
+    pub replication_factor: String,
+    /// The worker's `security.protocol`, `sasl.*` and, with TLS, `ssl.*`: the clients' settings besides
+    /// `bootstrap.servers`.
+    pub client: Vec<(String, String)>,
+}
+
+impl OffsetsTopic {
+    fn from_worker(entries: &BTreeMap<String, String>) -> Option<OffsetsTopic> {
+        let topic = entries.get("offset.storage.topic").map(|t| t.trim()).filter(|t| !t.is_empty())?;
+        let tls = entries.get("security.protocol").is_some_and(|p| p.to_ascii_uppercase().contains("SSL"));
+        let client = entries
+            .iter()
+            .filter(|(k, _)| *k == "security.protocol" || k.starts_with("sasl.") || (tls && k.starts_with("ssl.")))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let get = |key: &str, default: &str| entries.get(key).map_or(default, |v| v.as_str()).trim().to_string();
+        Some(OffsetsTopic {
+            topic: topic.to_string(),
+            partitions: get("offset.storage.partitions", "25"),
+            replication_factor: get("offset.storage.replication.factor", "3"),
+            client,
+        })
+    }
+}
+
 /// Kafka Connect worker keys that configure parts Sluice does not have (distributed mode's topics, plugin paths,
 /// …): accepted and ignored, as Kafka Connect ignores keys it does not use.
 fn worker_key_is_known(key: &str) -> bool {
     const KNOWN: &[&str] = &[
         "group.id",
         "config.storage.topic",
-        "offset.storage.topic",
         "status.storage.topic",
         "config.storage.replication.factor",
-        "offset.storage.replication.factor",
         "status.storage.replication.factor",
+        "offset.storage.partitions",
+        "offset.storage.replication.factor",
+        "security.protocol",
         "offset.flush.interval.ms",
         "plugin.path",
         "rest.advertised.host.name",
@@ -106,6 +143,7 @@ fn worker_key_is_known(key: &str) -> bool {
         || key.starts_with("config.providers.")
         || key.starts_with("consumer.")
         || key.starts_with("admin.")
+        || key.starts_with("sasl.")
         || key.starts_with("listeners.https.")
         || key.starts_with("ssl.")
 }
@@ -172,10 +210,24 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
     };
     let offsets_file =
         PathBuf::from(entries.get("offset.storage.file.filename").map_or("data/connect.offsets", |s| s.as_str()));
+    let offsets_topic = OffsetsTopic::from_worker(&entries);
+    if let Some(topic) = &offsets_topic {
+        // Checked once here, with the worker's key names, rather than in every connector's configuration.
+        let mut client = topic.client.clone();
+        client.push(("bootstrap.servers".into(), bootstrap_servers.clone()));
+        if let Err(found) = sluice_sinks::kafka::client_settings("", "offset.storage.topic is set", &client) {
+            problems.extend(found);
+        }
+    }
     let mut defaults = Vec::new();
     for (key, value) in &entries {
         match key.as_str() {
-            "bootstrap.servers" | "listeners" | "rest.host.name" | "rest.port" | "offset.storage.file.filename" => {}
+            "bootstrap.servers"
+            | "listeners"
+            | "rest.host.name"
+            | "rest.port"
+            | "offset.storage.file.filename"
+            | "offset.storage.topic" => {}
             k if k.starts_with("key.converter") || k.starts_with("value.converter") || k.starts_with("producer.") => {
                 defaults.push((key.clone(), value.clone()))
             }
@@ -188,6 +240,7 @@ pub fn load_worker(path: &FsPath) -> Result<WorkerConfig, Vec<String>> {
             listen,
             bootstrap_servers,
             offsets_file,
+            offsets_topic,
             defaults,
             access,
             tls,
@@ -242,10 +295,27 @@ pub fn translate(worker: &WorkerConfig, name: &str, connector: &BTreeMap<String,
     out.insert("debezium.sink.type".into(), "kafka".into());
     out.entry("debezium.sink.kafka.producer.bootstrap.servers".into())
         .or_insert_with(|| worker.bootstrap_servers.clone());
-    out.insert(
-        "debezium.source.offset.storage.file.filename".into(),
-        names::offsets_file(&worker.offsets_file, name).display().to_string(),
-    );
+    match &worker.offsets_topic {
+        None => {
+            out.insert(
+                "debezium.source.offset.storage.file.filename".into(),
+                names::offsets_file(&worker.offsets_file, name).display().to_string(),
+            );
+        }
+        Some(offsets) => {
+            let source = |key: &str| format!("debezium.source.{key}");
+            out.insert(source("offset.storage"), sluice_engine::settings::KAFKA_OFFSET_STORE.into());
+            out.insert(source("offset.storage.topic"), offsets.topic.clone());
+            out.insert(source("offset.storage.partitions"), offsets.partitions.clone());
+            out.insert(source("offset.storage.replication.factor"), offsets.replication_factor.clone());
+            out.insert(source("bootstrap.servers"), worker.bootstrap_servers.clone());
+            for (key, value) in &offsets.client {
+                out.insert(source(key), value.clone());
+            }
+            // Kafka Connect keys a connector's offsets by its name.
+            out.insert(source("name"), name.to_string());
+        }
+    }
     out.into_iter().collect()
 }
 
@@ -1126,6 +1196,34 @@ mod tests {
         assert_eq!(pairs["debezium.sink.type"], "kafka");
         assert!(pairs["debezium.source.offset.storage.file.filename"].ends_with("connect.offsets.d/pg.offsets"));
         assert!(!pairs.contains_key("debezium.source.name") && !pairs.keys().any(|k| k.contains("errors")));
+    }
+
+    #[test]
+    fn a_worker_with_an_offsets_topic_keeps_each_connectors_offsets_there_under_its_name() {
+        let w = worker_from(
+            "bootstrap.servers=b:9092\noffset.storage.topic=connect-offsets\noffset.storage.replication.factor=1\n\
+             security.protocol=SASL_PLAINTEXT\nsasl.mechanism=PLAIN\nsasl.username=cdc\nsasl.password=s3cret\n",
+        )
+        .unwrap();
+        let connector: BTreeMap<String, String> = [("connector.class", CONNECTOR_CLASS), ("topic.prefix", "shop")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let pairs: BTreeMap<String, String> = translate(&w, "orders", &connector).into_iter().collect();
+        assert_eq!(pairs["debezium.source.offset.storage"], sluice_engine::settings::KAFKA_OFFSET_STORE);
+        assert_eq!(pairs["debezium.source.offset.storage.topic"], "connect-offsets");
+        assert_eq!(pairs["debezium.source.offset.storage.partitions"], "25", "Kafka Connect's default");
+        assert_eq!(pairs["debezium.source.offset.storage.replication.factor"], "1");
+        assert_eq!(pairs["debezium.source.bootstrap.servers"], "b:9092");
+        assert_eq!(pairs["debezium.source.sasl.mechanism"], "PLAIN");
+        assert_eq!(pairs["debezium.source.name"], "orders");
+        assert!(!pairs.contains_key("debezium.source.offset.storage.file.filename"));
+        let problems =
+            worker_from("bootstrap.servers=b:9092\noffset.storage.topic=o\nsasl.passwrd=hunter2\n").unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("`sasl.passwrd`")) && !problems.concat().contains("hunter2"),
+            "{problems:?}"
+        );
     }
 
     #[test]

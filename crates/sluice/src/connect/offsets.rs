@@ -1,15 +1,18 @@
-//! `/connectors/{name}/offsets`: Kafka Connect's offsets API (KIP-875) over Sluice's offsets file.
+//! `/connectors/{name}/offsets`: Kafka Connect's offsets API (KIP-875) over the connector's offset store — its
+//! offsets file, or the worker's offsets topic (`offset.storage.topic`).
 //!
-//! A Sluice connector has one source partition, Debezium's `{"server": "<topic.prefix>"}`, and its offset is the
-//! last acknowledged position: `lsn` and `lsn_commit` (the commit LSN of the transaction, as a number) and
-//! `event_serial_no` (the event's index in it). GET shows it, DELETE removes the file, PATCH writes one; the two
-//! that change it need the connector STOPPED, so no pipeline writes the file at the same time, and take the
-//! worker's change lock, so no resume starts one while they do.
+//! A Sluice connector has one source partition, Debezium's `{"server": "<topic.prefix>"}`, and its offset is the map
+//! the offsets topic holds ([`sluice_core::connect_format`]): Debezium's fields and Sluice's own. GET shows it,
+//! DELETE forgets it (removes the file, or writes a tombstone), PATCH writes one: a map GET showed is stored as it
+//! was, and a hand-written one gives the last delivered position as `lsn`, `lsn_commit` (the commit LSN of the last
+//! transaction delivered, as a number) and `event_serial_no` (the event's index in it). The two that change it need
+//! the connector STOPPED, so no pipeline writes the offsets at the same time, and take the worker's change lock, so
+//! no resume starts one while they do.
 //!
 //! What an altered offset can do is bounded by the replication slot: streaming always starts at the slot's
-//! `confirmed_flush_lsn`, and PostgreSQL sends nothing from before it, whatever the file says. The file only
-//! makes the stream skip events at or before its position. So moving the offset *forward* skips the changes up to
-//! it (they are never delivered, and the slot moves past them once later events are acknowledged); moving it
+//! `confirmed_flush_lsn`, and PostgreSQL sends nothing from before it, whatever the offsets say. They only make
+//! the stream skip events at or before their position. So moving the offset *forward* skips the changes up to it
+//! (they are never delivered, and the slot moves past them once the offsets are next stored); moving it
 //! *back*, behind the slot, replays nothing: the slot's position wins. Replaying needs a new slot and snapshot.
 
 use axum::extract::{Path, State};
@@ -17,19 +20,26 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
-use sluice_core::{Lsn, OffsetStore, Offsets, Position};
+use sluice_core::{connect_format, Lsn, OffsetStore, Offsets, Position};
 
 use super::supervisor::{Connector, Observed};
-use super::{error, names, not_found, Body, Shared, TargetState};
+use super::{error, not_found, Body, Shared, TargetState};
 
 /// Kafka Connect's answer to a PATCH without partitions.
 const NO_ENTRIES: &str = "Partitions / offsets need to be provided for an alter offsets request";
 
-/// Debezium's default `slot.name`, which the offsets of a connector that sets none belong to.
-const DEFAULT_SLOT: &str = "debezium";
+/// The connector's offset store and slot, from its configuration as its pipeline would open them; an error is the
+/// answer to give (a `500`: the configuration was valid when it was stored).
+fn store(worker: &Shared, name: &str, c: &Connector) -> Result<(Box<dyn OffsetStore>, String), String> {
+    let pairs = super::translate(&worker.config, name, &c.desired().config);
+    let loaded = super::validate(&worker.config, pairs)
+        .map_err(|problems| format!("the connector's configuration is not valid: {}", problems.join("; ")))?;
+    let store = crate::app::offset_store(&loaded.config).map_err(|e| format!("cannot open the offsets: {e}"))?;
+    Ok((store, loaded.config.source.slot_name.clone()))
+}
 
-fn store(worker: &Shared, name: &str) -> OffsetStore {
-    OffsetStore::new(names::offsets_file(&worker.config.offsets_file, name))
+fn failed(message: String) -> Response {
+    error(StatusCode::INTERNAL_SERVER_ERROR, message)
 }
 
 fn prefix(c: &Connector) -> String {
@@ -40,12 +50,17 @@ fn prefix(c: &Connector) -> String {
 pub async fn get(State(worker): State<Shared>, Path(name): Path<String>) -> Response {
     let Some(c) = worker.get(&name) else { return not_found(&name) };
     let prefix = prefix(&c);
-    let offsets: Option<Offsets> = store(&worker, &name).load().ok().flatten();
+    let (mut store, _) = match store(&worker, &name, &c) {
+        Ok(opened) => opened,
+        Err(message) => return failed(message),
+    };
+    let offsets = match store.load().await {
+        Ok(offsets) => offsets,
+        Err(e) => return failed(format!("cannot read the offsets: {e}")),
+    };
     let entries: Vec<Value> = offsets
-        .and_then(|o| o.acknowledged)
-        .map(|p| {
-            json!({"partition": {"server": prefix}, "offset": {"lsn": p.commit_lsn.0, "lsn_commit": p.commit_lsn.0, "event_serial_no": p.ordinal}})
-        })
+        .filter(|o| o.acknowledged.is_some() || o.committed.is_some())
+        .map(|o| json!({"partition": connect_format::partition(&prefix), "offset": connect_format::value(&o)}))
         .into_iter()
         .collect();
     Json(json!({"offsets": entries})).into_response()
@@ -61,15 +76,13 @@ fn not_stopped(c: &Connector, name: &str) -> Option<Response> {
     })
 }
 
-/// Removes the offsets file (none is fine); an error is the answer to give.
-fn remove(worker: &Shared, name: &str) -> Option<Response> {
-    let path = names::offsets_file(&worker.config.offsets_file, name);
-    match std::fs::remove_file(&path) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
-            Some(error(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot remove the offsets: {e}")))
-        }
-        _ => None,
-    }
+/// Forgets the offsets (none is fine); an error is the answer to give.
+async fn remove(worker: &Shared, name: &str, c: &Connector) -> Option<Response> {
+    let mut store = match store(worker, name, c) {
+        Ok((store, _)) => store,
+        Err(message) => return Some(failed(message)),
+    };
+    store.reset().await.err().map(|e| failed(format!("cannot remove the offsets: {e}")))
 }
 
 /// `DELETE /connectors/{name}/offsets`: forgets the position and the snapshot's progress.
@@ -79,7 +92,7 @@ pub async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> R
     if let Some(refused) = not_stopped(&c, &name) {
         return refused;
     }
-    if let Some(failed) = remove(&worker, &name) {
+    if let Some(failed) = remove(&worker, &name, &c).await {
         return failed;
     }
     Json(json!({"message": "The offsets for this connector have been reset successfully"})).into_response()
@@ -92,6 +105,8 @@ enum Alteration {
     Reset,
     /// The last acknowledged position.
     To(Position),
+    /// A map GET showed (it has Sluice's own fields): stored as it was.
+    Exact(Box<Offsets>),
 }
 
 /// Reads `{"offsets": [{"partition": {"server": <prefix>}, "offset": {...} | null}, ...]}`; the last entry wins,
@@ -115,6 +130,9 @@ fn alteration(body: &Value, prefix: &str) -> Result<Alteration, String> {
         last = Some(match entry.get("offset") {
             None => return Err("Every entry needs an `offset`: an object with `lsn`, or null to reset it".into()),
             Some(Value::Null) => Alteration::Reset,
+            Some(map @ Value::Object(offset)) if offset.contains_key("sluice_slot") => {
+                Alteration::Exact(Box::new(connect_format::offsets_from(map, "")?))
+            }
             Some(Value::Object(offset)) => {
                 let number = |field: &str| -> Result<Option<u64>, String> {
                     match offset.get(field) {
@@ -148,27 +166,40 @@ pub async fn alter(State(worker): State<Shared>, Path(name): Path<String>, Body(
     if let Some(refused) = not_stopped(&c, &name) {
         return refused;
     }
-    let config = c.desired().config;
     let alteration = match alteration(&body, &prefix(&c)) {
         Ok(a) => a,
         Err(message) => return error(StatusCode::BAD_REQUEST, message),
     };
     let position = match alteration {
-        Alteration::Reset => return remove(&worker, &name).unwrap_or_else(altered),
+        Alteration::Reset => return remove(&worker, &name, &c).await.unwrap_or_else(altered),
         Alteration::To(position) => position,
+        Alteration::Exact(offsets) => return save(&worker, &name, &c, |_| *offsets).await,
     };
-    let slot_name = config.get("slot.name").map_or(DEFAULT_SLOT, |s| s.as_str()).to_string();
-    let store = store(&worker, &name);
-    let mut offsets = match store.load() {
+    save(&worker, &name, &c, |mut offsets| {
+        offsets.acknowledged = Some(position);
+        // Every transaction committed up to the position counts as delivered, as the slot may be confirmed.
+        offsets.committed = Some(position.commit_lsn);
+        offsets
+    })
+    .await
+}
+
+/// Loads the offsets (or starts from none), changes them and stores them.
+async fn save(worker: &Shared, name: &str, c: &Connector, change: impl FnOnce(Offsets) -> Offsets) -> Response {
+    let (mut store, slot_name) = match store(worker, name, c) {
+        Ok(opened) => opened,
+        Err(message) => return failed(message),
+    };
+    let current = match store.load().await {
         Ok(Some(o)) if o.slot_name == slot_name => o,
         Ok(_) => Offsets { slot_name, ..Offsets::default() },
         Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     };
-    offsets.acknowledged = Some(position);
-    if let Err(e) = store.save(&offsets) {
+    let offsets = change(current);
+    if let Err(e) = store.save(&offsets).await {
         return error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
-    tracing::info!(connector = %name, lsn = %position.commit_lsn, ordinal = position.ordinal, "offsets altered");
+    tracing::info!(connector = %name, position = ?offsets.acknowledged, "offsets altered");
     altered()
 }
 
@@ -190,6 +221,18 @@ mod tests {
     fn an_offset_read_back_from_get_is_written_as_it_was() {
         let body = json!({"offsets": [{"partition": {"server": "pg"}, "offset": {"lsn": 42, "lsn_commit": 42, "event_serial_no": 3}}]});
         assert_eq!(alteration(&body, "pg"), Ok(Alteration::To(Position::new(Lsn(42), 3))));
+    }
+
+    #[test]
+    fn a_map_get_showed_is_stored_exactly() {
+        let offsets = Offsets {
+            slot_name: "s".into(),
+            acknowledged: Some(Position::new(Lsn(0x40), 2)),
+            committed: Some(Lsn(0x30)),
+            ..Offsets::default()
+        };
+        let body = json!({"offsets": [{"partition": {"server": "pg"}, "offset": connect_format::value(&offsets)}]});
+        assert_eq!(alteration(&body, "pg"), Ok(Alteration::Exact(Box::new(offsets))));
     }
 
     #[test]

@@ -242,9 +242,19 @@ mod tests {
 
     #[test]
     fn every_source_key_of_the_registry_is_defined_with_the_registrys_default() {
-        // Set by the worker itself (per-connector offset files), or Kafka Connect's topic creation, which has
-        // `topic.creation.*` keys (groups and free-form topic configs) rather than definitions.
-        let worker_owned = ["offset.storage", "offset.storage.file.filename"];
+        // Set by the worker itself (per-connector offset files, or the worker's offsets topic and its clients), or
+        // Kafka Connect's topic creation, which has `topic.creation.*` keys (groups and free-form topic configs) rather
+        // than definitions.
+        let worker_owned = [
+            "offset.storage",
+            "offset.storage.file.filename",
+            "offset.storage.topic",
+            "offset.storage.partitions",
+            "offset.storage.replication.factor",
+            "offset.flush.timeout.ms",
+            "bootstrap.servers",
+            "security.protocol",
+        ];
         for set in crate::config::registry().sets().iter().filter(|s| s.prefix == "debezium.source.") {
             for key in set.keys.iter().filter(|k| !worker_owned.contains(&k.name)) {
                 if key.name.starts_with("topic.creation.") {

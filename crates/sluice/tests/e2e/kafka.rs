@@ -86,20 +86,6 @@ impl KafkaSetup {
         });
         records.into_iter().filter(|r| r["topic"] == topic).collect()
     }
-
-    /// The slot's confirmed flush LSN, as PostgreSQL sees it.
-    async fn confirmed_flush_lsn(&self) -> u64 {
-        let client = self.setup.db.client().await;
-        let slot = &self.setup.properties["debezium.source.slot.name"];
-        let row = client
-            .query_one(
-                "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1",
-                &[slot],
-            )
-            .await
-            .unwrap();
-        row.get::<_, i64>(0) as u64
-    }
 }
 
 /// Whether the records show the final state of `acct` and every surviving journal row: partitions are read one
@@ -392,7 +378,7 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
     let mut max_confirmed = 0;
     let until = Instant::now() + Duration::from_secs(6);
     while Instant::now() < until {
-        max_confirmed = max_confirmed.max(k.confirmed_flush_lsn().await);
+        max_confirmed = max_confirmed.max(k.setup.confirmed_flush_lsn().await);
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     workload.finish().await;
@@ -408,7 +394,7 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
     let end: i64 = client.query_one("SELECT (pg_current_wal_lsn() - '0/0')::bigint", &[]).await.unwrap().get(0);
     sluice.stop();
     verify(&records, &state, &journal);
-    assert!(k.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
+    assert!(k.setup.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
     assert!(end > down_at, "the workload went on during the outage");
 }
 
@@ -445,7 +431,7 @@ async fn a_record_over_the_size_limit_stops_sluice_naming_the_topic_without_conf
     assert_eq!(code, 1, "{log}");
     assert!(log.contains("`test.public.doc`") && log.contains("message.max.bytes"), "{log}");
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let confirmed = k.confirmed_flush_lsn().await;
+    let confirmed = k.setup.confirmed_flush_lsn().await;
     assert!(
         confirmed <= before as u64,
         "confirmed {confirmed:X} is past the undelivered record's transaction ({before:X})"
@@ -807,8 +793,13 @@ async fn a_skipped_event_is_counted_in_the_connectors_status() {
 /// Starts a worker for the test's broker with the `items` connector, and waits until it streams: its address and
 /// process.
 fn start_items(k: &KafkaSetup) -> (String, std::process::Child) {
+    start_items_with(k, "")
+}
+
+/// [`start_items`] with more worker keys.
+fn start_items_with(k: &KafkaSetup, worker_keys: &str) -> (String, std::process::Child) {
     k.setup.db.psql("CREATE TABLE item (id int PRIMARY KEY, name text)");
-    let (addr, worker) = connect_worker(k, "");
+    let (addr, worker) = connect_worker(k, worker_keys);
     let process = start_connect(&k.setup, &worker);
     super::support::wait_for_listener(&addr);
     assert_eq!(http(&addr, "PUT", "/connectors/items/config", Some(&item_connector(&k.setup))).0, 201);
@@ -878,6 +869,50 @@ async fn offsets_moved_forward_on_a_stopped_connector_skip_the_changes_before_th
     };
     let names: Vec<String> = records.iter().map(name).collect();
     assert_eq!(names, ["delivered", "after the move"], "{records:?}");
+    std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
+    assert!(process.wait().unwrap().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_worker_with_an_offsets_topic_keeps_connector_offsets_there_for_the_offsets_api() {
+    let mut k = KafkaSetup::new("kafka_connect_offsets_topic", Broker::memory()).await;
+    let extra =
+        "offset.storage.topic=connect-offsets\noffset.storage.partitions=5\noffset.storage.replication.factor=1\n";
+    let (addr, mut process) = start_items_with(&k, extra);
+    k.setup.db.psql("INSERT INTO item VALUES (1, 'one')");
+    k.wait_for_topic_records("test.public.item", 1);
+    assert_eq!(http(&addr, "PUT", "/connectors/items/stop", None).0, 204);
+    wait_for_status(&addr, "items", "STOPPED");
+
+    let key = r#"["items",{"server":"test"}]"#;
+    let stored = super::kafka_offsets::offset_records(&k.broker.bootstrap(), "connect-offsets");
+    let (_, last) = stored.iter().rev().find(|(k, _)| k == key).unwrap_or_else(|| panic!("{stored:?}"));
+    let last = last.clone().expect("offsets, not a tombstone");
+    let (code, body) = http(&addr, "GET", "/connectors/items/offsets", None);
+    assert_eq!(code, 200, "{body}");
+    let shown: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(
+        shown,
+        json!({"offsets": [{"partition": {"server": "test"}, "offset": last}]}),
+        "GET shows the topic's record"
+    );
+    assert!(last["lsn_commit"].as_u64().is_some_and(|l| l > 0), "{last}");
+    let (code, body) = http(&addr, "PATCH", "/connectors/items/offsets", Some(&shown));
+    assert_eq!(code, 200, "GET's answer is a valid PATCH body: {body}");
+    let stored = super::kafka_offsets::offset_records(&k.broker.bootstrap(), "connect-offsets");
+    assert_eq!(stored.last(), Some(&(key.to_string(), Some(last.clone()))), "written back to the topic as it was");
+
+    assert_eq!(http(&addr, "DELETE", "/connectors/items/offsets", None).0, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&http(&addr, "GET", "/connectors/items/offsets", None).1).unwrap(),
+        json!({"offsets": []})
+    );
+    let stored = super::kafka_offsets::offset_records(&k.broker.bootstrap(), "connect-offsets");
+    assert_eq!(
+        stored.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.clone()),
+        Some(None),
+        "a tombstone for the key"
+    );
     std::process::Command::new("kill").args(["-TERM", &process.id().to_string()]).status().unwrap();
     assert!(process.wait().unwrap().success());
 }

@@ -6,6 +6,7 @@ mod crash;
 mod dual_write;
 mod event_details;
 mod kafka;
+mod kafka_offsets;
 mod keys;
 mod memory;
 mod observe;

@@ -67,6 +67,21 @@ impl Setup {
         other
     }
 
+    /// The slot's confirmed flush LSN, as PostgreSQL sees it.
+    pub async fn confirmed_flush_lsn(&self) -> u64 {
+        let slot = &self.properties["debezium.source.slot.name"];
+        let sql = "SELECT (confirmed_flush_lsn - '0/0')::bigint FROM pg_replication_slots WHERE slot_name = $1";
+        let row = self.db.client().await.query_one(sql, &[slot]).await.unwrap();
+        row.get::<_, i64>(0) as u64
+    }
+
+    /// The server's current WAL position.
+    pub async fn current_wal_lsn(&self) -> u64 {
+        let sql = "SELECT (pg_current_wal_lsn() - '0/0')::bigint";
+        let row = self.db.client().await.query_one(sql, &[]).await.unwrap();
+        row.get::<_, i64>(0) as u64
+    }
+
     pub fn set(&mut self, key: &str, value: &str) -> &mut Self {
         self.properties.insert(key.to_string(), value.to_string());
         self
