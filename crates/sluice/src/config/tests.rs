@@ -4,6 +4,7 @@ use std::time::Duration;
 use super::*;
 use sluice_engine::settings::DEFAULT_MAX_QUEUE_BYTES;
 use sluice_format::settings::{PredicateConfig, TransformType};
+use sluice_format::transform::records::PredicateKind;
 use sluice_format::unwrap::{DeleteMode, UnwrapOptions};
 use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, FailureHandlingMode, TimePrecisionMode};
 use sluice_postgres::replication::ReceiveBuffer;
@@ -676,6 +677,9 @@ fn transform_mistakes_are_named() {
     let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.route.topic.regex=(unclosed\n"));
     assert!(p.iter().any(|p| p.contains("not a valid regular expression")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=route\ndebezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n"));
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.regex`")), "{p:?}");
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.replacement`")), "{p:?}");
+    let p = problems(&format!("{BASE}debezium.transforms=mask\ndebezium.transforms.mask.type=org.apache.kafka.connect.transforms.Flatten$Value\n"));
     assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=x\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
@@ -688,7 +692,12 @@ fn transform_mistakes_are_named() {
         "{BASE}{ROUTER}debezium.transforms.outbox.predicate=p\ndebezium.predicates=p\n\
          debezium.predicates.p.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey\n"
     ));
-    assert!(p.iter().any(|p| p.contains("not supported yet")), "{p:?}");
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.predicates.p.name`")), "{p:?}");
+    let p = problems(&format!(
+        "{BASE}{ROUTER}debezium.transforms.outbox.predicate=p\ndebezium.predicates=p\n\
+         debezium.predicates.p.type=com.example.MyPredicate\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("is not a predicate Sluice has")), "{p:?}");
 }
 
 const UNWRAP: &str = "debezium.transforms=unwrap\n\
@@ -791,7 +800,11 @@ fn unwrap_runs_under_a_predicate() {
     let c = parse_with_env(&text, &no_env).unwrap().config;
     assert_eq!(
         c.transforms[0].predicate,
-        Some(PredicateConfig { name: "isOrders".into(), pattern: ".*orders".into(), negate: true })
+        Some(PredicateConfig {
+            name: "isOrders".into(),
+            kind: PredicateKind::TopicNameMatches { pattern: ".*orders".into() },
+            negate: true
+        })
     );
 }
 
@@ -806,7 +819,11 @@ fn a_topic_name_predicate_with_negate_is_read() {
     let c = parse_with_env(&text, &no_env).unwrap().config;
     assert_eq!(
         c.transforms[0].predicate,
-        Some(PredicateConfig { name: "isOutbox".into(), pattern: ".*outbox.*".into(), negate: true })
+        Some(PredicateConfig {
+            name: "isOutbox".into(),
+            kind: PredicateKind::TopicNameMatches { pattern: ".*outbox.*".into() },
+            negate: true
+        })
     );
 }
 
@@ -900,4 +917,101 @@ fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_s
         let p = one_problem(&format!("debezium.source.{refused}\n"));
         assert!(p.contains("does not support yet"), "{refused}: {p}");
     }
+}
+
+const KAFKA_TRANSFORMS: &str = "org.apache.kafka.connect.transforms";
+
+#[test]
+fn kafka_connect_record_transforms_are_read_with_kafka_s_defaults() {
+    use sluice_format::transform::records::RecordTransformConfig;
+    let text = format!(
+        "{BASE}debezium.transforms=daily,route,tag,untag,drop\n\
+         debezium.transforms.daily.type={KAFKA_TRANSFORMS}.TimestampRouter\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=(.*)customers_shard(.*)\n\
+         debezium.transforms.route.replacement=$1customers_all_shards\n\
+         debezium.transforms.tag.type={KAFKA_TRANSFORMS}.InsertHeader\n\
+         debezium.transforms.tag.header=origin\n\
+         debezium.transforms.tag.value.literal=\n\
+         debezium.transforms.untag.type={KAFKA_TRANSFORMS}.DropHeaders\n\
+         debezium.transforms.untag.headers=a, b\n\
+         debezium.transforms.drop.type={KAFKA_TRANSFORMS}.Filter\n\
+         debezium.transforms.drop.predicate=hasKey\n\
+         debezium.predicates=hasKey\n\
+         debezium.predicates.hasKey.type={KAFKA_TRANSFORMS}.predicates.HasHeaderKey\n\
+         debezium.predicates.hasKey.name=__debezium.oldkey\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    let kinds: Vec<TransformType> = c.transforms.iter().map(|t| t.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            TransformType::Record(RecordTransformConfig::TimestampRouter {
+                topic_format: "${topic}-${timestamp}".into(),
+                timestamp_format: "yyyyMMdd".into()
+            }),
+            TransformType::Record(RecordTransformConfig::RegexRouter {
+                regex: "(.*)customers_shard(.*)".into(),
+                replacement: "$1customers_all_shards".into()
+            }),
+            TransformType::Record(RecordTransformConfig::InsertHeader {
+                header: "origin".into(),
+                value_literal: String::new()
+            }),
+            TransformType::Record(RecordTransformConfig::DropHeaders { headers: vec!["a".into(), "b".into()] }),
+            TransformType::Record(RecordTransformConfig::Filter),
+        ]
+    );
+    assert_eq!(
+        c.transforms[4].predicate,
+        Some(PredicateConfig {
+            name: "hasKey".into(),
+            kind: PredicateKind::HasHeaderKey { name: "__debezium.oldkey".into() },
+            negate: false
+        })
+    );
+}
+
+#[test]
+fn every_mistake_in_record_transforms_and_predicates_is_named_at_once() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=route,daily,untag,drop,tag\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=(a\n\
+         debezium.transforms.route.replacment=x\n\
+         debezium.transforms.daily.type={KAFKA_TRANSFORMS}.TimestampRouter\n\
+         debezium.transforms.daily.timestamp.format=yyyy-ww\n\
+         debezium.transforms.untag.type={KAFKA_TRANSFORMS}.DropHeaders\n\
+         debezium.transforms.untag.headers=\n\
+         debezium.transforms.drop.type={KAFKA_TRANSFORMS}.Filter\n\
+         debezium.transforms.drop.negate=true\n\
+         debezium.transforms.drop.what=x\n\
+         debezium.transforms.tag.type={KAFKA_TRANSFORMS}.InsertHeader\n\
+         debezium.transforms.tag.predicate=empty\n\
+         debezium.predicates=empty\n\
+         debezium.predicates.empty.type={KAFKA_TRANSFORMS}.predicates.HasHeaderKey\n\
+         debezium.predicates.empty.name=\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("unknown option `debezium.transforms.route.replacment` of org.apache.kafka.connect.transforms.RegexRouter; did you mean `debezium.transforms.route.replacement`?");
+    has("missing required key `debezium.transforms.route.replacement`");
+    has("`debezium.transforms.route.regex`: `(a` is not a regular expression Sluice can use");
+    has("`debezium.transforms.daily.timestamp.format`: `yyyy-ww` is not a SimpleDateFormat pattern");
+    has("`debezium.transforms.untag.headers`: the list of headers to drop is empty");
+    has("`debezium.transforms.drop.negate` is set but there is no `debezium.transforms.drop.predicate`");
+    has("unknown option `debezium.transforms.drop.what`: org.apache.kafka.connect.transforms.Filter takes no options");
+    has("missing required key `debezium.transforms.tag.header`");
+    has("missing required key `debezium.transforms.tag.value.literal`");
+    has("`debezium.predicates.empty.name` is empty");
+}
+
+#[test]
+fn a_hostile_regex_is_refused_with_its_key() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=route\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=((a{{1000}}){{1000}}){{1000}}\n\
+         debezium.transforms.route.replacement=x\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("`debezium.transforms.route.regex`")), "{p:?}");
 }
