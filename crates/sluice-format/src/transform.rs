@@ -69,6 +69,9 @@ pub struct Transforms {
     message_topic: Arc<str>,
     /// Each table's sanitized topic, per relation, for the table version it was worked out for.
     table_topics: HashMap<u32, (Arc<TableSchema>, Arc<str>)>,
+    /// How many steps the event stage walks: up to the last event transform (none: the encoder takes every event,
+    /// and record transforms run once, on the records).
+    event_stage: usize,
 }
 
 /// Which event transform took an event.
@@ -86,7 +89,9 @@ impl Transforms {
     pub fn new(steps: Vec<Transform>, topic_prefix: impl Into<String>) -> Transforms {
         let topic_prefix = topic_prefix.into();
         let message_topic = Arc::from(crate::topic::sanitize(&format!("{topic_prefix}.message")));
-        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new() }
+        let event_stage =
+            steps.iter().rposition(|step| !matches!(step.kind, TransformKind::Record(_))).map_or(0, |last| last + 1);
+        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new(), event_stage }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -130,6 +135,10 @@ impl Transforms {
         encoder: &mut Encoder,
         out: &mut Vec<Record>,
     ) -> Result<Taker, RouterError> {
+        if self.event_stage == 0 {
+            encoder.encode(event, out)?;
+            return Ok(Taker::Encoder);
+        }
         let topic = self.table_topic(event);
         // The event's record as the record transforms so far would leave it, for the predicates of event
         // transforms; made only when a predicate or a record transform needs it.
@@ -144,7 +153,7 @@ impl Transforms {
             position: event.source.position,
         };
         let mut decoded: Option<OutboxRow<'static>> = None;
-        for (index, step) in self.steps.iter_mut().enumerate() {
+        for (index, step) in self.steps[..self.event_stage].iter_mut().enumerate() {
             if let TransformKind::Record(transform) = &mut step.kind {
                 let probe = probe.get_or_insert_with(make_probe);
                 if step.predicate.as_ref().is_none_or(|c| c.holds(probe)) {

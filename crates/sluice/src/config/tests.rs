@@ -1015,3 +1015,108 @@ fn a_hostile_regex_is_refused_with_its_key() {
     ));
     assert!(p.iter().any(|p| p.contains("`debezium.transforms.route.regex`")), "{p:?}");
 }
+
+#[test]
+fn field_transform_options_are_read_with_kafka_s_rules_and_old_names() {
+    use sluice_format::transform::fields::{FieldSelection, Insertion, SchemaNameAdjustment, Side};
+    use sluice_format::transform::records::RecordTransformConfig;
+    let loaded = parse_with_env(
+        &format!(
+            "{BASE}debezium.format.value.schemas.enable=true\n\
+             debezium.transforms=fields,origin,mask,reroute\n\
+             debezium.transforms.fields.type={KAFKA_TRANSFORMS}.ReplaceField$Value\n\
+             debezium.transforms.fields.blacklist=secret\n\
+             debezium.transforms.fields.renames=id:customer_id,:empty_name\n\
+             debezium.transforms.origin.type={KAFKA_TRANSFORMS}.InsertField$Value\n\
+             debezium.transforms.origin.topic.field=topic!\n\
+             debezium.transforms.mask.type={KAFKA_TRANSFORMS}.MaskField$Key\n\
+             debezium.transforms.mask.fields=ssn\n\
+             debezium.transforms.reroute.type=io.debezium.transforms.ByLogicalTableRouter\n\
+             debezium.transforms.reroute.topic.regex=(.*)_shard(.*)\n\
+             debezium.transforms.reroute.topic.replacement=$1_all\n"
+        ),
+        &no_env,
+    )
+    .unwrap();
+    assert!(loaded.warnings.iter().any(|w| w.contains("`debezium.transforms.fields.blacklist` is deprecated")));
+    let kinds: Vec<TransformType> = loaded.config.transforms.iter().map(|t| t.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            TransformType::Record(RecordTransformConfig::ReplaceField {
+                side: Side::Value,
+                selection: FieldSelection {
+                    include: vec![],
+                    exclude: vec!["secret".into()],
+                    renames: vec![("id".into(), "customer_id".into()), (String::new(), "empty_name".into())],
+                },
+            }),
+            TransformType::Record(RecordTransformConfig::InsertField {
+                side: Side::Value,
+                topic: Some(Insertion { name: "topic".into(), optional: false }),
+                partition: None,
+                timestamp: None,
+                static_field: None,
+            }),
+            TransformType::Record(RecordTransformConfig::MaskField {
+                side: Side::Key,
+                fields: vec!["ssn".into()],
+                replacement: None,
+            }),
+            TransformType::Record(RecordTransformConfig::LogicalTableRouter {
+                topic_regex: "(.*)_shard(.*)".into(),
+                topic_replacement: "$1_all".into(),
+                enforce_uniqueness: true,
+                key_field_name: "__dbz__physicalTableIdentifier".into(),
+                key_field_regex: None,
+                key_field_replacement: String::new(),
+                adjustment: SchemaNameAdjustment::None,
+            }),
+        ]
+    );
+}
+
+#[test]
+fn every_field_transform_mistake_is_named_at_once() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.value=simplestring\n\
+         debezium.transforms=a,b,c,d,e,f,g,h\n\
+         debezium.transforms.a.type={KAFKA_TRANSFORMS}.ReplaceField$Value\n\
+         debezium.transforms.a.exclude=x\n\
+         debezium.transforms.a.blacklist=y\n\
+         debezium.transforms.a.renames=a:b:c\n\
+         debezium.transforms.b.type={KAFKA_TRANSFORMS}.InsertField$Value\n\
+         debezium.transforms.b.offset.field=offset\n\
+         debezium.transforms.b.static.field=s\n\
+         debezium.transforms.c.type={KAFKA_TRANSFORMS}.MaskField$Value\n\
+         debezium.transforms.c.fields=x\n\
+         debezium.transforms.c.replacement=\n\
+         debezium.transforms.d.type={KAFKA_TRANSFORMS}.HeaderFrom$Value\n\
+         debezium.transforms.d.fields=a,b\n\
+         debezium.transforms.d.headers=h\n\
+         debezium.transforms.d.operation=copy\n\
+         debezium.transforms.e.type={KAFKA_TRANSFORMS}.ExtractField$Key\n\
+         debezium.transforms.e.field=id\n\
+         debezium.transforms.e.field.syntax.version=V2\n\
+         debezium.transforms.f.type={KAFKA_TRANSFORMS}.ValueToKey\n\
+         debezium.transforms.f.fields=id\n\
+         debezium.transforms.g.type=io.debezium.transforms.ByLogicalTableRouter\n\
+         debezium.transforms.g.topic.regex=(.*)\n\
+         debezium.transforms.g.topic.replacement=$1\n\
+         debezium.transforms.g.key.field.regex=(.*)\n\
+         debezium.transforms.h.type={KAFKA_TRANSFORMS}.InsertField$Key\n\
+         debezium.transforms.h.replace.null.with.default=false\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("`debezium.transforms.a.blacklist` and `debezium.transforms.a.exclude` are both set");
+    has("`debezium.transforms.a.renames`: invalid rename mapping `a:b:c`");
+    has("`debezium.transforms.b.offset.field`: the Kafka offset is only known to sink connectors");
+    has("missing required key `debezium.transforms.b.static.value`");
+    has("`debezium.transforms.c.replacement`: String must be non-empty");
+    has("'fields' config must have the same number of elements as 'headers' config");
+    has("`debezium.transforms.e.field.syntax.version` = `V2` (nested field paths) is not supported yet");
+    has("`debezium.transforms.f.type`: ValueToKey reads the value's fields and writes a struct key, which needs `debezium.format.value=json`");
+    has("`debezium.transforms.g.key.field.replacement`: key.field.replacement must be non-empty if key.field.regex is set");
+    has("`debezium.transforms.h.replace.null.with.default` = `false` is not supported yet");
+    has("`debezium.transforms.h.topic.field`: no field insertion configured");
+}
