@@ -292,8 +292,8 @@ pub struct EventRouter {
 
 impl EventRouter {
     pub fn new(options: EventRouterOptions, key: Converter, value: Converter) -> Result<EventRouter, RouterError> {
-        let topic_regex = Regex::new(&format!("^(?:{})$", options.route_topic_regex))
-            .map_err(|e| RouterError::BadRegex(options.route_topic_regex.clone(), e.to_string()))?;
+        let topic_regex = crate::transform::java::regex(&options.route_topic_regex, true)
+            .map_err(|e| RouterError::BadRegex(options.route_topic_regex.clone(), e))?;
         let replacement = options.route_topic_replacement.clone();
         Ok(EventRouter {
             options,

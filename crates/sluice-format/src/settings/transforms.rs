@@ -676,7 +676,8 @@ fn router_options(s: &mut Settings, prefix: &str) -> EventRouterOptions {
         r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     };
     let regex = text(s, "route.topic.regex", &d.route_topic_regex);
-    if let Err(e) = regex::Regex::new(&regex) {
+    // Bounded as every pattern of a transform is (crate::transform::java), since it may come from a REST body.
+    if let Err(e) = crate::transform::java::regex(&regex, true) {
         s.problem(format!("`{prefix}route.topic.regex`: `{regex}` is not a valid regular expression: {e}"));
     }
     EventRouterOptions {
