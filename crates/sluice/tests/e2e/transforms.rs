@@ -116,3 +116,37 @@ async fn replace_field_and_insert_field_change_the_unwrapped_row_and_its_schema(
         ], "optional": false, "name": "test.public.customers.Value"})
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn by_logical_table_router_merges_shard_tables_into_one_topic_with_keys_told_apart() {
+    let mut setup = Setup::new("smt_logical").await;
+    setup.db.psql(
+        "CREATE TABLE customers_shard1 (id int PRIMARY KEY, email text);
+         CREATE TABLE customers_shard2 (id int PRIMARY KEY, email text);",
+    );
+    setup
+        .set("debezium.source.table.include.list", "public.customers_shard1,public.customers_shard2")
+        .set("debezium.transforms", "Reroute")
+        .set("debezium.transforms.Reroute.type", "io.debezium.transforms.ByLogicalTableRouter")
+        .set("debezium.transforms.Reroute.topic.regex", "(.*)customers_shard(.*)")
+        .set("debezium.transforms.Reroute.topic.replacement", "$1customers_all_shards")
+        .set("debezium.transforms.Reroute.key.field.regex", "(.*)customers_shard(.*)")
+        .set("debezium.transforms.Reroute.key.field.replacement", "$2");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO customers_shard1 VALUES (1, 'a@example.com');");
+    setup.db.psql("INSERT INTO customers_shard2 VALUES (1, 'b@example.com');");
+    let records = setup.wait_for_records("both inserts", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+
+    assert!(records.iter().all(|r| r["topic"] == "test.public.customers_all_shards"), "{records:#?}");
+    let keys: Vec<Value> = records.iter().map(|r| r["key"].clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            json!({"id": 1, "__dbz__physicalTableIdentifier": "1"}),
+            json!({"id": 1, "__dbz__physicalTableIdentifier": "2"})
+        ]
+    );
+    assert_eq!(records[1]["value"]["after"], json!({"id": 1, "email": "b@example.com"}));
+}

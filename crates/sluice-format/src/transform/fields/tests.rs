@@ -471,3 +471,29 @@ fn logical_table_router_needs_a_key_field_replacement_with_a_key_field_regex() {
     };
     assert_eq!(RecordTransform::new(&config).unwrap_err().0, "key.field.replacement");
 }
+
+#[test]
+fn logical_table_router_without_uniqueness_keeps_the_key_fields_and_renames_its_schema() {
+    use crate::transform::records::{RecordTransform, RecordTransformConfig};
+    let mut router = RecordTransform::new(&RecordTransformConfig::LogicalTableRouter {
+        topic_regex: "(.*)_shard\\d+".into(),
+        topic_replacement: "$1".into(),
+        enforce_uniqueness: false,
+        key_field_name: "__dbz__physicalTableIdentifier".into(),
+        key_field_regex: None,
+        key_field_replacement: String::new(),
+        adjustment: SchemaNameAdjustment::None,
+    })
+    .unwrap();
+    let key_schema = json!({"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "id"}],
+        "optional": false, "name": "a.public.t_shard1.Key"});
+    let mut r = record(with_schema(key_schema, json!({"id": 5})), None);
+    r.topic = Arc::from("a.public.t_shard1");
+    router.apply(&mut r).unwrap();
+    assert_eq!(&*r.topic, "a.public.t");
+    assert_eq!(
+        parsed(&r.key),
+        json!({"schema": {"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "id"}],
+            "optional": false, "name": "a.public.t.Key"}, "payload": {"id": 5}})
+    );
+}
