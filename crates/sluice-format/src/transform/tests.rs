@@ -191,3 +191,37 @@ fn a_filter_without_a_predicate_drops_every_record_and_positions_are_left_to_the
     );
     assert!(records.is_empty());
 }
+
+#[test]
+fn field_transforms_work_on_the_envelope_without_unwrap_schema_included() {
+    // Kafka's ReplaceField$Value on a Debezium envelope acts on its top-level fields (before, after, source, …).
+    let mut chain = Transforms::new(
+        vec![record_step(
+            "slim",
+            RecordTransformConfig::ReplaceField {
+                side: super::fields::Side::Value,
+                selection: super::fields::FieldSelection {
+                    include: vec![],
+                    exclude: vec!["source".into(), "transaction".into(), "ts_us".into(), "ts_ns".into()],
+                    renames: vec![("op".into(), "operation".into())],
+                },
+            },
+            None,
+        )],
+        "app",
+    );
+    let json = Converter::Json { schemas_enable: true };
+    let mut encoder = Encoder::new(EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() });
+    let mut out = Vec::new();
+    chain.apply(&event(Op::Create, None, row("1")), &mut encoder, &mut out).unwrap();
+    let value: Value = serde_json::from_slice(&out[0].value.as_ref().unwrap().bytes()).unwrap();
+    let payload = &value["payload"];
+    assert_eq!(payload["after"], json!({"id": 1, "email": "a@example.com"}));
+    assert_eq!(payload["operation"], "c");
+    assert!(payload.get("source").is_none() && payload.get("op").is_none(), "{payload}");
+    let names: Vec<&str> =
+        value["schema"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(names, ["before", "after", "operation", "ts_ms"]);
+    assert_eq!(value["schema"]["name"], "app.inventory.customers.Envelope");
+    assert_eq!(value["schema"]["optional"], false);
+}
