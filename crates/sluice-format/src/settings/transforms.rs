@@ -50,6 +50,11 @@ pub const VALUE_TO_KEY: &str = "org.apache.kafka.connect.transforms.ValueToKey";
 pub const HEADER_FROM_VALUE: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Value";
 pub const HEADER_FROM_KEY: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Key";
 const HEADER_FROM_OPTIONS: &[&str] = &["fields", "headers", "operation", "replace.null.with.default"];
+pub const HOIST_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
+pub const HOIST_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
+pub const SET_SCHEMA_METADATA_VALUE: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";
+pub const SET_SCHEMA_METADATA_KEY: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
+const SET_SCHEMA_METADATA_OPTIONS: &[&str] = &["schema.name", "schema.version", "replace.null.with.default"];
 pub const BY_LOGICAL_TABLE_ROUTER: &str = "io.debezium.transforms.ByLogicalTableRouter";
 pub const TO_LOGICAL_TOPIC_ROUTER: &str = "io.debezium.transforms.ToLogicalTopicRouter";
 const LOGICAL_ROUTER_OPTIONS: &[&str] = &[
@@ -98,6 +103,10 @@ const RECORD_TRANSFORMS: &[(&str, &[&str])] = &[
     (VALUE_TO_KEY, &["fields", "replace.null.with.default"]),
     (HEADER_FROM_VALUE, HEADER_FROM_OPTIONS),
     (HEADER_FROM_KEY, HEADER_FROM_OPTIONS),
+    (HOIST_FIELD_VALUE, &["field"]),
+    (HOIST_FIELD_KEY, &["field"]),
+    (SET_SCHEMA_METADATA_VALUE, SET_SCHEMA_METADATA_OPTIONS),
+    (SET_SCHEMA_METADATA_KEY, SET_SCHEMA_METADATA_OPTIONS),
     (BY_LOGICAL_TABLE_ROUTER, LOGICAL_ROUTER_OPTIONS),
     (TO_LOGICAL_TOPIC_ROUTER, LOGICAL_ROUTER_OPTIONS),
 ];
@@ -170,6 +179,10 @@ pub const SUPPORTED: &[&str] = &[
     VALUE_TO_KEY,
     HEADER_FROM_VALUE,
     HEADER_FROM_KEY,
+    HOIST_FIELD_VALUE,
+    HOIST_FIELD_KEY,
+    SET_SCHEMA_METADATA_VALUE,
+    SET_SCHEMA_METADATA_KEY,
     BY_LOGICAL_TABLE_ROUTER,
     TO_LOGICAL_TOPIC_ROUTER,
 ];
@@ -186,11 +199,9 @@ pub const NOT_YET: &[&str] = &[
     "io.debezium.transforms.partitions.PartitionRouting",
     "io.debezium.transforms.TimezoneConverter",
     "io.debezium.transforms.SchemaChangeEventFilter",
-    "org.apache.kafka.connect.transforms.HoistField$Value",
     "org.apache.kafka.connect.transforms.Flatten$Value",
     "org.apache.kafka.connect.transforms.Cast$Value",
     "org.apache.kafka.connect.transforms.TimestampConverter$Value",
-    "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -233,7 +244,22 @@ pub fn check_converters(s: &mut Settings, transforms: &[TransformConfig], key: &
             | TransformType::Record(RecordTransformConfig::InsertField { side, .. })
             | TransformType::Record(RecordTransformConfig::MaskField { side, .. })
             | TransformType::Record(RecordTransformConfig::ExtractField { side, .. })
-            | TransformType::Record(RecordTransformConfig::HeaderFrom { side, .. }) => *side,
+            | TransformType::Record(RecordTransformConfig::HeaderFrom { side, .. })
+            | TransformType::Record(RecordTransformConfig::HoistField { side, .. }) => *side,
+            TransformType::Record(RecordTransformConfig::SetSchemaMetadata { side, .. }) => {
+                let (converter, format_key) = match side {
+                    Side::Key => (key, "debezium.format.key"),
+                    Side::Value => (value, "debezium.format.value"),
+                };
+                if *converter != (Converter::Json { schemas_enable: true }) {
+                    s.problem(format!(
+                        "`{TRANSFORMS}.{}.type`: SetSchemaMetadata changes the {} schema, which needs `{format_key}=json` with `{format_key}.schemas.enable=true` (Kafka: \"Schema required\")",
+                        t.name,
+                        side.suffix().to_ascii_lowercase()
+                    ));
+                }
+                continue;
+            }
             TransformType::Record(RecordTransformConfig::ValueToKey { .. }) => {
                 for (converter, format_key) in [(key, "debezium.format.key"), (value, "debezium.format.value")] {
                     if !matches!(converter, Converter::Json { .. }) {
@@ -624,6 +650,33 @@ fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<Recor
                 fields: s.list(&format!("{prefix}fields")),
                 headers: s.list(&format!("{prefix}headers")),
                 moving,
+            }
+        }
+        HOIST_FIELD_VALUE | HOIST_FIELD_KEY => {
+            let side = if class == HOIST_FIELD_KEY { Side::Key } else { Side::Value };
+            RecordTransformConfig::HoistField {
+                side,
+                field: required(s, prefix, "field", "the name of the wrapping field")?,
+            }
+        }
+        SET_SCHEMA_METADATA_VALUE | SET_SCHEMA_METADATA_KEY => {
+            let side = if class == SET_SCHEMA_METADATA_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let version_key = format!("{prefix}schema.version");
+            let version = match s.optional(&version_key) {
+                None => None,
+                Some(v) => match v.parse::<i32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        s.problem(format!("`{version_key}` = `{v}` is not a schema version (a whole number)"));
+                        return None;
+                    }
+                },
+            };
+            RecordTransformConfig::SetSchemaMetadata {
+                side,
+                name: s.optional(&format!("{prefix}schema.name")),
+                version,
             }
         }
         BY_LOGICAL_TABLE_ROUTER | TO_LOGICAL_TOPIC_ROUTER => {

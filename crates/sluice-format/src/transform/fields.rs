@@ -1,6 +1,6 @@
 //! Kafka Connect's transforms that read or change the fields of a record's key or value struct: `ReplaceField`,
-//! `InsertField`, `MaskField`, `ExtractField` and `HeaderFrom` (each as `$Value` and `$Key`) and `ValueToKey`, on
-//! whatever struct the record carries — the envelope, or the row
+//! `InsertField`, `MaskField`, `ExtractField`, `HeaderFrom`, `HoistField` and `SetSchemaMetadata` (each as
+//! `$Value` and `$Key`), `ValueToKey` and Debezium's `ByLogicalTableRouter`, on whatever struct the record carries — the envelope, or the row
 //! `ExtractNewRecordState` made.
 //!
 //! Why on the encoded JSON, and how that stays cheap: these transforms run after the encoder (they must see the
@@ -914,6 +914,92 @@ fn envelope_schema(schema: &[u8], topic: &str, adjustment: SchemaNameAdjustment)
     }
     object.insert("name".into(), Value::String(adjustment.adjust(&format!("{topic}.Envelope"))));
     serde_json::to_vec(&parsed).ok()
+}
+
+/// `HoistField$Key` / `$Value`: the key or value wrapped in a struct of one field, `field`; with a schema, a struct
+/// schema without a name holding the old schema as that field's. A null (a tombstone) passes unchanged (Kafka
+/// wraps it, schemaless, as `{field: null}`).
+#[derive(Debug)]
+pub struct HoistField {
+    pub side: Side,
+    pub field: String,
+    pub schemas: SchemaCache,
+}
+
+impl HoistField {
+    pub fn apply(&mut self, record: &mut Record) -> Result<(), String> {
+        let side = self.side;
+        let Some(payload) = operand_ref(record, side) else { return Ok(()) };
+        let (json, schema) = match payload {
+            Payload::Json(bytes) => (bytes.as_slice(), None),
+            Payload::JsonWithSchema { schema, payload } => (payload.as_slice(), Some(schema)),
+            Payload::String(_) | Payload::Binary(_) => return Err(not_a_struct(side)),
+        };
+        let mut out = Vec::with_capacity(json.len() + self.field.len() + 5);
+        out.push(b'{');
+        json::string(&mut out, &self.field);
+        out.push(b':');
+        out.extend_from_slice(json);
+        out.push(b'}');
+        let hoisted = match schema {
+            None => Payload::Json(out),
+            Some(schema) => {
+                let field = &self.field;
+                let schema = self
+                    .schemas
+                    .get_or(schema, |inner| {
+                        let mut inner: Value = serde_json::from_slice(inner).ok()?;
+                        inner.as_object_mut()?.insert("field".into(), Value::String(field.clone()));
+                        serde_json::to_vec(&serde_json::json!({"type": "struct", "fields": [inner], "optional": false}))
+                            .ok()
+                    })
+                    .ok_or_else(|| not_a_struct(side))?;
+                Payload::JsonWithSchema { schema, payload: out }
+            }
+        };
+        *operand(record, side) = Some(hoisted);
+        Ok(())
+    }
+}
+
+/// `SetSchemaMetadata$Key` / `$Value`: the schema's `name` and/or `version` set; the payload is unchanged. It needs
+/// a schema (`schemas.enable`), as Kafka's does; a null with no schema passes.
+#[derive(Debug)]
+pub struct SetSchemaMetadata {
+    pub side: Side,
+    pub name: Option<String>,
+    pub version: Option<i32>,
+    pub schemas: SchemaCache,
+}
+
+impl SetSchemaMetadata {
+    pub fn apply(&mut self, record: &mut Record) -> Result<(), String> {
+        let side = self.side;
+        let updated = match operand_ref(record, side) {
+            None => return Ok(()),
+            Some(Payload::JsonWithSchema { schema, payload }) => {
+                let (name, version) = (&self.name, self.version);
+                let schema = self
+                    .schemas
+                    .get_or(schema, |schema| {
+                        let mut parsed: Value = serde_json::from_slice(schema).ok()?;
+                        let object = parsed.as_object_mut()?;
+                        if let Some(name) = name {
+                            object.insert("name".into(), Value::String(name.clone()));
+                        }
+                        if let Some(version) = version {
+                            object.insert("version".into(), Value::from(version));
+                        }
+                        serde_json::to_vec(&parsed).ok()
+                    })
+                    .ok_or_else(|| not_a_struct(side))?;
+                Payload::JsonWithSchema { schema, payload: payload.clone() }
+            }
+            Some(_) => return Err("Schema required for [updating schema metadata]".into()),
+        };
+        *operand(record, side) = Some(updated);
+        Ok(())
+    }
 }
 
 /// The JSON of a struct payload and its schema, when it has one.

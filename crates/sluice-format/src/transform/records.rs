@@ -1,7 +1,8 @@
 //! Kafka Connect's transforms of encoded records and its predicates: `RegexRouter`, `TimestampRouter`,
 //! `InsertHeader`, `DropHeaders` and `Filter`, which read and change a record's topic, headers and tombstone-ness
-//! only; `ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey` and `HeaderFrom`, which read or change the fields of its key or value (`super::fields`); and the
-//! predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
+//! only; the field transforms (`ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey`,
+//! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`) and Debezium's `ByLogicalTableRouter`, which read or change its
+//! key or value (`super::fields`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
 //!
 //! Why on encoded records rather than on events: they act on what the encoder made (a topic, a header list, the
 //! top-level members of a JSON object), in a few comparisons per record, and the encoder's fast path stays as it
@@ -16,8 +17,8 @@ use regex::Regex;
 use sluice_core::{Payload, Record};
 
 use super::fields::{
-    ExtractField, FieldSelection, FieldTypes, HeaderFrom, InsertField, Insertion, LogicalTableRouter, MaskField,
-    ReplaceField, SchemaCache, SchemaNameAdjustment, Side, ValueToKey,
+    ExtractField, FieldSelection, FieldTypes, HeaderFrom, HoistField, InsertField, Insertion, LogicalTableRouter,
+    MaskField, ReplaceField, SchemaCache, SchemaNameAdjustment, SetSchemaMetadata, Side, ValueToKey,
 };
 use super::java::{self, DateFormat, Replacement};
 
@@ -118,6 +119,10 @@ pub enum RecordTransformConfig {
     ValueToKey { fields: Vec<String> },
     /// `org.apache.kafka.connect.transforms.HeaderFrom$Key` / `$Value`; `moving` for `operation=move`.
     HeaderFrom { side: Side, fields: Vec<String>, headers: Vec<String>, moving: bool },
+    /// `org.apache.kafka.connect.transforms.HoistField$Key` / `$Value`.
+    HoistField { side: Side, field: String },
+    /// `org.apache.kafka.connect.transforms.SetSchemaMetadata$Key` / `$Value`.
+    SetSchemaMetadata { side: Side, name: Option<String>, version: Option<i32> },
     /// `io.debezium.transforms.ByLogicalTableRouter` (and its newer name `ToLogicalTopicRouter`).
     LogicalTableRouter {
         topic_regex: String,
@@ -172,6 +177,8 @@ pub enum RecordTransform {
     ValueToKey(ValueToKey),
     HeaderFrom(HeaderFrom),
     LogicalTableRouter(Box<LogicalTableRouter>),
+    HoistField(HoistField),
+    SetSchemaMetadata(SetSchemaMetadata),
 }
 
 impl RecordTransform {
@@ -269,6 +276,22 @@ impl RecordTransform {
                     schemas: SchemaCache::default(),
                 })
             }
+            RecordTransformConfig::HoistField { side, field } => RecordTransform::HoistField(HoistField {
+                side: *side,
+                field: field.clone(),
+                schemas: SchemaCache::default(),
+            }),
+            RecordTransformConfig::SetSchemaMetadata { side, name, version } => {
+                if name.is_none() && version.is_none() {
+                    return Err(("schema.name", "neither schema name nor version configured".into()));
+                }
+                RecordTransform::SetSchemaMetadata(SetSchemaMetadata {
+                    side: *side,
+                    name: name.clone(),
+                    version: *version,
+                    schemas: SchemaCache::default(),
+                })
+            }
             RecordTransformConfig::LogicalTableRouter {
                 topic_regex,
                 topic_replacement,
@@ -344,6 +367,8 @@ impl RecordTransform {
             RecordTransform::ValueToKey(t) => t.apply(record)?,
             RecordTransform::HeaderFrom(t) => t.apply(record)?,
             RecordTransform::LogicalTableRouter(t) => t.apply(record)?,
+            RecordTransform::HoistField(t) => t.apply(record)?,
+            RecordTransform::SetSchemaMetadata(t) => t.apply(record)?,
         }
         Ok(true)
     }

@@ -1120,3 +1120,21 @@ fn every_field_transform_mistake_is_named_at_once() {
     has("`debezium.transforms.h.replace.null.with.default` = `false` is not supported yet");
     has("`debezium.transforms.h.topic.field`: no field insertion configured");
 }
+
+#[test]
+fn set_schema_metadata_needs_schemas_and_a_name_or_version() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.key.schemas.enable=false\n\
+         debezium.transforms=meta,none,key\n\
+         debezium.transforms.meta.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Value\n\
+         debezium.transforms.meta.schema.name=com.example.Customer\n\
+         debezium.transforms.meta.schema.version=v2\n\
+         debezium.transforms.none.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Value\n\
+         debezium.transforms.key.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Key\n\
+         debezium.transforms.key.schema.name=com.example.Key\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("`debezium.transforms.meta.schema.version` = `v2` is not a schema version");
+    has("`debezium.transforms.none.schema.name`: neither schema name nor version configured");
+    has("`debezium.transforms.key.type`: SetSchemaMetadata changes the key schema, which needs `debezium.format.key=json` with `debezium.format.key.schemas.enable=true`");
+}

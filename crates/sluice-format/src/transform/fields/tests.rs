@@ -497,3 +497,47 @@ fn logical_table_router_without_uniqueness_keeps_the_key_fields_and_renames_its_
             "optional": false, "name": "a.public.t.Key"}, "payload": {"id": 5}})
     );
 }
+
+#[test]
+fn hoist_field_wraps_the_key_or_value_in_a_struct_of_one_field() {
+    // Kafka's HoistFieldTest.schemaless and withSchema.
+    let mut r = record(Some(Payload::Json(b"42".to_vec())), None);
+    HoistField { side: Side::Key, field: "magic".into(), schemas: SchemaCache::default() }.apply(&mut r).unwrap();
+    assert_eq!(r.key.as_ref().unwrap().bytes().as_ref(), br#"{"magic":42}"#);
+    let mut r = record(with_schema(json!({"type": "int32", "optional": false}), json!(42)), None);
+    HoistField { side: Side::Key, field: "magic".into(), schemas: SchemaCache::default() }.apply(&mut r).unwrap();
+    assert_eq!(
+        parsed(&r.key),
+        json!({"schema": {"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "magic"}],
+            "optional": false}, "payload": {"magic": 42}})
+    );
+}
+
+#[test]
+fn set_schema_metadata_sets_name_and_version_and_needs_a_schema() {
+    // Kafka's SetSchemaMetadataTest.schemaNameUpdate, schemaVersionUpdate, schemaNameAndVersionUpdate.
+    let set = |name: Option<&str>, version: Option<i32>| SetSchemaMetadata {
+        side: Side::Value,
+        name: name.map(String::from),
+        version,
+        schemas: SchemaCache::default(),
+    };
+    let schema = json!({"type": "struct", "fields": [], "optional": false, "name": "old"});
+    let mut r = record(None, with_schema(schema.clone(), json!({})));
+    set(Some("foo"), Some(42)).apply(&mut r).unwrap();
+    assert_eq!(
+        parsed(&r.value)["schema"],
+        json!({"type": "struct", "fields": [], "optional": false, "name": "foo", "version": 42})
+    );
+    let mut r = record(None, with_schema(schema, json!({})));
+    set(None, Some(3)).apply(&mut r).unwrap();
+    assert_eq!(parsed(&r.value)["schema"]["name"], "old");
+    let mut schemaless = record(None, json_payload(json!({})));
+    assert_eq!(
+        set(Some("foo"), None).apply(&mut schemaless).unwrap_err(),
+        "Schema required for [updating schema metadata]"
+    );
+    let mut tombstone = record(None, None);
+    set(Some("foo"), None).apply(&mut tombstone).unwrap();
+    assert!(tombstone.value.is_none());
+}
