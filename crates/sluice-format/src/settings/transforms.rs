@@ -55,6 +55,8 @@ pub const HOIST_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.HoistFiel
 pub const SET_SCHEMA_METADATA_VALUE: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";
 pub const SET_SCHEMA_METADATA_KEY: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
 const SET_SCHEMA_METADATA_OPTIONS: &[&str] = &["schema.name", "schema.version", "replace.null.with.default"];
+pub const FLATTEN_VALUE: &str = "org.apache.kafka.connect.transforms.Flatten$Value";
+pub const FLATTEN_KEY: &str = "org.apache.kafka.connect.transforms.Flatten$Key";
 pub const BY_LOGICAL_TABLE_ROUTER: &str = "io.debezium.transforms.ByLogicalTableRouter";
 pub const TO_LOGICAL_TOPIC_ROUTER: &str = "io.debezium.transforms.ToLogicalTopicRouter";
 const LOGICAL_ROUTER_OPTIONS: &[&str] = &[
@@ -107,6 +109,8 @@ const RECORD_TRANSFORMS: &[(&str, &[&str])] = &[
     (HOIST_FIELD_KEY, &["field"]),
     (SET_SCHEMA_METADATA_VALUE, SET_SCHEMA_METADATA_OPTIONS),
     (SET_SCHEMA_METADATA_KEY, SET_SCHEMA_METADATA_OPTIONS),
+    (FLATTEN_VALUE, &["delimiter"]),
+    (FLATTEN_KEY, &["delimiter"]),
     (BY_LOGICAL_TABLE_ROUTER, LOGICAL_ROUTER_OPTIONS),
     (TO_LOGICAL_TOPIC_ROUTER, LOGICAL_ROUTER_OPTIONS),
 ];
@@ -183,6 +187,8 @@ pub const SUPPORTED: &[&str] = &[
     HOIST_FIELD_KEY,
     SET_SCHEMA_METADATA_VALUE,
     SET_SCHEMA_METADATA_KEY,
+    FLATTEN_VALUE,
+    FLATTEN_KEY,
     BY_LOGICAL_TABLE_ROUTER,
     TO_LOGICAL_TOPIC_ROUTER,
 ];
@@ -199,7 +205,6 @@ pub const NOT_YET: &[&str] = &[
     "io.debezium.transforms.partitions.PartitionRouting",
     "io.debezium.transforms.TimezoneConverter",
     "io.debezium.transforms.SchemaChangeEventFilter",
-    "org.apache.kafka.connect.transforms.Flatten$Value",
     "org.apache.kafka.connect.transforms.Cast$Value",
     "org.apache.kafka.connect.transforms.TimestampConverter$Value",
 ];
@@ -245,7 +250,8 @@ pub fn check_converters(s: &mut Settings, transforms: &[TransformConfig], key: &
             | TransformType::Record(RecordTransformConfig::MaskField { side, .. })
             | TransformType::Record(RecordTransformConfig::ExtractField { side, .. })
             | TransformType::Record(RecordTransformConfig::HeaderFrom { side, .. })
-            | TransformType::Record(RecordTransformConfig::HoistField { side, .. }) => *side,
+            | TransformType::Record(RecordTransformConfig::HoistField { side, .. })
+            | TransformType::Record(RecordTransformConfig::Flatten { side, .. }) => *side,
             TransformType::Record(RecordTransformConfig::SetSchemaMetadata { side, .. }) => {
                 let (converter, format_key) = match side {
                     Side::Key => (key, "debezium.format.key"),
@@ -651,6 +657,10 @@ fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<Recor
                 headers: s.list(&format!("{prefix}headers")),
                 moving,
             }
+        }
+        FLATTEN_VALUE | FLATTEN_KEY => {
+            let side = if class == FLATTEN_KEY { Side::Key } else { Side::Value };
+            RecordTransformConfig::Flatten { side, delimiter: s.string(&format!("{prefix}delimiter"), ".") }
         }
         HOIST_FIELD_VALUE | HOIST_FIELD_KEY => {
             let side = if class == HOIST_FIELD_KEY { Side::Key } else { Side::Value };

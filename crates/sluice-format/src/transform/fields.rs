@@ -1,7 +1,7 @@
 //! Kafka Connect's transforms that read or change the fields of a record's key or value struct: `ReplaceField`,
-//! `InsertField`, `MaskField`, `ExtractField`, `HeaderFrom`, `HoistField` and `SetSchemaMetadata` (each as
-//! `$Value` and `$Key`), `ValueToKey` and Debezium's `ByLogicalTableRouter`, on whatever struct the record carries — the envelope, or the row
-//! `ExtractNewRecordState` made.
+//! `InsertField`, `MaskField`, `ExtractField`, `HeaderFrom`, `HoistField`, `SetSchemaMetadata` and `Flatten` (each
+//! as `$Value` and `$Key`), `ValueToKey` and Debezium's `ByLogicalTableRouter`, on whatever struct the record
+//! carries — the envelope, or the row `ExtractNewRecordState` made.
 //!
 //! Why on the encoded JSON, and how that stays cheap: these transforms run after the encoder (they must see the
 //! envelope as well as the unwrapped row, and the topic a router gave), so they read the JSON the encoder wrote.
@@ -1001,6 +1001,158 @@ impl SetSchemaMetadata {
         Ok(())
     }
 }
+
+/// What `Flatten` learns from a struct schema, once per schema: the flattened schema, and for each nested struct
+/// field (by its flattened name) the flattened names of the fields beneath it, written as null when it is null.
+#[derive(Debug)]
+struct FlatSchema {
+    schema: Schema,
+    structs: HashMap<String, Vec<String>>,
+}
+
+/// `Flatten$Key` / `$Value`: nested structs (maps, without a schema) become top-level fields named by their path,
+/// joined with `delimiter`; arrays are left as they are. With a schema, a field under an optional struct becomes
+/// optional, as in Kafka. A null passes unchanged.
+#[derive(Debug)]
+pub struct Flatten {
+    pub side: Side,
+    pub delimiter: String,
+    flat: HashMap<usize, (Schema, Arc<FlatSchema>)>,
+}
+
+impl Flatten {
+    pub fn new(side: Side, delimiter: String) -> Flatten {
+        Flatten { side, delimiter, flat: HashMap::new() }
+    }
+
+    pub fn apply(&mut self, record: &mut Record) -> Result<(), String> {
+        let side = self.side;
+        let Some(payload) = operand_ref(record, side) else { return Ok(()) };
+        let (json, schema) = struct_parts(payload, side)?;
+        let flat = match schema {
+            Some(schema) => Some(self.flat_schema(schema)?),
+            None => None,
+        };
+        let mut out = Vec::with_capacity(json.len());
+        out.push(b'{');
+        self.flatten(json, "", flat.as_deref(), &mut out).ok_or_else(|| not_a_struct(side))?;
+        out.push(b'}');
+        let flattened = match flat {
+            Some(flat) => Payload::JsonWithSchema { schema: flat.schema.clone(), payload: out },
+            None => Payload::Json(out),
+        };
+        *operand(record, side) = Some(flattened);
+        Ok(())
+    }
+
+    fn name(&self, prefix: &str, field: &str) -> String {
+        if prefix.is_empty() {
+            field.to_string()
+        } else {
+            format!("{prefix}{}{field}", self.delimiter)
+        }
+    }
+
+    /// Appends the flattened members of the object `json` (without braces); `None` when it is not an object.
+    fn flatten(&self, json: &[u8], prefix: &str, flat: Option<&FlatSchema>, out: &mut Vec<u8>) -> Option<()> {
+        for member in members(json)? {
+            let full = self.name(prefix, &name(json, &member));
+            let value = &json[member.value.clone()];
+            let nested = match flat {
+                Some(flat) => flat.structs.get(&full).map(|leaves| (value == b"null", leaves)),
+                None => (value.first() == Some(&b'{')).then_some((false, &EMPTY)),
+            };
+            match nested {
+                Some((true, leaves)) => {
+                    for leaf in leaves {
+                        if out.len() > 1 {
+                            out.push(b',');
+                        }
+                        json::string(out, leaf);
+                        out.extend_from_slice(b":null");
+                    }
+                }
+                Some((false, _)) => self.flatten(value, &full, flat, out)?,
+                None => {
+                    if out.len() > 1 {
+                        out.push(b',');
+                    }
+                    json::string(out, &full);
+                    out.push(b':');
+                    out.extend_from_slice(value);
+                }
+            }
+        }
+        Some(())
+    }
+
+    fn flat_schema(&mut self, schema: &Schema) -> Result<Arc<FlatSchema>, String> {
+        let address = Arc::as_ptr(schema) as *const u8 as usize;
+        if let Some((held, flat)) = self.flat.get(&address) {
+            if Arc::ptr_eq(held, schema) {
+                return Ok(flat.clone());
+            }
+        }
+        let mut parsed: Value = serde_json::from_slice(schema).map_err(|e| e.to_string())?;
+        let optional = parsed.get("optional").and_then(Value::as_bool).unwrap_or(false);
+        let nested = parsed.get("fields").and_then(Value::as_array).cloned().ok_or_else(|| not_a_struct(self.side))?;
+        let mut fields = Vec::new();
+        let mut structs = HashMap::new();
+        self.flatten_schema(&nested, "", optional, &mut fields, &mut structs)?;
+        let object = parsed.as_object_mut().ok_or_else(|| not_a_struct(self.side))?;
+        object.insert("fields".into(), Value::Array(fields));
+        object.insert("optional".into(), Value::Bool(false));
+        let bytes = serde_json::to_vec(&parsed).map_err(|e| e.to_string())?;
+        let flat = Arc::new(FlatSchema { schema: Arc::from(bytes), structs });
+        if self.flat.len() >= SCHEMA_CACHE_ENTRIES {
+            self.flat.clear();
+        }
+        self.flat.insert(address, (schema.clone(), flat.clone()));
+        Ok(flat)
+    }
+
+    /// Kafka's `buildUpdatedSchema`: returns the flattened names of the leaves under these fields.
+    fn flatten_schema(
+        &self,
+        nested: &[Value],
+        prefix: &str,
+        optional: bool,
+        fields: &mut Vec<Value>,
+        structs: &mut HashMap<String, Vec<String>>,
+    ) -> Result<Vec<String>, String> {
+        let mut leaves = Vec::new();
+        for field in nested {
+            let full = self.name(prefix, field_name(field));
+            let field_optional = optional || field.get("optional").and_then(Value::as_bool).unwrap_or(false);
+            match field.get("type").and_then(Value::as_str).unwrap_or_default() {
+                "struct" => {
+                    let inner = field.get("fields").and_then(Value::as_array).cloned().unwrap_or_default();
+                    let under = self.flatten_schema(&inner, &full, field_optional, fields, structs)?;
+                    leaves.extend(under.iter().cloned());
+                    structs.insert(full, under);
+                }
+                "map" => {
+                    return Err(format!(
+                        "Flatten transformation does not support MAP for record with schemas (for field {full})"
+                    ))
+                }
+                _ => {
+                    let mut flat = field.clone();
+                    flat["field"] = Value::String(full.clone());
+                    if field_optional {
+                        flat["optional"] = Value::Bool(true);
+                    }
+                    fields.push(flat);
+                    leaves.push(full);
+                }
+            }
+        }
+        Ok(leaves)
+    }
+}
+
+/// No leaves: a schemaless nested map has no schema to list them from.
+static EMPTY: Vec<String> = Vec::new();
 
 /// The JSON of a struct payload and its schema, when it has one.
 fn struct_parts(payload: &Payload, side: Side) -> Result<(&[u8], Option<&Schema>), String> {

@@ -1,7 +1,7 @@
 //! Kafka Connect's transforms of encoded records and its predicates: `RegexRouter`, `TimestampRouter`,
 //! `InsertHeader`, `DropHeaders` and `Filter`, which read and change a record's topic, headers and tombstone-ness
 //! only; the field transforms (`ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey`,
-//! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`) and Debezium's `ByLogicalTableRouter`, which read or change its
+//! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`, `Flatten`) and Debezium's `ByLogicalTableRouter`, which read or change its
 //! key or value (`super::fields`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
 //!
 //! Why on encoded records rather than on events: they act on what the encoder made (a topic, a header list, the
@@ -17,8 +17,9 @@ use regex::Regex;
 use sluice_core::{Payload, Record};
 
 use super::fields::{
-    ExtractField, FieldSelection, FieldTypes, HeaderFrom, HoistField, InsertField, Insertion, LogicalTableRouter,
-    MaskField, ReplaceField, SchemaCache, SchemaNameAdjustment, SetSchemaMetadata, Side, ValueToKey,
+    ExtractField, FieldSelection, FieldTypes, Flatten, HeaderFrom, HoistField, InsertField, Insertion,
+    LogicalTableRouter, MaskField, ReplaceField, SchemaCache, SchemaNameAdjustment, SetSchemaMetadata, Side,
+    ValueToKey,
 };
 use super::java::{self, DateFormat, Replacement};
 
@@ -121,6 +122,8 @@ pub enum RecordTransformConfig {
     HeaderFrom { side: Side, fields: Vec<String>, headers: Vec<String>, moving: bool },
     /// `org.apache.kafka.connect.transforms.HoistField$Key` / `$Value`.
     HoistField { side: Side, field: String },
+    /// `org.apache.kafka.connect.transforms.Flatten$Key` / `$Value`.
+    Flatten { side: Side, delimiter: String },
     /// `org.apache.kafka.connect.transforms.SetSchemaMetadata$Key` / `$Value`.
     SetSchemaMetadata { side: Side, name: Option<String>, version: Option<i32> },
     /// `io.debezium.transforms.ByLogicalTableRouter` (and its newer name `ToLogicalTopicRouter`).
@@ -179,6 +182,7 @@ pub enum RecordTransform {
     LogicalTableRouter(Box<LogicalTableRouter>),
     HoistField(HoistField),
     SetSchemaMetadata(SetSchemaMetadata),
+    Flatten(Flatten),
 }
 
 impl RecordTransform {
@@ -281,6 +285,9 @@ impl RecordTransform {
                 field: field.clone(),
                 schemas: SchemaCache::default(),
             }),
+            RecordTransformConfig::Flatten { side, delimiter } => {
+                RecordTransform::Flatten(Flatten::new(*side, delimiter.clone()))
+            }
             RecordTransformConfig::SetSchemaMetadata { side, name, version } => {
                 if name.is_none() && version.is_none() {
                     return Err(("schema.name", "neither schema name nor version configured".into()));
@@ -369,6 +376,7 @@ impl RecordTransform {
             RecordTransform::LogicalTableRouter(t) => t.apply(record)?,
             RecordTransform::HoistField(t) => t.apply(record)?,
             RecordTransform::SetSchemaMetadata(t) => t.apply(record)?,
+            RecordTransform::Flatten(t) => t.apply(record)?,
         }
         Ok(true)
     }

@@ -124,7 +124,7 @@ const DEFINITIONS: &[Definition] = &[
     key("tasks.max", Int, Some("1"), "HIGH", COMMON, "Maximum number of tasks; a Sluice connector runs one task, whatever the value."),
     key("key.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
     key("value.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
-    key("transforms", List, Some(""), "LOW", COMMON, "Aliases of the transformations to apply to records: Debezium's ExtractNewRecordState, outbox EventRouter, DecodeLogicalDecodingMessageContent and ByLogicalTableRouter, and Kafka Connect's RegexRouter, TimestampRouter, InsertHeader, DropHeaders, Filter, ReplaceField, InsertField, MaskField, ExtractField, ValueToKey and HeaderFrom."),
+    key("transforms", List, Some(""), "LOW", COMMON, "Aliases of the transformations to apply to records: Debezium's ExtractNewRecordState, outbox EventRouter, DecodeLogicalDecodingMessageContent and ByLogicalTableRouter, and Kafka Connect's RegexRouter, TimestampRouter, InsertHeader, DropHeaders, Filter, ReplaceField, InsertField, MaskField, ExtractField, ValueToKey, HeaderFrom, HoistField, SetSchemaMetadata and Flatten."),
     key("predicates", List, Some(""), "LOW", COMMON, "Aliases of the predicates transformations may be applied under (TopicNameMatches, HasHeaderKey, RecordIsTombstone)."),
     required("database.hostname", Str, CONNECTION, "Resolvable hostname or IP address of the PostgreSQL server."),
     key("database.port", Int, Some("5432"), "HIGH", CONNECTION, "Port of the PostgreSQL server."),

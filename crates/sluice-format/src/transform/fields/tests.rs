@@ -541,3 +541,41 @@ fn set_schema_metadata_sets_name_and_version_and_needs_a_schema() {
     set(Some("foo"), None).apply(&mut tombstone).unwrap();
     assert!(tombstone.value.is_none());
 }
+
+#[test]
+fn flatten_schemaless_joins_nested_names_with_the_delimiter() {
+    // Kafka's FlattenTest.testNestedMapWithDelimiter: delimiter `#`; arrays are kept, nulls stay.
+    let value = json!({"A": {"B": {"int64": 64, "string": "stringy", "list": [1, {"x": 2}], "none": null}}, "top": 1});
+    let mut r = record(None, json_payload(value));
+    Flatten::new(Side::Value, "#".into()).apply(&mut r).unwrap();
+    assert_eq!(
+        r.value.unwrap().bytes().as_ref(),
+        br#"{"A#B#int64":64,"A#B#string":"stringy","A#B#list":[1,{"x":2}],"A#B#none":null,"top":1}"#
+    );
+}
+
+#[test]
+fn flatten_with_a_schema_flattens_the_envelope_and_makes_fields_under_optional_structs_optional() {
+    // Kafka's FlattenTest.testOptionalFieldStruct / testOptionalStruct: a field under an optional struct becomes
+    // optional; a null struct gives null for each field under it.
+    let schema = json!({"type": "struct", "fields": [
+        {"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "id"}], "optional": true,
+         "name": "t.Value", "field": "before"},
+        {"type": "struct", "fields": [{"type": "int32", "optional": false, "field": "id"}], "optional": true,
+         "name": "t.Value", "field": "after"},
+        {"type": "string", "optional": false, "field": "op"}], "optional": false, "name": "t.Envelope", "version": 2});
+    let mut r = record(None, with_schema(schema, json!({"before": null, "after": {"id": 1}, "op": "c"})));
+    Flatten::new(Side::Value, ".".into()).apply(&mut r).unwrap();
+    assert_eq!(
+        parsed(&r.value),
+        json!({"schema": {"type": "struct", "fields": [
+            {"type": "int32", "optional": true, "field": "before.id"},
+            {"type": "int32", "optional": true, "field": "after.id"},
+            {"type": "string", "optional": false, "field": "op"}], "optional": false, "name": "t.Envelope", "version": 2},
+            "payload": {"before.id": null, "after.id": 1, "op": "c"}})
+    );
+    let map_schema = json!({"type": "struct", "fields": [{"type": "map", "keys": {"type": "string", "optional": false},
+        "values": {"type": "string", "optional": false}, "optional": true, "field": "m"}], "optional": false});
+    let mut r = record(None, with_schema(map_schema, json!({"m": {}})));
+    assert!(Flatten::new(Side::Value, ".".into()).apply(&mut r).unwrap_err().contains("does not support MAP"));
+}
