@@ -679,7 +679,7 @@ fn transform_mistakes_are_named() {
     let p = problems(&format!("{BASE}debezium.transforms=route\ndebezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.regex`")), "{p:?}");
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.replacement`")), "{p:?}");
-    let p = problems(&format!("{BASE}debezium.transforms=mask\ndebezium.transforms.mask.type=org.apache.kafka.connect.transforms.Flatten$Value\n"));
+    let p = problems(&format!("{BASE}debezium.transforms=mask\ndebezium.transforms.mask.type=org.apache.kafka.connect.transforms.Cast$Value\n"));
     assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=x\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
