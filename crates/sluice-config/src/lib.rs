@@ -205,6 +205,13 @@ fn classify_keys(settings: &mut Settings, registry: &Registry, supported: &[Stri
             settings.ignored.push(key);
             continue;
         }
+        if registry.is_other_connectors(&key) && !registry.is_not_yet(&key) {
+            settings.warn(format!(
+                "line {line}: `{key}` belongs to another Debezium connector and means nothing for PostgreSQL; it is \
+                 ignored"
+            ));
+            continue;
+        }
         if let Some(problem) = classify_unsupported(settings, registry, &key, supported) {
             settings.problem(format!("line {line}: {problem}"));
         }

@@ -46,6 +46,9 @@ pub struct KeySet {
     /// Explanations for keys under a prefix (after [`KeySet::prefix`]) that are neither implemented nor a likely typo
     /// of a key that is: `(prefix, why)`.
     pub unsupported_below: &'static [(&'static str, &'static str)],
+    /// Keys (after the prefix) that Debezium's other connectors define and that mean nothing here: a warning saying
+    /// so, not an error (a configuration copied from another connector still starts). Prefixes as in `not_yet`.
+    pub other_connectors: &'static [&'static str],
 }
 
 impl KeySet {
@@ -60,6 +63,7 @@ impl KeySet {
             accepted_as_given: &[],
             renamed: &[],
             unsupported_below: &[],
+            other_connectors: &[],
         }
     }
 
@@ -78,15 +82,11 @@ impl KeySet {
     }
 
     fn is_not_yet(&self, key: &str) -> bool {
-        self.relative(key).is_some_and(|rest| {
-            self.not_yet.iter().any(|k| {
-                if k.ends_with('.') {
-                    rest.starts_with(k)
-                } else {
-                    rest == *k || rest.strip_prefix(k).is_some_and(|r| r.starts_with('.'))
-                }
-            })
-        })
+        self.relative(key).is_some_and(|rest| covers(self.not_yet, rest))
+    }
+
+    fn is_other_connectors(&self, key: &str) -> bool {
+        self.relative(key).is_some_and(|rest| covers(self.other_connectors, rest))
     }
 
     fn accepts_as_given(&self, key: &str, value: &str) -> bool {
@@ -97,6 +97,18 @@ impl KeySet {
                 .any(|(k, values)| *k == rest && values.iter().any(|v| *v == "*" || v.eq_ignore_ascii_case(value)))
         })
     }
+}
+
+/// Whether `rest` is one of `entries` or below one: a trailing `.` marks a prefix, any other entry covers itself and
+/// the keys below it.
+fn covers(entries: &[&str], rest: &str) -> bool {
+    entries.iter().any(|k| {
+        if k.ends_with('.') {
+            rest.starts_with(k)
+        } else {
+            rest == *k || rest.strip_prefix(k).is_some_and(|r| r.starts_with('.'))
+        }
+    })
 }
 
 /// Debezium Server's sink types; those no registered sink answers to are "not supported yet".
@@ -173,6 +185,11 @@ impl Registry {
         self.sets.iter().any(|s| s.is_not_yet(key))
     }
 
+    /// Whether another Debezium connector defines the key (a warning, not an error).
+    pub fn is_other_connectors(&self, key: &str) -> bool {
+        self.sets.iter().any(|s| s.is_other_connectors(key))
+    }
+
     pub fn accepts_as_given(&self, key: &str, value: &str) -> bool {
         self.sets.iter().any(|s| s.accepts_as_given(key, value))
     }
@@ -206,6 +223,7 @@ mod tests {
         accepted_as_given: &[("tasks.max", &["*"]), ("max.batch.size", &["2048"])],
         renamed: &[("database.server.name", "topic.prefix")],
         unsupported_below: &[("format.", "why")],
+        other_connectors: &["database.server.id", "schema.history.internal"],
     };
 
     #[test]
@@ -220,6 +238,9 @@ mod tests {
         assert!(r.accepts_as_given("debezium.source.max.batch.size", " 2048 "));
         assert!(!r.accepts_as_given("debezium.source.max.batch.size", "10"));
         assert_eq!(r.unsupported_below("debezium.source.format.x"), Some("why"));
+        assert!(r.is_other_connectors("debezium.source.database.server.id"));
+        assert!(r.is_other_connectors("debezium.source.schema.history.internal.kafka.topic"));
+        assert!(!r.is_other_connectors("debezium.source.database.server.name"));
         assert!(r.sinks_not_yet().any(|s| s == "kafka") && !r.sinks_not_yet().any(|s| s == "file"));
     }
 }

@@ -186,6 +186,13 @@ pub struct SinkError {
 /// buffers are flushed, client queues drained — and the destination is released. Records of unacknowledged batches
 /// that `close` delivers are repeats-to-be, which the contract allows. A dropped sink that was not closed loses only
 /// unacknowledged records. The default does nothing, for sinks that hold nothing between writes.
+///
+/// **Health.** [`health`](Sink::health) says whether the destination is reachable and would take a write now,
+/// without writing anything (Kafka: a metadata request to the brokers). The pipeline asks once before its first
+/// batch, so that an unreachable destination ends the run at once with the sink's own error — retriable, so the
+/// supervisor retries it with back-off and the status shows why — instead of a source that snapshots and streams
+/// into a write that can only time out. It is a probe, not a promise: a later write may still fail. The default
+/// answers `Ok`, for sinks whose `open` already proved the destination (a file opened for appending).
 pub trait Sink: Send {
     /// The sink's name as in `debezium.sink.type`, for logs and errors.
     fn name(&self) -> &'static str;
@@ -195,6 +202,11 @@ pub trait Sink: Send {
 
     /// Settles everything in flight and releases the destination; the last call on the sink.
     fn close(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
+        async { Ok(()) }
+    }
+
+    /// Whether the destination is reachable now (see the trait's contract); writes nothing.
+    fn health(&mut self) -> impl Future<Output = Result<(), SinkError>> + Send {
         async { Ok(()) }
     }
 }

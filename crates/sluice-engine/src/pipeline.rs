@@ -26,6 +26,7 @@
 
 use std::time::{Duration, Instant};
 
+use sluice_core::policy::FailureKind;
 use sluice_core::{
     AcknowledgementObserver, ItemChunk, Lsn, OffsetStore, Offsets, Op, Payload, Position, Record, Sink, SinkError,
     SourceItem, TableId,
@@ -39,6 +40,8 @@ use tokio::sync::{mpsc, watch};
 const MAX_BATCH_RECORDS: usize = 1024;
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(30);
+/// How often a wait for the sink's destination looks whether the source has gone (shutdown).
+const SHUTDOWN_POLL: Duration = Duration::from_millis(100);
 
 /// Why the pipeline stopped.
 #[derive(Debug, thiserror::Error)]
@@ -195,6 +198,9 @@ pub struct Pipeline<S: Sink> {
     observers: Vec<Box<dyn AcknowledgementObserver>>,
     /// `event.processing.failure.handling.mode`.
     failure_mode: FailureHandlingMode,
+    /// Turns `true` when the run is to stop; only a wait for an unreachable destination looks at it (otherwise the
+    /// source closing its channel ends the loop).
+    shutdown: Option<watch::Receiver<bool>>,
     /// This pipeline's status: when it last acknowledged an event, which topics it wrote to.
     status: sluice_core::PipelineStatus,
 }
@@ -219,8 +225,16 @@ impl<S: Sink> Pipeline<S> {
             transforms: None,
             observers: Vec::new(),
             failure_mode: FailureHandlingMode::Fail,
+            shutdown: None,
             status: sluice_core::PipelineStatus::default(),
         }
+    }
+
+    /// The run's shutdown signal: a wait for an unreachable destination before the first batch ends when it turns
+    /// `true` (the source's graceful stop hands its last chunks to a loop that is not reading yet).
+    pub fn with_shutdown(mut self, shutdown: watch::Receiver<bool>) -> Self {
+        self.shutdown = Some(shutdown);
+        self
     }
 
     /// The status this pipeline reports to (one per pipeline, shared with its source and whoever reads it).
@@ -269,6 +283,10 @@ impl<S: Sink> Pipeline<S> {
         mut items: mpsc::Receiver<ItemChunk>,
         flush: watch::Sender<Lsn>,
     ) -> Result<PipelineStats, PipelineError> {
+        if !self.wait_until_healthy(&items).await? {
+            self.sink.close().await?;
+            return Ok(self.stats);
+        }
         let mut batch = Batch { records: Vec::with_capacity(MAX_BATCH_RECORDS), ..Batch::default() };
         let mut heartbeat = self.heartbeat.as_ref().map(|(every, _)| {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + *every, *every);
@@ -466,6 +484,36 @@ impl<S: Sink> Pipeline<S> {
         self.write_with_retry(std::slice::from_ref(&record)).await
     }
 
+    /// Asks the sink whether its destination answers (the `Sink` contract's health check) before the first batch, so
+    /// that an unreachable destination is named at once, with the error policy's hint and in the status, rather than
+    /// at the first write's timeout. A retriable answer is asked again with the back-off of a failed write, as the
+    /// policy says for an unavailable sink; a fatal one ends the run. Returns `false` when the run is asked to stop
+    /// meanwhile (or the source closed its channel): nothing was written, so nothing is acknowledged, and what the source had sent
+    /// comes again on the next start; the run ends without waiting for a destination that may never answer.
+    async fn wait_until_healthy(&mut self, items: &mpsc::Receiver<ItemChunk>) -> Result<bool, PipelineError> {
+        let mut delay = RETRY_MIN;
+        loop {
+            match self.sink.health().await {
+                Ok(()) => return Ok(true),
+                Err(e) if e.retriable => {
+                    let trace = format!("{e}\n  hint: {}", FailureKind::SinkUnavailable.hint());
+                    tracing::warn!(sink = self.sink.name(), retry_in_ms = delay.as_millis() as u64, error = %trace,
+                        "the sink's destination does not answer; asking again");
+                    self.status.restarting(&trace, delay);
+                    let until = Instant::now() + delay;
+                    while Instant::now() < until {
+                        if items.is_closed() || self.shutdown.as_ref().is_some_and(|s| *s.borrow()) {
+                            return Ok(false);
+                        }
+                        tokio::time::sleep(SHUTDOWN_POLL.min(until - Instant::now())).await;
+                    }
+                    delay = (delay * 2).min(RETRY_MAX);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
     async fn write_with_retry(&mut self, records: &[Record]) -> Result<(), PipelineError> {
         let mut delay = RETRY_MIN;
         let mut attempt = 1u32;
@@ -623,6 +671,75 @@ mod tests {
         assert_eq!(run(chunks, 6 << 10).await, [2, 1]);
         let chunks = (0..3).map(|i| vec![message(i, 4096)]).collect();
         assert_eq!(run(chunks, usize::MAX).await, [3], "without a byte limit, one batch takes all");
+    }
+
+    /// A sink whose destination answers the health check only after `unhealthy` refusals, retriable or not.
+    struct Unreachable {
+        unhealthy: u32,
+        retriable: bool,
+        writes: Arc<Mutex<Vec<usize>>>,
+    }
+
+    impl Sink for Unreachable {
+        fn name(&self) -> &'static str {
+            "unreachable"
+        }
+
+        async fn write(&mut self, batch: &[Record]) -> Result<(), SinkError> {
+            self.writes.lock().unwrap().push(batch.len());
+            Ok(())
+        }
+
+        async fn health(&mut self) -> Result<(), SinkError> {
+            if self.unhealthy == 0 {
+                return Ok(());
+            }
+            self.unhealthy -= 1;
+            Err(SinkError { sink: "unreachable", retriable: self.retriable, message: "down".into(), source: None })
+        }
+    }
+
+    async fn run_unreachable(unhealthy: u32, retriable: bool) -> (Result<PipelineStats, PipelineError>, Vec<usize>) {
+        let dir = tempfile::tempdir().unwrap();
+        let encoder = Encoder::new(EncoderOptions {
+            topic_prefix: "test".into(),
+            database: "db".into(),
+            key: Converter::Json { schemas_enable: false },
+            value: Converter::Json { schemas_enable: false },
+            decimal_handling_mode: DecimalHandlingMode::Precise,
+            time_precision_mode: TimePrecisionMode::Adaptive,
+            binary_handling_mode: BinaryHandlingMode::Bytes,
+            unavailable_value_placeholder: String::new(),
+            include_unknown_datatypes: false,
+            money_fraction_digits: 2,
+            tombstones_on_delete: true,
+        });
+        let writes = Arc::new(Mutex::new(Vec::new()));
+        let sink = Unreachable { unhealthy, retriable, writes: writes.clone() };
+        let store = OffsetStore::new(dir.path().join("offsets.dat"));
+        let pipeline = Pipeline::new(encoder, sink, store, Offsets::default(), Duration::ZERO);
+        let (tx, rx) = mpsc::channel(1);
+        tx.send(vec![message(0, 10)]).await.unwrap();
+        let (flush, _) = watch::channel(Lsn::ZERO);
+        let run = tokio::spawn(pipeline.run(rx, flush));
+        // The source stays open while the destination does not answer (a closed channel means shutdown); it closes
+        // once the batch is written or the run has ended.
+        while writes.lock().unwrap().is_empty() && !run.is_finished() {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(tx);
+        let result = run.await.unwrap();
+        let written = writes.lock().unwrap().clone();
+        (result, written)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unreachable_destination_is_asked_again_before_the_first_batch_and_a_refusal_ends_the_run() {
+        let (result, writes) = run_unreachable(3, true).await;
+        assert!(result.is_ok() && writes == [1], "asked again until it answered, then written: {writes:?}");
+        let (result, writes) = run_unreachable(1, false).await;
+        assert!(matches!(result, Err(PipelineError::Sink(ref e)) if e.message == "down"), "{result:?}");
+        assert!(writes.is_empty(), "nothing is written to a destination that refused");
     }
 
     #[tokio::test]

@@ -35,6 +35,7 @@ pub static KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 /// Where and how often acknowledged positions are stored.

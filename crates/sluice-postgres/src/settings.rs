@@ -125,10 +125,27 @@ pub static KEYS: KeySet = KeySet {
         "publish.via.partition.root",
         "replica.identity.autoset.values",
         "lsn.flush.mode",
+        "lsn.flush.timeout.ms",
+        "lsn.flush.timeout.action",
         "flush.lsn.source",
+        "slot.failover",
+        "snapshot.query.mode",
+        "snapshot.mode.",
+        "snapshot.locking.mode.custom.name",
+        "streaming.delay.ms",
+        "database.query.timeout.ms",
+        "post.processors",
+        "table.ignore.builtin",
+        "sourceinfo.struct.maker",
+        "event.converting.failure.handling.mode",
+        "guardrail.collections.",
+        "extended.headers.enabled",
+        "openlineage.integration.",
+        "data.query.mode",
+        "executor.shutdown.timeout.ms",
+        "read.only",
         "transforms",
         "predicates",
-        "schema.history.internal.",
     ],
     // Debezium's own PostgreSQL connector ignores `include.schema.changes` (PostgreSQL has no schema-change topic),
     // runs one task whatever `tasks.max` says, and polls no queue Sluice has (`poll.interval.ms`); the others are at
@@ -145,6 +162,9 @@ pub static KEYS: KeySet = KeySet {
         ("message.key.columns", &[""]),
         ("column.propagate.source.type", &[""]),
         ("datatype.propagate.source.type", &[""]),
+        ("slot.failover", &["false"]),
+        ("table.ignore.builtin", &["true"]),
+        ("streaming.delay.ms", &["0"]),
     ],
     // Debezium 1.x's names, removed in 2.0.
     renamed: &[
@@ -157,6 +177,21 @@ pub static KEYS: KeySet = KeySet {
         ("column.blacklist", "column.exclude.list"),
     ],
     unsupported_below: &[],
+    // Keys of Debezium's other connectors (MySQL's server id and database lists, the schema history that connectors
+    // with DDL in their log keep, and Debezium's internal tuning keys): configurations copied between connectors
+    // carry them, and they mean nothing for PostgreSQL, so they are a warning, not an error.
+    other_connectors: &[
+        "database.server.id",
+        "database.include.list",
+        "database.exclude.list",
+        "database.history.",
+        "schema.history.internal",
+        "internal.",
+        "include.query",
+        "gtid.source.includes",
+        "gtid.source.excludes",
+        "binlog.buffer.size",
+    ],
 };
 
 /// Debezium's include/exclude lists, as anchored regular expressions.

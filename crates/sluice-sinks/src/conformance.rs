@@ -378,6 +378,23 @@ pub async fn close_settles_a_cancelled_write_and_flushes<D: Destination>(mut d: 
 }
 
 /// `close` after acknowledged writes succeeds (the null sink's form: nothing to read).
+/// Health is `Ok` while the destination is reachable.
+pub async fn health_is_ok_while_the_destination_is_reachable<D: Destination>(mut d: D) {
+    let mut sink = d.open().await;
+    drive(&mut d, sink.health()).await.expect("a reachable destination is healthy");
+}
+
+/// Health is a retriable error while the destination is down, and `Ok` again once it is back.
+pub async fn health_fails_retriably_while_the_destination_is_down_and_recovers<D: Destination>(mut d: D) {
+    let mut sink = d.open().await;
+    drive(&mut d, sink.health()).await.expect("healthy before the failure");
+    d.fail().await;
+    let error = drive(&mut d, sink.health()).await.expect_err("a destination that is down is not healthy");
+    assert!(error.retriable, "an unreachable destination is worth retrying: {error}");
+    d.recover().await;
+    drive(&mut d, sink.health()).await.expect("healthy again once the destination is back");
+}
+
 pub async fn close_after_writes_succeeds<D: Destination>(mut d: D) {
     let mut sink = d.open().await;
     let mut next = BTreeMap::new();

@@ -41,6 +41,7 @@ trait DynSink: Send {
     fn name(&self) -> &'static str;
     fn write<'a>(&'a mut self, batch: &'a [Record]) -> SinkFuture<'a>;
     fn close(&mut self) -> SinkFuture<'_>;
+    fn health(&mut self) -> SinkFuture<'_>;
 }
 
 impl<S: Sink> DynSink for S {
@@ -54,6 +55,10 @@ impl<S: Sink> DynSink for S {
 
     fn close(&mut self) -> SinkFuture<'_> {
         Box::pin(Sink::close(self))
+    }
+
+    fn health(&mut self) -> SinkFuture<'_> {
+        Box::pin(Sink::health(self))
     }
 }
 
@@ -83,5 +88,9 @@ impl Sink for AnySink {
 
     async fn close(&mut self) -> Result<(), SinkError> {
         self.0.close().await
+    }
+
+    async fn health(&mut self) -> Result<(), SinkError> {
+        self.0.health().await
     }
 }

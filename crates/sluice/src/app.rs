@@ -130,7 +130,8 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
             .with_failure_handling(config.events.failure_handling_mode)
             .with_max_batch_bytes(budget_share(config.engine.max_queue_bytes))
             .with_transforms(transforms(config)?)
-            .with_status(status.clone());
+            .with_status(status.clone())
+            .with_shutdown(shutdown.clone());
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
             let (tx, rx) = mpsc::unbounded_channel();

@@ -56,6 +56,7 @@ pub static FORMAT_KEYS: KeySet = KeySet {
             "converter options under `debezium.format.value.*` other than `schemas.enable` are not supported yet",
         ),
     ],
+    other_connectors: &[],
 };
 
 /// How changes become events: the converters and the encoder's representation choices.

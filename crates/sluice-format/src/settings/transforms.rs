@@ -29,6 +29,7 @@ pub static TRANSFORM_KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 pub const REGEX_ROUTER: &str = "org.apache.kafka.connect.transforms.RegexRouter";

@@ -69,4 +69,5 @@ suite!(FileDestination::new();
     an_empty_batch_is_acknowledged_and_writes_nothing,
     records_up_to_the_size_limit_arrive_whole_and_larger_ones_fail_naming_the_topic,
     close_settles_a_cancelled_write_and_flushes,
+    health_is_ok_while_the_destination_is_reachable,
 );

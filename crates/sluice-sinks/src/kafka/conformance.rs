@@ -85,7 +85,7 @@ impl Destination for KafkaDestination {
         }
         let producer: Vec<(String, String)> = producer.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
         let settings = producer_settings(&producer).expect("valid producer settings");
-        let creation = TopicCreation { partitions: 4, replication_factor: -1, configs: vec![] };
+        let creation = TopicCreation { partitions: 4, replication_factor: -1, configs: vec![], groups: vec![] };
         KafkaSink::new(settings, Some(creation)).expect("a Kafka sink")
     }
 
@@ -129,6 +129,10 @@ suite!(KafkaDestination::new(true);
     an_empty_batch_is_acknowledged_and_writes_nothing,
     records_up_to_the_size_limit_arrive_whole_and_larger_ones_fail_naming_the_topic,
     close_settles_a_cancelled_write_and_flushes,
+    health_is_ok_while_the_destination_is_reachable,
 );
 
-suite!(KafkaDestination::new(false); a_failed_batch_written_again_leaves_repeats_never_gaps);
+suite!(KafkaDestination::new(false);
+    a_failed_batch_written_again_leaves_repeats_never_gaps,
+    health_fails_retriably_while_the_destination_is_down_and_recovers,
+);

@@ -46,11 +46,14 @@ pub use settings::{producer_settings, ProducerSettings, CODE_LOADING_KEYS};
 /// How long a topic creation request may take before it counts as a transient failure.
 const ADMIN_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long the health check waits for the brokers' metadata.
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How long `close` waits for messages still queued in the producer.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Kafka Connect's `topic.creation.default.*`: topics Sluice creates itself, before it first writes to them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct TopicCreation {
     /// `-1` lets the broker choose (`num.partitions`).
     pub partitions: i32,
@@ -58,6 +61,37 @@ pub struct TopicCreation {
     pub replication_factor: i32,
     /// Topic-level configuration, such as `cleanup.policy=compact`.
     pub configs: Vec<(String, String)>,
+    /// `topic.creation.groups`, in order: the first group a topic matches gives its settings, the default the rest.
+    pub groups: Vec<TopicGroup>,
+}
+
+/// One of Kafka Connect's topic creation groups (`topic.creation.<group>.*`, KIP-158).
+#[derive(Clone, Debug)]
+pub struct TopicGroup {
+    pub name: String,
+    /// Regular expressions a topic name must match whole (one of them)…
+    pub include: Vec<regex::Regex>,
+    /// …and none of these.
+    pub exclude: Vec<regex::Regex>,
+    /// The group's own, or the default group's when it sets none.
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// The group's own topic configs (not the default group's).
+    pub configs: Vec<(String, String)>,
+}
+
+impl TopicCreation {
+    /// Partitions, replication factor and topic configs of a new topic: its group's, or the default's.
+    pub fn settings_for(&self, topic: &str) -> (i32, i32, &[(String, String)]) {
+        let group = self
+            .groups
+            .iter()
+            .find(|g| g.include.iter().any(|r| r.is_match(topic)) && !g.exclude.iter().any(|r| r.is_match(topic)));
+        match group {
+            Some(g) => (g.partitions, g.replication_factor, &g.configs),
+            None => (self.partitions, self.replication_factor, &self.configs),
+        }
+    }
 }
 
 /// Routes librdkafka's own logs and errors to `tracing`, so they land in Sluice's log with everything else.
@@ -143,15 +177,16 @@ impl KafkaSink {
         if new.is_empty() {
             return Ok(());
         }
-        let topics: Vec<NewTopic<'_>> = new
-            .iter()
-            .map(|name| {
-                creation.configs.iter().fold(
-                    NewTopic::new(name, creation.partitions, TopicReplication::Fixed(creation.replication_factor)),
-                    |t, (k, v)| t.set(k, v),
-                )
-            })
-            .collect();
+        let topics: Vec<NewTopic<'_>> =
+            new.iter()
+                .map(|name| {
+                    let (partitions, replication_factor, configs) = creation.settings_for(name);
+                    configs.iter().fold(
+                        NewTopic::new(name, partitions, TopicReplication::Fixed(replication_factor)),
+                        |t, (k, v)| t.set(k, v),
+                    )
+                })
+                .collect();
         let options = AdminOptions::new().operation_timeout(Some(ADMIN_TIMEOUT));
         let results = admin
             .create_topics(&topics, &options)
@@ -162,8 +197,8 @@ impl KafkaSink {
         for result in results {
             match result {
                 Ok(name) => {
-                    tracing::info!(topic = %name, partitions = creation.partitions,
-                        replication_factor = creation.replication_factor, "created topic");
+                    let (partitions, replication_factor, _) = creation.settings_for(&name);
+                    tracing::info!(topic = %name, partitions, replication_factor, "created topic");
                     ready.push(name);
                 }
                 Err((name, RDKafkaErrorCode::TopicAlreadyExists)) => ready.push(name),
@@ -372,6 +407,24 @@ impl Sink for KafkaSink {
                 Some(e),
             )),
             Err(e) => Err(sink_error(false, format!("the flush task failed: {e}"), None)),
+        }
+    }
+
+    /// A metadata request to the brokers: it needs a broker to answer, and creates nothing.
+    async fn health(&mut self) -> Result<(), SinkError> {
+        let producer = self.producer.clone();
+        let answered =
+            tokio::task::spawn_blocking(move || producer.client().fetch_metadata(None, HEALTH_TIMEOUT).map(|_| ()))
+                .await;
+        let brokers = self.config.get("bootstrap.servers").unwrap_or("(bootstrap.servers unset)").to_string();
+        match answered {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(sink_error(
+                true,
+                format!("no Kafka broker at {brokers} answered within {} s: {e}", HEALTH_TIMEOUT.as_secs()),
+                Some(e),
+            )),
+            Err(e) => Err(sink_error(false, format!("the health check task failed: {e}"), None)),
         }
     }
 }

@@ -18,4 +18,4 @@ impl Destination for Nowhere {
     }
 }
 
-suite!(Nowhere; an_empty_batch_is_acknowledged, close_after_writes_succeeds);
+suite!(Nowhere; an_empty_batch_is_acknowledged, close_after_writes_succeeds, health_is_ok_while_the_destination_is_reachable);

@@ -34,6 +34,7 @@ static SERVER_KEYS: KeySet = KeySet {
     accepted_as_given: &[],
     renamed: &[],
     unsupported_below: &[],
+    other_connectors: &[],
 };
 
 /// Every part's keys, in one registry.

@@ -77,6 +77,13 @@ fn write_set(out: &mut String, set: &KeySet) {
     if !set.not_yet.is_empty() {
         let _ = writeln!(out, "Not supported yet (an error if set): {}.\n", code_list_with(set.not_yet, ""));
     }
+    if !set.other_connectors.is_empty() {
+        let _ = writeln!(
+            out,
+            "Keys of Debezium's other connectors, meaningless for PostgreSQL: ignored with a warning: {}.\n",
+            code_list_with(set.other_connectors, "")
+        );
+    }
 }
 
 fn capitalised(text: &str) -> String {

@@ -140,8 +140,12 @@ fn debezium_keys_not_implemented_yet_say_so() {
         let p = one_problem(&format!("{key}=1\n"));
         assert!(p.contains("does not support yet"), "{p}");
     }
-    let p = one_problem("debezium.source.topic.creation.groups=big\n");
-    assert!(p.contains("does not support yet"), "{p}");
+    let loaded = ok("debezium.source.topic.creation.groups=big\n");
+    assert!(
+        loaded.warnings.iter().any(|w| w.contains("topic.creation") && w.contains("not kafka")),
+        "{:?}",
+        loaded.warnings
+    );
 }
 
 #[test]
@@ -161,7 +165,7 @@ fn the_kafka_sink_takes_every_producer_key_and_topic_creation() {
         sink(&c),
         "KafkaConfig { producer: [(\"bootstrap.servers\", \"127.0.0.1:9092\"), (\"compression.type\", \"zstd\"), \
          (\"key.serializer\", \"org.apache.kafka.common.serialization.StringSerializer\")], topic_creation: \
-         Some(TopicCreation { partitions: 4, replication_factor: -1, configs: [(\"cleanup.policy\", \"compact\")] }) }"
+         Some(TopicCreation { partitions: 4, replication_factor: -1, configs: [(\"cleanup.policy\", \"compact\")], groups: [] }) }"
     );
 }
 
@@ -1137,4 +1141,20 @@ fn set_schema_metadata_needs_schemas_and_a_name_or_version() {
     has("`debezium.transforms.meta.schema.version` = `v2` is not a schema version");
     has("`debezium.transforms.none.schema.name`: neither schema name nor version configured");
     has("`debezium.transforms.key.type`: SetSchemaMetadata changes the key schema, which needs `debezium.format.key=json` with `debezium.format.key.schemas.enable=true`");
+}
+
+#[test]
+fn keys_of_other_debezium_connectors_are_a_warning_not_an_error() {
+    let loaded = ok("debezium.source.database.server.id=184054\n\
+         debezium.source.schema.history.internal.kafka.topic=schema-changes.inventory\n\
+         debezium.source.internal.advanced.metrics.enable=true\n");
+    for key in ["database.server.id", "schema.history.internal.kafka.topic", "internal.advanced.metrics.enable"] {
+        assert!(
+            loaded.warnings.iter().any(|w| w.contains(key) && w.contains("another Debezium connector")),
+            "{key}: {:?}",
+            loaded.warnings
+        );
+    }
+    assert!(one_problem("debezium.source.slot.failover=true\n").contains("does not support yet"));
+    assert!(ok("debezium.source.slot.failover=false\n").ignored_keys.contains(&"debezium.source.slot.failover".into()));
 }

@@ -17,6 +17,8 @@
 //! store readable by the worker alone ([`store`]), and never makes a request wait on a pipeline ([`supervisor`]).
 
 mod access;
+#[cfg(test)]
+mod corpus;
 mod loggers;
 mod names;
 mod offsets;
@@ -247,22 +249,43 @@ pub fn translate(worker: &WorkerConfig, name: &str, connector: &BTreeMap<String,
     out.into_iter().collect()
 }
 
+/// A problem about Debezium Server keys, told with the Kafka Connect keys the user wrote. Only key names change: a
+/// prefix counts where a key starts (after a backtick, a space or the start), so a class name such as
+/// `io.debezium.transforms.ByLogicalTableRouter` in the same message stays as written.
+fn connect_key_names(problem: &str) -> String {
+    const RENAMES: &[(&str, &str)] = &[
+        ("debezium.source.", ""),
+        ("debezium.sink.kafka.producer.", "producer.override."),
+        ("debezium.transforms", "transforms"),
+        ("debezium.predicates", "predicates"),
+        ("debezium.format.key", "key.converter"),
+        ("debezium.format.value", "value.converter"),
+    ];
+    let mut out = String::with_capacity(problem.len());
+    let mut rest = problem;
+    'scan: while !rest.is_empty() {
+        let starts_key = out.chars().last().is_none_or(|c| !(c.is_alphanumeric() || c == '.' || c == '_'));
+        if starts_key {
+            for (from, to) in RENAMES {
+                if let Some(after) = rest.strip_prefix(from) {
+                    out.push_str(to);
+                    rest = after;
+                    continue 'scan;
+                }
+            }
+        }
+        let mut chars = rest.chars();
+        out.extend(chars.next());
+        rest = chars.as_str();
+    }
+    out
+}
+
 /// Validates a translated configuration exactly as `sluice run` would; problems name Kafka Connect's keys and never
 /// show what a placeholder resolved to. Placeholders read only what the worker allows submitted configurations.
 fn validate(worker: &WorkerConfig, pairs: Vec<(String, String)>) -> Result<config::LoadedConfig, Vec<String>> {
-    let connect_names = |problems: Vec<String>| -> Vec<String> {
-        problems
-            .into_iter()
-            .map(|p| {
-                p.replace("debezium.source.", "")
-                    .replace("debezium.sink.kafka.producer.", "producer.override.")
-                    .replace("debezium.transforms", "transforms")
-                    .replace("debezium.predicates", "predicates")
-                    .replace("debezium.format.key", "key.converter")
-                    .replace("debezium.format.value", "value.converter")
-            })
-            .collect()
-    };
+    let connect_names =
+        |problems: Vec<String>| -> Vec<String> { problems.iter().map(|p| connect_key_names(p)).collect() };
     let mut loaded = config::from_pairs(pairs, &|name| std::env::var(name).ok(), &worker.limits)
         .map_err(|e| connect_names(e.problems()))?;
     loaded.warnings = connect_names(std::mem::take(&mut loaded.warnings));
@@ -1024,6 +1047,23 @@ mod tests {
 
     pub(super) fn worker() -> WorkerConfig {
         load_worker(FsPath::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../conf/worker.properties.example"))).unwrap()
+    }
+
+    #[test]
+    fn problems_name_kafka_connect_keys_and_leave_class_names_as_written() {
+        assert_eq!(
+            connect_key_names(
+                "`debezium.transforms.r.type` = `io.debezium.transforms.ByLogicalTableRouter`: see debezium.source.x"
+            ),
+            "`transforms.r.type` = `io.debezium.transforms.ByLogicalTableRouter`: see x"
+        );
+        assert_eq!(
+            connect_key_names(
+                "unknown key `debezium.source.tabel.include.list`; did you mean `debezium.source.table.include.list`?"
+            ),
+            "unknown key `tabel.include.list`; did you mean `table.include.list`?"
+        );
+        assert_eq!(connect_key_names("debezium.sink.kafka.producer.acks"), "producer.override.acks");
     }
 
     #[test]

@@ -250,11 +250,11 @@ mod tests {
     #[test]
     fn every_source_key_of_the_registry_is_defined_with_the_registrys_default() {
         // Set by the worker itself (per-connector offset files), or Kafka Connect's topic creation, which has
-        // `topic.creation.default.*` free-form keys rather than definitions.
+        // `topic.creation.*` keys (groups and free-form topic configs) rather than definitions.
         let worker_owned = ["offset.storage", "offset.storage.file.filename"];
         for set in crate::config::registry().sets().iter().filter(|s| s.prefix == "debezium.source.") {
             for key in set.keys.iter().filter(|k| !worker_owned.contains(&k.name)) {
-                if key.name.starts_with("topic.creation.default.") {
+                if key.name.starts_with("topic.creation.") {
                     continue;
                 }
                 let Some(d) = DEFINITIONS.iter().find(|d| d.name == key.name) else {

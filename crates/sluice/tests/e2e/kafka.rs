@@ -293,6 +293,34 @@ async fn snapshot_and_streamed_events_reach_kafka_with_keys_values_headers_and_t
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn topic_creation_groups_give_matching_topics_their_own_partitions() {
+    let mut k = KafkaSetup::new("kafka_groups", Broker::memory()).await;
+    // debezium/debezium-examples topic-auto-create/connector.json's shape: a default group and one named group.
+    k.setup
+        .set("debezium.source.topic.creation.default.partitions", "1")
+        .set("debezium.source.topic.creation.default.replication.factor", "1")
+        .set("debezium.source.topic.creation.groups", "wide")
+        .set("debezium.source.topic.creation.wide.include", "test\\.public\\.wide.*")
+        .set("debezium.source.topic.creation.wide.exclude", "test\\.public\\.wide_but_not")
+        .set("debezium.source.topic.creation.wide.partitions", "3");
+    k.setup.db.psql(
+        "CREATE TABLE wide (id int PRIMARY KEY); CREATE TABLE wide_but_not (id int PRIMARY KEY);
+         CREATE TABLE narrow (id int PRIMARY KEY);
+         INSERT INTO wide VALUES (1); INSERT INTO wide_but_not VALUES (1); INSERT INTO narrow VALUES (1);",
+    );
+    let sluice = k.setup.start();
+    k.wait_for_records("a row of each table", WAIT, |r| r.len() >= 3);
+    sluice.stop();
+    let partitions = |topic: &str| {
+        let metadata = k.reader.consumer.fetch_metadata(Some(topic), Duration::from_secs(5)).unwrap();
+        metadata.topics()[0].partitions().len()
+    };
+    assert_eq!(partitions("test.public.wide"), 3, "the group's");
+    assert_eq!(partitions("test.public.wide_but_not"), 1, "excluded from the group: the default's");
+    assert_eq!(partitions("test.public.narrow"), 1, "the default's");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn per_key_order_holds_across_four_partitions_chosen_like_the_java_client() {
     let mut k = KafkaSetup::new("kafka_order", Broker::memory()).await;
     k.setup
@@ -382,6 +410,21 @@ async fn a_broker_outage_blocks_the_flush_lsn_and_loses_nothing_once_the_broker_
     verify(&records, &state, &journal);
     assert!(k.confirmed_flush_lsn().await > down_at as u64, "the flush LSN moves on once delivered");
     assert!(end > down_at, "the workload went on during the outage");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_unreachable_broker_at_start_is_named_with_the_hint_and_retried() {
+    let mut k = KafkaSetup::new("kafka_unreachable", Broker::memory()).await;
+    let nowhere = format!("127.0.0.1:{}", sluice_testkit::free_port());
+    k.setup.set("debezium.sink.kafka.producer.bootstrap.servers", &nowhere);
+    create_tables(&k.setup.db, KEYS);
+    let mut sluice = k.setup.start();
+    // The sink's health check fails the run before any batch: named, with the policy's hint, then retried.
+    sluice.wait_for_log(&format!("no Kafka broker at {nowhere} answered"), WAIT);
+    sluice.wait_for_log("nothing is confirmed to PostgreSQL until it is delivered", WAIT);
+    sluice.wait_for_log("asking again", WAIT);
+    // Asked again with back-off, and a shutdown meanwhile is clean.
+    sluice.stop();
 }
 
 #[tokio::test(flavor = "multi_thread")]
