@@ -274,8 +274,8 @@ impl<S: Sink> Pipeline<S> {
         self
     }
 
-    /// Runs `debezium.transforms` (the outbox router) on every event; events the chain does not turn into records
-    /// are encoded as usual.
+    /// Runs `debezium.transforms` on every event: the chain encodes it (with this pipeline's encoder where no
+    /// event transform takes it) and transforms its records. Without transforms the encoder is called directly.
     pub fn with_transforms(mut self, transforms: Transforms) -> Self {
         self.transforms = (!transforms.is_empty()).then_some(transforms);
         self
@@ -354,9 +354,8 @@ impl<S: Sink> Pipeline<S> {
                     // An event the chain's unwrapping encoder cannot encode is an encoding failure like the
                     // encoder's own: the failure mode decides. Other transform errors stop the run.
                     let encoded = match &mut self.transforms {
-                        Some(chain) => match chain.apply(&event, &mut batch.records) {
-                            Ok(true) => Ok(()),
-                            Ok(false) => self.encoder.encode(&event, &mut batch.records),
+                        Some(chain) => match chain.apply(&event, &mut self.encoder, &mut batch.records) {
+                            Ok(_) => Ok(()),
                             Err(RouterError::Unwrap(e)) => Err(e),
                             Err(other) => return Err(other.into()),
                         },

@@ -142,9 +142,12 @@ pub enum RouterError {
     BadPartition { position: String, column: String, value: String },
     #[error("route.topic.regex `{0}` is not a valid regular expression: {1}")]
     BadRegex(String, String),
-    /// An event the unwrap transform (crate::unwrap) could not encode.
+    /// An event the encoder could not encode: unwrap's (crate::unwrap), or the plain one in a transform chain.
     #[error("{0}")]
     Unwrap(#[from] crate::EncodeError),
+    /// A record a transform of the chain cannot apply to (crate::transform::records).
+    #[error("transform `{transform}`: {message}")]
+    Record { transform: String, message: String },
 }
 
 /// A column value as the router needs it.
@@ -289,8 +292,8 @@ pub struct EventRouter {
 
 impl EventRouter {
     pub fn new(options: EventRouterOptions, key: Converter, value: Converter) -> Result<EventRouter, RouterError> {
-        let topic_regex = Regex::new(&format!("^(?:{})$", options.route_topic_regex))
-            .map_err(|e| RouterError::BadRegex(options.route_topic_regex.clone(), e.to_string()))?;
+        let topic_regex = crate::transform::java::regex(&options.route_topic_regex, true)
+            .map_err(|e| RouterError::BadRegex(options.route_topic_regex.clone(), e))?;
         let replacement = options.route_topic_replacement.clone();
         Ok(EventRouter {
             options,

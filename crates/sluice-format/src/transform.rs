@@ -1,44 +1,46 @@
 //! Debezium's single message transforms (`debezium.transforms`), applied between decoding and encoding.
 //!
 //! A transform chain maps one change event to zero or more records. Sluice implements the transforms the outbox
-//! needs — [`EventRouter`](crate::outbox::EventRouter) and `DecodeLogicalDecodingMessageContent` — and
-//! `ExtractNewRecordState` (crate::unwrap), with Kafka
-//! Connect's predicates (`TopicNameMatches`, with `negate`) for applying them selectively, so business tables and
-//! an outbox can share one pipeline. Transforms run in the configured order; an event no transform turned into
-//! records is encoded as the usual Debezium envelope. The router and unwrap end the chain for the events they
-//! handle (their output is no longer an envelope a later transform could read); unwrap passes message events on.
+//! needs — [`EventRouter`](crate::outbox::EventRouter) and `DecodeLogicalDecodingMessageContent` —,
+//! `ExtractNewRecordState` (crate::unwrap), and Kafka Connect's record transforms that route, filter and set
+//! headers (`records`), with Kafka Connect's predicates (`TopicNameMatches`, `HasHeaderKey`, `RecordIsTombstone`,
+//! with `negate`) for applying any of them selectively, so business tables and an outbox can share one pipeline.
+//!
+//! Two stages, because Sluice encodes events straight to JSON and never parses what it wrote:
+//! - *event transforms* (the router, unwrap, the message decoder) decide how an event is encoded. The first whose
+//!   predicate holds takes the event and ends this stage (their output is no longer an envelope a later event
+//!   transform could read); unwrap passes message events on. An event none of them took is encoded as the usual
+//!   Debezium envelope (with the tombstone after a delete, and the three records of a key change, as Debezium).
+//! - *record transforms* then run, in the configured order, on each record the event became, each under its own
+//!   predicate tested on that record, as Kafka Connect runs a chain on each record; `Filter` ends a record's way.
+//!
+//! A record transform listed before an event transform acts on that transform's records, which gives Kafka
+//! Connect's result because unwrap keeps the topic and headers it is given (a router's topic, a header, are
+//! applied the same before or after it); the event transform's predicate sees the topic and headers the record
+//! transforms before it would have made. Two differences follow, both documented in docs/configuration.md: the
+//! outbox router makes new records, so record transforms listed before it do not act on them (in Kafka Connect
+//! its new topic replaces theirs); and a predicate of a record transform listed before unwrap tests unwrap's
+//! records (`RecordIsTombstone` is true for the tombstone unwrap makes of a delete).
 //!
 //! Predicates see an event's topic as the encoder would name it, sanitized (crate::topic), as Debezium's predicates
 //! see the record's real topic; it is worked out once per table version and cached.
 //!
 //! A transform never touches positions: the pipeline acknowledges an event's position whether the chain produced
-//! records for it or dropped it, so a dropped event never pins WAL.
+//! records for it or dropped it, so a dropped event never pins WAL. With no transform configured the pipeline
+//! calls the encoder directly and none of this runs.
+
+pub mod fields;
+pub mod java;
+pub mod records;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use regex::Regex;
-use sluice_core::{ChangeEvent, Op, Record, TableSchema};
+use sluice_core::{unix_micros, ChangeEvent, Op, Payload, Record, TableSchema};
 
 use crate::outbox::{decode_message_content, EventRouter, OutboxRow, RouterError};
 use crate::Encoder;
-
-/// Kafka Connect's `TopicNameMatches` predicate, possibly negated.
-pub struct TopicPredicate {
-    pattern: Regex,
-    negate: bool,
-}
-
-impl TopicPredicate {
-    /// `pattern` must match the whole topic name (Java's `Matcher.matches`).
-    pub fn new(pattern: &str, negate: bool) -> Result<TopicPredicate, regex::Error> {
-        Ok(TopicPredicate { pattern: Regex::new(&format!("^(?:{pattern})$"))?, negate })
-    }
-
-    fn applies(&self, topic: &str) -> bool {
-        self.pattern.is_match(topic) != self.negate
-    }
-}
+use records::{Condition, RecordTransform};
 
 pub enum TransformKind {
     /// `io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent`.
@@ -48,12 +50,15 @@ pub enum TransformKind {
     /// `io.debezium.transforms.ExtractNewRecordState`: an encoder built
     /// [`with_unwrap`](crate::Encoder::with_unwrap), with its own per-table caches.
     Unwrap(Box<Encoder>),
+    /// A Kafka Connect transform of encoded records (`records`).
+    Record(RecordTransform),
 }
 
 pub struct Transform {
     pub name: String,
     pub kind: TransformKind,
-    pub predicate: Option<TopicPredicate>,
+    /// The transform's predicate, with its `negate`.
+    pub predicate: Option<Condition>,
 }
 
 /// The configured chain.
@@ -64,23 +69,52 @@ pub struct Transforms {
     message_topic: Arc<str>,
     /// Each table's sanitized topic, per relation, for the table version it was worked out for.
     table_topics: HashMap<u32, (Arc<TableSchema>, Arc<str>)>,
+    /// How many steps the event stage walks: up to the last event transform (none: the encoder takes every event,
+    /// and record transforms run once, on the records).
+    event_stage: usize,
+}
+
+/// Which event transform took an event.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Taker {
+    /// None did: the plain encoder made the records.
+    Encoder,
+    /// The unwrap transform.
+    Unwrap,
+    /// The outbox router at this index.
+    Router(usize),
 }
 
 impl Transforms {
     pub fn new(steps: Vec<Transform>, topic_prefix: impl Into<String>) -> Transforms {
         let topic_prefix = topic_prefix.into();
         let message_topic = Arc::from(crate::topic::sanitize(&format!("{topic_prefix}.message")));
-        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new() }
+        let event_stage =
+            steps.iter().rposition(|step| !matches!(step.kind, TransformKind::Record(_))).map_or(0, |last| last + 1);
+        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new(), event_stage }
     }
 
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
     }
 
-    /// Runs the chain on one event. `Ok(true)`: the chain produced this event's records (possibly none);
-    /// `Ok(false)`: encode the event as usual.
-    pub fn apply(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<bool, RouterError> {
-        let topic = match &event.table {
+    /// Runs the chain on one event, appending its records to `out` (none when it is dropped). `encoder` encodes
+    /// the events no event transform takes; its failures come back as [`RouterError::Unwrap`], like unwrap's.
+    /// `Ok(true)` when an event transform took the event, `Ok(false)` when the plain encoder made its records.
+    pub fn apply(
+        &mut self,
+        event: &ChangeEvent,
+        encoder: &mut Encoder,
+        out: &mut Vec<Record>,
+    ) -> Result<bool, RouterError> {
+        let first = out.len();
+        let taker = self.encode(event, encoder, out).inspect_err(|_| out.truncate(first))?;
+        self.transform_records(taker, first, out).inspect_err(|_| out.truncate(first))?;
+        Ok(taker != Taker::Encoder)
+    }
+
+    fn table_topic(&mut self, event: &ChangeEvent) -> Arc<str> {
+        match &event.table {
             Some(table) => match self.table_topics.get(&table.relation_oid) {
                 Some((schema, topic)) if Arc::ptr_eq(schema, table) => topic.clone(),
                 _ => {
@@ -91,11 +125,47 @@ impl Transforms {
                 }
             },
             None => self.message_topic.clone(),
+        }
+    }
+
+    /// The event stage: the first event transform whose predicate holds encodes the event, else the encoder.
+    fn encode(
+        &mut self,
+        event: &ChangeEvent,
+        encoder: &mut Encoder,
+        out: &mut Vec<Record>,
+    ) -> Result<Taker, RouterError> {
+        if self.event_stage == 0 {
+            encoder.encode(event, out)?;
+            return Ok(Taker::Encoder);
+        }
+        let topic = self.table_topic(event);
+        // The event's record as the record transforms so far would leave it, for the predicates of event
+        // transforms; made only when a predicate or a record transform needs it.
+        let mut probe: Option<Record> = None;
+        let make_probe = || Record {
+            topic: topic.clone(),
+            partition: None,
+            key: None,
+            value: Some(Payload::Json(Vec::new())),
+            headers: Vec::new(),
+            timestamp_ms: unix_micros() / 1000,
+            position: event.source.position,
         };
         let mut decoded: Option<OutboxRow<'static>> = None;
-        for step in &mut self.steps {
-            if step.predicate.as_ref().is_some_and(|p| !p.applies(&topic)) {
+        for (index, step) in self.steps[..self.event_stage].iter_mut().enumerate() {
+            if let TransformKind::Record(transform) = &mut step.kind {
+                let probe = probe.get_or_insert_with(make_probe);
+                if step.predicate.as_ref().is_none_or(|c| c.holds(probe)) {
+                    // Only the probe's topic and headers matter; it has no fields for a field transform to change.
+                    let _ = transform.apply(probe);
+                }
                 continue;
+            }
+            if let Some(condition) = &step.predicate {
+                if !condition.holds(probe.get_or_insert_with(make_probe)) {
+                    continue;
+                }
             }
             match &mut step.kind {
                 TransformKind::DecodeMessageContent => {
@@ -115,22 +185,51 @@ impl Transforms {
                         }
                     };
                     router.route(event, row, &topic, out)?;
-                    return Ok(true);
+                    return Ok(Taker::Router(index));
                 }
-                TransformKind::Unwrap(encoder) => {
+                TransformKind::Unwrap(unwrapping) => {
                     // Messages are not envelopes: Debezium passes them on unchanged.
                     if event.table.is_none() {
                         continue;
                     }
-                    let written = out.len();
-                    if let Err(e) = encoder.encode(event, out) {
-                        out.truncate(written);
-                        return Err(e.into());
-                    }
-                    return Ok(true);
+                    unwrapping.encode(event, out)?;
+                    return Ok(Taker::Unwrap);
                 }
+                TransformKind::Record(_) => {}
             }
         }
-        Ok(false)
+        encoder.encode(event, out)?;
+        Ok(Taker::Encoder)
+    }
+
+    /// The record stage: every record transform, in order, on each record from `first` on; a filtered record is
+    /// removed. The outbox router's records skip the record transforms listed before it.
+    fn transform_records(&mut self, taker: Taker, first: usize, out: &mut Vec<Record>) -> Result<(), RouterError> {
+        let skip_before = match taker {
+            Taker::Router(index) => index,
+            Taker::Encoder | Taker::Unwrap => 0,
+        };
+        let mut i = first;
+        'records: while i < out.len() {
+            for step in &mut self.steps[skip_before..] {
+                let TransformKind::Record(transform) = &mut step.kind else { continue };
+                if step.predicate.as_ref().is_some_and(|c| !c.holds(&out[i])) {
+                    continue;
+                }
+                match transform.apply(&mut out[i]) {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        out.remove(i);
+                        continue 'records;
+                    }
+                    Err(message) => return Err(RouterError::Record { transform: step.name.clone(), message }),
+                }
+            }
+            i += 1;
+        }
+        Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,7 +13,8 @@ use sluice_engine::settings::OffsetStorage;
 use sluice_engine::{Failure, Pipeline, PipelineError, RestartLimits};
 use sluice_format::outbox::EventRouter;
 use sluice_format::settings::TransformType;
-use sluice_format::transform::{TopicPredicate, Transform, TransformKind, Transforms};
+use sluice_format::transform::records::{Condition, Predicate, RecordTransform};
+use sluice_format::transform::{Transform, TransformKind, Transforms};
 use sluice_format::{Encoder, EncoderOptions};
 use sluice_postgres::outbox_cleaner::{run_outbox_cleaner, OutboxFeed};
 use sluice_postgres::source::{self, ChangeSource, PostgresSource, SourceChannels, SourceError, SourceOutcome};
@@ -99,9 +100,15 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
                 EventRouter::new((**options).clone(), config.events.key.clone(), config.events.value.clone())
                     .map_err(|e| invalid(&t.name, e.to_string()))?,
             )),
+            TransformType::Record(record) => TransformKind::Record(
+                RecordTransform::new(record).map_err(|(option, e)| invalid(&t.name, format!("{option}: {e}")))?,
+            ),
         };
         let predicate = match &t.predicate {
-            Some(p) => Some(TopicPredicate::new(&p.pattern, p.negate).map_err(|e| invalid(&t.name, e.to_string()))?),
+            Some(p) => Some(Condition {
+                predicate: Predicate::new(&p.kind).map_err(|e| invalid(&t.name, e))?,
+                negate: p.negate,
+            }),
             None => None,
         };
         steps.push(Transform { name: t.name.clone(), kind, predicate });

@@ -9,7 +9,8 @@ use sluice_core::{
 };
 
 use super::*;
-use crate::transform::{TopicPredicate, Transform, TransformKind, Transforms};
+use crate::transform::records::{Condition, Predicate, PredicateKind};
+use crate::transform::{Transform, TransformKind, Transforms};
 
 const TEXT: u32 = 25;
 const UUID: u32 = 2950;
@@ -278,7 +279,16 @@ fn message_event(content: &str) -> ChangeEvent {
     }
 }
 
-fn chain(predicate: Option<TopicPredicate>) -> Transforms {
+fn topic_matches(pattern: &str, negate: bool) -> Option<Condition> {
+    let predicate = Predicate::new(&PredicateKind::TopicNameMatches { pattern: pattern.into() }).unwrap();
+    Some(Condition { predicate, negate })
+}
+
+fn plain() -> crate::Encoder {
+    crate::Encoder::new(crate::tests::opts())
+}
+
+fn chain(predicate: Option<Condition>) -> Transforms {
     Transforms::new(
         vec![
             Transform { name: "decode".into(), kind: TransformKind::DecodeMessageContent, predicate: None },
@@ -296,23 +306,54 @@ fn chain(predicate: Option<TopicPredicate>) -> Transforms {
 fn decoded_message_content_is_routed_like_an_outbox_row() {
     let mut out = Vec::new();
     let content = r#"{"id":"e-1","aggregatetype":"Order","aggregateid":"order-1","type":"OrderPlaced","payload":"{}"}"#;
-    assert!(chain(None).apply(&message_event(content), &mut out).unwrap());
+    assert!(chain(None).apply(&message_event(content), &mut plain(), &mut out).unwrap());
     assert_eq!(&*out[0].topic, "outbox.event.Order");
     assert_eq!(header(&out[0], "id"), Some("e-1"));
     let mut out = Vec::new();
-    assert!(!chain(None).apply(&message_event("not json"), &mut out).unwrap(), "left to the encoder as an m event");
-    assert!(out.is_empty());
+    assert!(!chain(None).apply(&message_event("not json"), &mut plain(), &mut out).unwrap());
+    assert_eq!(&*out[0].topic, "app.message", "left to the encoder as an m event");
 }
 
 #[test]
 fn a_predicate_limits_the_router_to_matching_topics() {
-    let only_outbox = || Some(TopicPredicate::new(r".*\.outboxevent", false).unwrap());
+    let only_outbox = || topic_matches(r".*\.outboxevent", false);
     let mut out = Vec::new();
-    assert!(chain(only_outbox()).apply(&event(Op::Create, &standard(), Some(standard_row())), &mut out).unwrap());
+    let outbox_row = event(Op::Create, &standard(), Some(standard_row()));
+    assert!(chain(only_outbox()).apply(&outbox_row, &mut plain(), &mut out).unwrap());
     let orders = Arc::new(TableSchema { id: TableId::new("public", "orders"), ..(*standard()).clone() });
-    assert!(!chain(only_outbox()).apply(&event(Op::Create, &orders, Some(standard_row())), &mut out).unwrap());
-    let negated = Some(TopicPredicate::new(r".*\.outboxevent", true).unwrap());
-    assert!(!chain(negated).apply(&event(Op::Create, &standard(), Some(standard_row())), &mut out).unwrap());
+    let orders_row = event(Op::Create, &orders, Some(standard_row()));
+    assert!(!chain(only_outbox()).apply(&orders_row, &mut plain(), &mut out).unwrap());
+    assert!(!chain(topic_matches(r".*\.outboxevent", true)).apply(&outbox_row, &mut plain(), &mut out).unwrap());
+}
+
+#[test]
+fn record_transforms_before_the_router_leave_its_records_alone_and_those_after_it_act_on_them() {
+    use crate::transform::records::{RecordTransform, RecordTransformConfig};
+    // Kafka Connect: a router listed before EventRouter renames the table's record, whose topic EventRouter then
+    // replaces; one listed after it renames EventRouter's record.
+    let router = |name: &str| Transform {
+        name: name.into(),
+        kind: TransformKind::Record(
+            RecordTransform::new(&RecordTransformConfig::RegexRouter {
+                regex: "(.*)".into(),
+                replacement: "x.$1".into(),
+            })
+            .unwrap(),
+        ),
+        predicate: None,
+    };
+    let outbox = || Transform {
+        name: "outbox".into(),
+        kind: TransformKind::EventRouter(Box::new(json_value(EventRouterOptions::default()))),
+        predicate: None,
+    };
+    let row = event(Op::Create, &standard(), Some(standard_row()));
+    let mut out = Vec::new();
+    Transforms::new(vec![router("before"), outbox()], "app").apply(&row, &mut plain(), &mut out).unwrap();
+    assert_eq!(&*out[0].topic, "outbox.event.Order");
+    let mut out = Vec::new();
+    Transforms::new(vec![outbox(), router("after")], "app").apply(&row, &mut plain(), &mut out).unwrap();
+    assert_eq!(&*out[0].topic, "x.outbox.event.Order");
 }
 
 fn row_of_type(aggregate_type: &str) -> Vec<Datum> {

@@ -11,8 +11,9 @@ use crate::{
 };
 
 pub use transforms::{
-    read as read_transforms, PredicateConfig, TransformConfig, TransformType, NOT_YET as TRANSFORMS_NOT_YET,
-    PREDICATES_SUPPORTED, SUPPORTED as TRANSFORMS_SUPPORTED, TRANSFORM_KEYS,
+    check_converters as check_transform_converters, read as read_transforms, PredicateConfig, TransformConfig,
+    TransformType, NOT_YET as TRANSFORMS_NOT_YET, PREDICATES_SUPPORTED, SUPPORTED as TRANSFORMS_SUPPORTED,
+    TRANSFORM_KEYS,
 };
 
 const SOURCE: &str = "debezium.source.";

@@ -4,7 +4,10 @@
 use sluice_config::{closest, key, list, KeySet, Settings};
 
 use crate::outbox::{AdditionalField, EventRouterOptions, InvalidOpBehavior, JsonNullBehavior, Placement};
+use crate::transform::fields::{FieldSelection, Insertion, SchemaNameAdjustment, Side};
+use crate::transform::records::{Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
 use crate::unwrap::{DeleteMode, MetaField, UnwrapOptions};
+use crate::Converter;
 
 const TRANSFORMS: &str = "debezium.transforms";
 const PREDICATES: &str = "debezium.predicates";
@@ -29,7 +32,93 @@ pub static TRANSFORM_KEYS: KeySet = KeySet {
     other_connectors: &[],
 };
 
+pub const REGEX_ROUTER: &str = "org.apache.kafka.connect.transforms.RegexRouter";
+pub const TIMESTAMP_ROUTER: &str = "org.apache.kafka.connect.transforms.TimestampRouter";
+pub const INSERT_HEADER: &str = "org.apache.kafka.connect.transforms.InsertHeader";
+pub const DROP_HEADERS: &str = "org.apache.kafka.connect.transforms.DropHeaders";
+pub const FILTER: &str = "org.apache.kafka.connect.transforms.Filter";
+pub const REPLACE_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.ReplaceField$Value";
+pub const REPLACE_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.ReplaceField$Key";
+pub const INSERT_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.InsertField$Value";
+pub const INSERT_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.InsertField$Key";
+pub const MASK_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.MaskField$Value";
+pub const MASK_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.MaskField$Key";
+const MASK_FIELD_OPTIONS: &[&str] = &["fields", "replacement", "replace.null.with.default"];
+pub const EXTRACT_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.ExtractField$Value";
+pub const EXTRACT_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.ExtractField$Key";
+const EXTRACT_FIELD_OPTIONS: &[&str] = &["field", "field.syntax.version", "replace.null.with.default"];
+pub const VALUE_TO_KEY: &str = "org.apache.kafka.connect.transforms.ValueToKey";
+pub const HEADER_FROM_VALUE: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Value";
+pub const HEADER_FROM_KEY: &str = "org.apache.kafka.connect.transforms.HeaderFrom$Key";
+const HEADER_FROM_OPTIONS: &[&str] = &["fields", "headers", "operation", "replace.null.with.default"];
+pub const HOIST_FIELD_VALUE: &str = "org.apache.kafka.connect.transforms.HoistField$Value";
+pub const HOIST_FIELD_KEY: &str = "org.apache.kafka.connect.transforms.HoistField$Key";
+pub const SET_SCHEMA_METADATA_VALUE: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Value";
+pub const SET_SCHEMA_METADATA_KEY: &str = "org.apache.kafka.connect.transforms.SetSchemaMetadata$Key";
+const SET_SCHEMA_METADATA_OPTIONS: &[&str] = &["schema.name", "schema.version", "replace.null.with.default"];
+pub const FLATTEN_VALUE: &str = "org.apache.kafka.connect.transforms.Flatten$Value";
+pub const FLATTEN_KEY: &str = "org.apache.kafka.connect.transforms.Flatten$Key";
+pub const BY_LOGICAL_TABLE_ROUTER: &str = "io.debezium.transforms.ByLogicalTableRouter";
+pub const TO_LOGICAL_TOPIC_ROUTER: &str = "io.debezium.transforms.ToLogicalTopicRouter";
+const LOGICAL_ROUTER_OPTIONS: &[&str] = &[
+    "topic.regex",
+    "topic.replacement",
+    "key.enforce.uniqueness",
+    "key.field.name",
+    "key.field.regex",
+    "key.field.replacement",
+    "schema.name.adjustment.mode",
+    "logical.destination.cache.size",
+    "logical.table.cache.size",
+];
+
+const REPLACE_FIELD_OPTIONS: &[&str] =
+    &["exclude", "include", "renames", "replace.null.with.default", "blacklist", "whitelist"];
+const INSERT_FIELD_OPTIONS: &[&str] = &[
+    "topic.field",
+    "partition.field",
+    "offset.field",
+    "timestamp.field",
+    "static.field",
+    "static.value",
+    "replace.null.with.default",
+];
+
 const TOPIC_NAME_MATCHES: &str = "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";
+const HAS_HEADER_KEY: &str = "org.apache.kafka.connect.transforms.predicates.HasHeaderKey";
+const RECORD_IS_TOMBSTONE: &str = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone";
+
+/// Kafka Connect's record transforms: class, and the options each takes (Kafka's `ConfigDef`s).
+const RECORD_TRANSFORMS: &[(&str, &[&str])] = &[
+    (REGEX_ROUTER, &["regex", "replacement"]),
+    (TIMESTAMP_ROUTER, &["topic.format", "timestamp.format"]),
+    (INSERT_HEADER, &["header", "value.literal"]),
+    (DROP_HEADERS, &["headers"]),
+    (FILTER, &[]),
+    (REPLACE_FIELD_VALUE, REPLACE_FIELD_OPTIONS),
+    (REPLACE_FIELD_KEY, REPLACE_FIELD_OPTIONS),
+    (INSERT_FIELD_VALUE, INSERT_FIELD_OPTIONS),
+    (INSERT_FIELD_KEY, INSERT_FIELD_OPTIONS),
+    (MASK_FIELD_VALUE, MASK_FIELD_OPTIONS),
+    (MASK_FIELD_KEY, MASK_FIELD_OPTIONS),
+    (EXTRACT_FIELD_VALUE, EXTRACT_FIELD_OPTIONS),
+    (EXTRACT_FIELD_KEY, EXTRACT_FIELD_OPTIONS),
+    (VALUE_TO_KEY, &["fields", "replace.null.with.default"]),
+    (HEADER_FROM_VALUE, HEADER_FROM_OPTIONS),
+    (HEADER_FROM_KEY, HEADER_FROM_OPTIONS),
+    (HOIST_FIELD_VALUE, &["field"]),
+    (HOIST_FIELD_KEY, &["field"]),
+    (SET_SCHEMA_METADATA_VALUE, SET_SCHEMA_METADATA_OPTIONS),
+    (SET_SCHEMA_METADATA_KEY, SET_SCHEMA_METADATA_OPTIONS),
+    (FLATTEN_VALUE, &["delimiter"]),
+    (FLATTEN_KEY, &["delimiter"]),
+    (BY_LOGICAL_TABLE_ROUTER, LOGICAL_ROUTER_OPTIONS),
+    (TO_LOGICAL_TOPIC_ROUTER, LOGICAL_ROUTER_OPTIONS),
+];
+
+/// Kafka Connect's predicates: class, and the options each takes.
+const PREDICATE_TYPES: &[(&str, &[&str])] =
+    &[(TOPIC_NAME_MATCHES, &["pattern"]), (HAS_HEADER_KEY, &["name"]), (RECORD_IS_TOMBSTONE, &[])];
 
 /// The router's options (after `debezium.transforms.<name>.`), besides `type`, `predicate` and `negate`.
 const ROUTER_OPTIONS: &[&str] = &[
@@ -75,14 +164,41 @@ const UNWRAP_NOT_YET: &[(&str, &str)] = &[
 ];
 
 /// The transforms Sluice carries out.
-pub const SUPPORTED: &[&str] = &[EXTRACT_NEW_RECORD_STATE, EVENT_ROUTER, DECODE_MESSAGE_CONTENT];
+pub const SUPPORTED: &[&str] = &[
+    EXTRACT_NEW_RECORD_STATE,
+    EVENT_ROUTER,
+    DECODE_MESSAGE_CONTENT,
+    REGEX_ROUTER,
+    TIMESTAMP_ROUTER,
+    INSERT_HEADER,
+    DROP_HEADERS,
+    FILTER,
+    REPLACE_FIELD_VALUE,
+    REPLACE_FIELD_KEY,
+    INSERT_FIELD_VALUE,
+    INSERT_FIELD_KEY,
+    MASK_FIELD_VALUE,
+    MASK_FIELD_KEY,
+    EXTRACT_FIELD_VALUE,
+    EXTRACT_FIELD_KEY,
+    VALUE_TO_KEY,
+    HEADER_FROM_VALUE,
+    HEADER_FROM_KEY,
+    HOIST_FIELD_VALUE,
+    HOIST_FIELD_KEY,
+    SET_SCHEMA_METADATA_VALUE,
+    SET_SCHEMA_METADATA_KEY,
+    FLATTEN_VALUE,
+    FLATTEN_KEY,
+    BY_LOGICAL_TABLE_ROUTER,
+    TO_LOGICAL_TOPIC_ROUTER,
+];
 
 /// The predicates Sluice evaluates.
-pub const PREDICATES_SUPPORTED: &[&str] = &[TOPIC_NAME_MATCHES];
+pub const PREDICATES_SUPPORTED: &[&str] = &[TOPIC_NAME_MATCHES, HAS_HEADER_KEY, RECORD_IS_TOMBSTONE];
 
 /// Transforms Debezium users often chain that Sluice does not have yet.
 pub const NOT_YET: &[&str] = &[
-    "io.debezium.transforms.ByLogicalTableRouter",
     "io.debezium.transforms.Filter",
     "io.debezium.transforms.ContentBasedRouter",
     "io.debezium.transforms.HeaderToValue",
@@ -90,11 +206,8 @@ pub const NOT_YET: &[&str] = &[
     "io.debezium.transforms.partitions.PartitionRouting",
     "io.debezium.transforms.TimezoneConverter",
     "io.debezium.transforms.SchemaChangeEventFilter",
-    "org.apache.kafka.connect.transforms.RegexRouter",
-    "org.apache.kafka.connect.transforms.InsertField$Value",
-    "org.apache.kafka.connect.transforms.ReplaceField$Value",
-    "org.apache.kafka.connect.transforms.ExtractField$Key",
-    "org.apache.kafka.connect.transforms.ValueToKey",
+    "org.apache.kafka.connect.transforms.Cast$Value",
+    "org.apache.kafka.connect.transforms.TimestampConverter$Value",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -102,13 +215,15 @@ pub enum TransformType {
     EventRouter(Box<EventRouterOptions>),
     DecodeMessageContent,
     Unwrap(Box<UnwrapOptions>),
+    /// One of Kafka Connect's record transforms (crate::transform::records).
+    Record(RecordTransformConfig),
 }
 
-/// A predicate a transform is applied under: `TopicNameMatches` with its `pattern`.
+/// A predicate a transform is applied under, with the transform's `negate`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PredicateConfig {
     pub name: String,
-    pub pattern: String,
+    pub kind: PredicateKind,
     pub negate: bool,
 }
 
@@ -125,6 +240,58 @@ pub fn read(s: &mut Settings) -> Vec<TransformConfig> {
     let predicates = s.list(PREDICATES);
     check_transform_keys(s, &names, &predicates);
     names.iter().filter_map(|name| transform(s, name, &predicates)).collect()
+}
+
+/// The field transforms work on JSON structs: the key or value they change must be written by the `json` converter.
+pub fn check_converters(s: &mut Settings, transforms: &[TransformConfig], key: &Converter, value: &Converter) {
+    for t in transforms {
+        let side = match &t.kind {
+            TransformType::Record(RecordTransformConfig::ReplaceField { side, .. })
+            | TransformType::Record(RecordTransformConfig::InsertField { side, .. })
+            | TransformType::Record(RecordTransformConfig::MaskField { side, .. })
+            | TransformType::Record(RecordTransformConfig::ExtractField { side, .. })
+            | TransformType::Record(RecordTransformConfig::HeaderFrom { side, .. })
+            | TransformType::Record(RecordTransformConfig::HoistField { side, .. })
+            | TransformType::Record(RecordTransformConfig::Flatten { side, .. }) => *side,
+            TransformType::Record(RecordTransformConfig::SetSchemaMetadata { side, .. }) => {
+                let (converter, format_key) = match side {
+                    Side::Key => (key, "debezium.format.key"),
+                    Side::Value => (value, "debezium.format.value"),
+                };
+                if *converter != (Converter::Json { schemas_enable: true }) {
+                    s.problem(format!(
+                        "`{TRANSFORMS}.{}.type`: SetSchemaMetadata changes the {} schema, which needs `{format_key}=json` with `{format_key}.schemas.enable=true` (Kafka: \"Schema required\")",
+                        t.name,
+                        side.suffix().to_ascii_lowercase()
+                    ));
+                }
+                continue;
+            }
+            TransformType::Record(RecordTransformConfig::ValueToKey { .. }) => {
+                for (converter, format_key) in [(key, "debezium.format.key"), (value, "debezium.format.value")] {
+                    if !matches!(converter, Converter::Json { .. }) {
+                        s.problem(format!(
+                            "`{TRANSFORMS}.{}.type`: ValueToKey reads the value's fields and writes a struct key, which needs `{format_key}=json`",
+                            t.name
+                        ));
+                    }
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let (converter, format_key) = match side {
+            Side::Key => (key, "debezium.format.key"),
+            Side::Value => (value, "debezium.format.value"),
+        };
+        if !matches!(converter, Converter::Json { .. }) {
+            s.problem(format!(
+                "`{TRANSFORMS}.{}.type`: this transform changes the fields of the record's {}, which needs `{format_key}=json`",
+                t.name,
+                side.suffix().to_ascii_lowercase()
+            ));
+        }
+    }
 }
 
 /// Every key under `debezium.transforms.` / `debezium.predicates.` must belong to a listed name.
@@ -170,14 +337,14 @@ fn transform(s: &mut Settings, name: &str, predicates: &[String]) -> Option<Tran
                     None => format!("unknown outbox router option `{full}` (see docs/outbox.md for the options)"),
                 });
             }
-            TransformType::EventRouter(Box::new(router_options(s, &prefix)))
+            Some(TransformType::EventRouter(Box::new(router_options(s, &prefix))))
         }
         DECODE_MESSAGE_CONTENT => {
             for option in own.iter().filter(|o| !common.contains(&o.as_str()) && o.as_str() != "fields.null.include") {
                 s.problem(format!("unknown option `{prefix}{option}` of {DECODE_MESSAGE_CONTENT}"));
             }
             s.boolean(&format!("{prefix}fields.null.include"), false);
-            TransformType::DecodeMessageContent
+            Some(TransformType::DecodeMessageContent)
         }
         EXTRACT_NEW_RECORD_STATE => {
             for option in own.iter().filter(|o| !common.contains(&o.as_str())) {
@@ -206,20 +373,33 @@ fn transform(s: &mut Settings, name: &str, predicates: &[String]) -> Option<Tran
                     ),
                 });
             }
-            TransformType::Unwrap(Box::new(unwrap_options(s, &prefix)))
+            Some(TransformType::Unwrap(Box::new(unwrap_options(s, &prefix))))
+        }
+        other if RECORD_TRANSFORMS.iter().any(|(class, _)| *class == other) => {
+            record_transform(s, &prefix, other).map(TransformType::Record)
         }
         other if NOT_YET.contains(&other) => {
-            s.problem(format!("`{type_key}` = `{other}` is a transform Sluice does not support yet (it has {EVENT_ROUTER}, {EXTRACT_NEW_RECORD_STATE} and {DECODE_MESSAGE_CONTENT})"));
-            return None;
+            s.problem(format!(
+                "`{type_key}` = `{other}` is a transform Sluice does not support yet (it has {})",
+                SUPPORTED.join(", ")
+            ));
+            None
         }
         other => {
             s.problem(format!(
-                "`{type_key}` = `{other}` is not a transform Sluice knows; it has {EVENT_ROUTER}, {EXTRACT_NEW_RECORD_STATE} and {DECODE_MESSAGE_CONTENT}"
+                "`{type_key}` = `{other}` is not a transform Sluice knows; it has {}",
+                SUPPORTED.join(", ")
             ));
-            return None;
+            None
         }
     };
     let negate = s.boolean(&format!("{prefix}negate"), false);
+    if s.get(&format!("{prefix}negate")).is_some() && s.get(&format!("{prefix}predicate")).is_none() {
+        // Kafka Connect's ConnectorConfig refuses the same.
+        s.problem(format!(
+            "`{prefix}negate` is set but there is no `{prefix}predicate` defining a predicate to be negated"
+        ));
+    }
     let predicate = match s.get(&format!("{prefix}predicate")).map(|p| p.trim().to_string()) {
         None => None,
         Some(p) if !predicates.contains(&p) => {
@@ -230,32 +410,325 @@ fn transform(s: &mut Settings, name: &str, predicates: &[String]) -> Option<Tran
         }
         Some(p) => predicate(s, &p, negate),
     };
-    Some(TransformConfig { name: name.to_string(), kind, predicate })
+    Some(TransformConfig { name: name.to_string(), kind: kind?, predicate })
 }
 
 fn predicate(s: &mut Settings, name: &str, negate: bool) -> Option<PredicateConfig> {
     let prefix = format!("{PREDICATES}.{name}.");
     let class = s.get(&format!("{prefix}type")).map(|t| t.trim().to_string());
-    match class.as_deref() {
-        Some(TOPIC_NAME_MATCHES) => {}
-        Some(other) => {
-            s.problem(format!("`{prefix}type` = `{other}` is not supported yet; Sluice has {TOPIC_NAME_MATCHES}"));
-            return None;
-        }
+    let supported = || PREDICATE_TYPES.iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
+    let options = match PREDICATE_TYPES.iter().find(|(c, _)| Some(*c) == class.as_deref()) {
+        Some((_, options)) => *options,
         None => {
-            s.problem(format!("missing required key `{prefix}type` (e.g. {TOPIC_NAME_MATCHES})"));
+            s.problem(match class {
+                Some(other) => {
+                    format!("`{prefix}type` = `{other}` is not a predicate Sluice has; it has {}", supported())
+                }
+                None => format!("missing required key `{prefix}type` (one of {})", supported()),
+            });
             return None;
         }
-    }
-    let Some(pattern) = s.get(&format!("{prefix}pattern")).map(String::from) else {
-        s.problem(format!("missing required key `{prefix}pattern` (a regular expression for topic names)"));
-        return None;
     };
-    if let Err(e) = regex::Regex::new(&pattern) {
-        s.problem(format!("`{prefix}pattern`: `{pattern}` is not a valid regular expression: {e}"));
+    let class = class.unwrap_or_default();
+    unknown_options(s, &prefix, &class, options, &["type"]);
+    let kind = match class.as_str() {
+        TOPIC_NAME_MATCHES => PredicateKind::TopicNameMatches {
+            pattern: required(s, &prefix, "pattern", "a regular expression for topic names")?,
+        },
+        HAS_HEADER_KEY => {
+            let name = required(s, &prefix, "name", "the header name")?;
+            if name.is_empty() {
+                s.problem(format!("`{prefix}name` is empty; HasHeaderKey needs a header name"));
+                return None;
+            }
+            PredicateKind::HasHeaderKey { name }
+        }
+        _ => PredicateKind::RecordIsTombstone,
+    };
+    if let Err(e) = Predicate::new(&kind) {
+        let option = options.first().copied().unwrap_or("type");
+        s.problem(format!("`{prefix}{option}`: {e}"));
         return None;
     }
-    Some(PredicateConfig { name: name.to_string(), pattern, negate })
+    Some(PredicateConfig { name: name.to_string(), kind, negate })
+}
+
+/// `replace.null.with.default` (Kafka 3.x, default `true`): Sluice writes a null column that has a default as the
+/// default already (Kafka's JsonConverter does the same), so `false` cannot be carried out.
+fn replace_null_with_default(s: &mut Settings, prefix: &str) {
+    let key = format!("{prefix}replace.null.with.default");
+    if !s.boolean(&key, true) {
+        s.problem(format!(
+            "`{key}` = `false` is not supported yet (a null column with a default is written as the default)"
+        ));
+    }
+}
+
+/// A list option that older Kafka releases named differently (`blacklist` for `exclude`, `whitelist` for
+/// `include`): the old name is read with a deprecation warning; both at once is an error.
+fn renamed_list(s: &mut Settings, prefix: &str, option: &str, old: &str) -> Vec<String> {
+    let (key, old_key) = (format!("{prefix}{option}"), format!("{prefix}{old}"));
+    match (s.get(&key).is_some(), s.get(&old_key).is_some()) {
+        (true, true) => {
+            s.problem(format!(
+                "`{old_key}` and `{key}` are both set; `{old}` is the older name of `{option}`, keep one"
+            ));
+            Vec::new()
+        }
+        (false, true) => {
+            s.warn(format!("`{old_key}` is deprecated (removed in Kafka 3.0); use `{key}`"));
+            s.list(&old_key)
+        }
+        _ => s.list(&key),
+    }
+}
+
+/// `renames`: `from:to` pairs. Kafka splits each on `:` as Java's `String.split` does (trailing empty parts
+/// dropped) and wants exactly two parts.
+fn renames(s: &mut Settings, prefix: &str) -> Option<Vec<(String, String)>> {
+    let key = format!("{prefix}renames");
+    let mut pairs = Vec::new();
+    let mut bad = false;
+    for mapping in s.list(&key) {
+        let mut parts: Vec<&str> = mapping.split(':').collect();
+        while parts.last() == Some(&"") {
+            parts.pop();
+        }
+        match parts.as_slice() {
+            [from, to] => pairs.push((from.to_string(), to.to_string())),
+            _ => {
+                s.problem(format!(
+                    "`{key}`: invalid rename mapping `{mapping}` (expected `from:to`, e.g. foo:bar,abc:xyz)"
+                ));
+                bad = true;
+            }
+        }
+    }
+    (!bad).then_some(pairs)
+}
+
+/// A required option's value, trimmed as Kafka's `ConfigDef` trims strings (it may be empty); a problem naming the
+/// key when it is missing.
+fn required(s: &mut Settings, prefix: &str, option: &str, what: &str) -> Option<String> {
+    let key = format!("{prefix}{option}");
+    match s.get(&key) {
+        Some(v) => Some(v.trim().to_string()),
+        None => {
+            s.problem(format!("missing required key `{key}` ({what})"));
+            None
+        }
+    }
+}
+
+/// Every option below `prefix` other than `options` and `common` is a problem, with a "did you mean".
+fn unknown_options(s: &mut Settings, prefix: &str, class: &str, options: &[&str], common: &[&str]) {
+    let own: Vec<String> = s.below(prefix).into_iter().map(|(k, _)| k).collect();
+    for option in own.iter().filter(|o| !options.contains(&o.as_str()) && !common.contains(&o.as_str())) {
+        let full = format!("{prefix}{option}");
+        let candidates: Vec<String> = options.iter().map(|o| format!("{prefix}{o}")).collect();
+        s.problem(match closest(&full, &candidates) {
+            Some(best) => format!("unknown option `{full}` of {class}; did you mean `{best}`?"),
+            None if options.is_empty() => format!("unknown option `{full}`: {class} takes no options"),
+            None => format!("unknown option `{full}` of {class}; its options are {}", options.join(", ")),
+        });
+    }
+}
+
+/// One of Kafka Connect's record transforms: its options read with Kafka's defaults, then compiled once here so
+/// every mistake is reported with the configuration.
+fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<RecordTransformConfig> {
+    let options = RECORD_TRANSFORMS.iter().find(|(c, _)| *c == class).map_or(&[][..], |(_, o)| *o);
+    unknown_options(s, prefix, class, options, &["type", "predicate", "negate"]);
+    let config = match class {
+        REGEX_ROUTER => {
+            let regex = required(s, prefix, "regex", "the regular expression topics must match");
+            let replacement = required(s, prefix, "replacement", "the new topic, with $1… for the regex's groups");
+            if let (Some(regex), None) = (&regex, &replacement) {
+                // Reported now too, so the next attempt does not meet it as a new problem.
+                if let Err(e) = crate::transform::java::regex(regex, false) {
+                    s.problem(format!("`{prefix}regex`: `{regex}` is not a regular expression Sluice can use: {e}"));
+                }
+            }
+            let (Some(regex), Some(replacement)) = (regex, replacement) else {
+                return None;
+            };
+            RecordTransformConfig::RegexRouter { regex, replacement }
+        }
+        TIMESTAMP_ROUTER => RecordTransformConfig::TimestampRouter {
+            topic_format: s.string(&format!("{prefix}topic.format"), "${topic}-${timestamp}"),
+            timestamp_format: s.string(&format!("{prefix}timestamp.format"), "yyyyMMdd"),
+        },
+        INSERT_HEADER => {
+            let header = required(s, prefix, "header", "the name of the header");
+            let value = required(s, prefix, "value.literal", "the header's value");
+            RecordTransformConfig::InsertHeader { header: header?, value_literal: value? }
+        }
+        DROP_HEADERS => {
+            required(s, prefix, "headers", "the names of the headers to remove")?;
+            RecordTransformConfig::DropHeaders { headers: s.list(&format!("{prefix}headers")) }
+        }
+        REPLACE_FIELD_VALUE | REPLACE_FIELD_KEY => {
+            let side = if class == REPLACE_FIELD_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let exclude = renamed_list(s, prefix, "exclude", "blacklist");
+            let include = renamed_list(s, prefix, "include", "whitelist");
+            let renames = renames(s, prefix)?;
+            RecordTransformConfig::ReplaceField { side, selection: FieldSelection { include, exclude, renames } }
+        }
+        INSERT_FIELD_VALUE | INSERT_FIELD_KEY => {
+            let side = if class == INSERT_FIELD_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let spec =
+                |s: &Settings, option: &str| s.optional(&format!("{prefix}{option}")).map(|v| Insertion::parse(&v));
+            if s.optional(&format!("{prefix}offset.field")).is_some() {
+                s.problem(format!(
+                    "`{prefix}offset.field`: the Kafka offset is only known to sink connectors; Kafka Connect fails \
+                     every record of a source connector such as Debezium with it. Remove it"
+                ));
+            }
+            let static_field = spec(s, "static.field");
+            let static_value = s.get(&format!("{prefix}static.value")).map(|v| v.trim().to_string());
+            let static_field = match (static_field, static_value) {
+                (Some(field), Some(value)) => Some((field, value)),
+                (Some(field), None) => {
+                    s.problem(format!(
+                        "missing required key `{prefix}static.value` (the value of the static field `{}`)",
+                        field.name
+                    ));
+                    return None;
+                }
+                (None, _) => None,
+            };
+            RecordTransformConfig::InsertField {
+                side,
+                topic: spec(s, "topic.field"),
+                partition: spec(s, "partition.field"),
+                timestamp: spec(s, "timestamp.field"),
+                static_field,
+            }
+        }
+        MASK_FIELD_VALUE | MASK_FIELD_KEY => {
+            let side = if class == MASK_FIELD_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            required(s, prefix, "fields", "the names of the fields to mask")?;
+            RecordTransformConfig::MaskField {
+                side,
+                fields: s.list(&format!("{prefix}fields")),
+                replacement: s.get(&format!("{prefix}replacement")).map(|v| v.trim().to_string()),
+            }
+        }
+        EXTRACT_FIELD_VALUE | EXTRACT_FIELD_KEY => {
+            let side = if class == EXTRACT_FIELD_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let version = format!("{prefix}field.syntax.version");
+            match s.get(&version).map(|v| v.trim().to_ascii_uppercase()) {
+                None => {}
+                Some(v) if v == "V1" => {}
+                Some(v) if v == "V2" => s.problem(format!(
+                    "`{version}` = `V2` (nested field paths) is not supported yet; Sluice reads `field` as one top-level field (V1)"
+                )),
+                Some(v) => s.problem(format!("`{version}` = `{v}` is not valid; allowed values: V1, V2")),
+            }
+            RecordTransformConfig::ExtractField { side, field: required(s, prefix, "field", "the field to extract")? }
+        }
+        VALUE_TO_KEY => {
+            replace_null_with_default(s, prefix);
+            required(s, prefix, "fields", "the value fields that form the key")?;
+            RecordTransformConfig::ValueToKey { fields: s.list(&format!("{prefix}fields")) }
+        }
+        HEADER_FROM_VALUE | HEADER_FROM_KEY => {
+            let side = if class == HEADER_FROM_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let fields = required(s, prefix, "fields", "the fields to copy or move");
+            let headers = required(s, prefix, "headers", "the header names, one per field");
+            let operation = required(s, prefix, "operation", "move or copy");
+            let moving = match operation?.as_str() {
+                "move" => true,
+                "copy" => false,
+                other => {
+                    s.problem(format!("`{prefix}operation` = `{other}` is not valid; allowed values: move, copy"));
+                    return None;
+                }
+            };
+            fields?;
+            headers?;
+            RecordTransformConfig::HeaderFrom {
+                side,
+                fields: s.list(&format!("{prefix}fields")),
+                headers: s.list(&format!("{prefix}headers")),
+                moving,
+            }
+        }
+        FLATTEN_VALUE | FLATTEN_KEY => {
+            let side = if class == FLATTEN_KEY { Side::Key } else { Side::Value };
+            RecordTransformConfig::Flatten { side, delimiter: s.string(&format!("{prefix}delimiter"), ".") }
+        }
+        HOIST_FIELD_VALUE | HOIST_FIELD_KEY => {
+            let side = if class == HOIST_FIELD_KEY { Side::Key } else { Side::Value };
+            RecordTransformConfig::HoistField {
+                side,
+                field: required(s, prefix, "field", "the name of the wrapping field")?,
+            }
+        }
+        SET_SCHEMA_METADATA_VALUE | SET_SCHEMA_METADATA_KEY => {
+            let side = if class == SET_SCHEMA_METADATA_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let version_key = format!("{prefix}schema.version");
+            let version = match s.optional(&version_key) {
+                None => None,
+                Some(v) => match v.parse::<i32>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        s.problem(format!("`{version_key}` = `{v}` is not a schema version (a whole number)"));
+                        return None;
+                    }
+                },
+            };
+            RecordTransformConfig::SetSchemaMetadata {
+                side,
+                name: s.optional(&format!("{prefix}schema.name")),
+                version,
+            }
+        }
+        BY_LOGICAL_TABLE_ROUTER | TO_LOGICAL_TOPIC_ROUTER => {
+            let topic_regex = required(s, prefix, "topic.regex", "the regex topics must match");
+            let topic_replacement = required(s, prefix, "topic.replacement", "the logical topic, with $1… for groups");
+            // Debezium's ByLogicalTableRouter keeps its older default name for the key field.
+            let default_name = if class == BY_LOGICAL_TABLE_ROUTER {
+                "__dbz__physicalTableIdentifier"
+            } else {
+                "__dbz__sourceIdentifier"
+            };
+            let enforce_uniqueness = s.boolean(&format!("{prefix}key.enforce.uniqueness"), true);
+            let key_field_name = s.string(&format!("{prefix}key.field.name"), default_name);
+            let key_field_regex = s.optional(&format!("{prefix}key.field.regex"));
+            let key_field_replacement = s.string(&format!("{prefix}key.field.replacement"), "");
+            let adjustment = s.choice(
+                &format!("{prefix}schema.name.adjustment.mode"),
+                SchemaNameAdjustment::None,
+                &[("none", SchemaNameAdjustment::None), ("avro", SchemaNameAdjustment::Avro)],
+            );
+            for size in ["logical.destination.cache.size", "logical.table.cache.size"] {
+                // Sluice's caches are bounded on their own; the size is checked and has nothing to change.
+                s.number(&format!("{prefix}{size}"), 16u32, "a cache size (a positive whole number)");
+            }
+            RecordTransformConfig::LogicalTableRouter {
+                topic_regex: topic_regex?,
+                topic_replacement: topic_replacement?,
+                enforce_uniqueness,
+                key_field_name,
+                key_field_regex,
+                key_field_replacement,
+                adjustment,
+            }
+        }
+        _ => RecordTransformConfig::Filter,
+    };
+    if let Err((option, message)) = RecordTransform::new(&config) {
+        s.problem(format!("`{prefix}{option}`: {message}"));
+        return None;
+    }
+    Some(config)
 }
 
 fn router_options(s: &mut Settings, prefix: &str) -> EventRouterOptions {
@@ -267,7 +740,8 @@ fn router_options(s: &mut Settings, prefix: &str) -> EventRouterOptions {
         r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
     };
     let regex = text(s, "route.topic.regex", &d.route_topic_regex);
-    if let Err(e) = regex::Regex::new(&regex) {
+    // Bounded as every pattern of a transform is (crate::transform::java), since it may come from a REST body.
+    if let Err(e) = crate::transform::java::regex(&regex, true) {
         s.problem(format!("`{prefix}route.topic.regex`: `{regex}` is not a valid regular expression: {e}"));
     }
     EventRouterOptions {

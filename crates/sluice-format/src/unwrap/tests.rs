@@ -11,7 +11,8 @@ use sluice_core::{
 };
 
 use super::{DeleteMode, UnwrapOptions};
-use crate::transform::{TopicPredicate, Transform, TransformKind, Transforms};
+use crate::transform::records::{Condition, Predicate, PredicateKind};
+use crate::transform::{Transform, TransformKind, Transforms};
 use crate::{Converter, Encoder, EncoderOptions};
 
 fn encoder_options(schemas: bool) -> EncoderOptions {
@@ -289,7 +290,12 @@ fn a_primary_key_change_unwraps_its_delete_and_create_with_their_key_headers() {
     assert_eq!(records[1].headers[0].0, "__debezium.oldkey");
 }
 
-fn chain(predicate: Option<TopicPredicate>) -> Transforms {
+fn topic_matches(pattern: &str, negate: bool) -> Option<Condition> {
+    let predicate = Predicate::new(&PredicateKind::TopicNameMatches { pattern: pattern.into() }).unwrap();
+    Some(Condition { predicate, negate })
+}
+
+fn chain(predicate: Option<Condition>) -> Transforms {
     let unwrap = Encoder::new(encoder_options(false)).with_unwrap(&UnwrapOptions::default());
     Transforms::new(
         vec![Transform { name: "unwrap".into(), kind: TransformKind::Unwrap(Box::new(unwrap)), predicate }],
@@ -307,12 +313,19 @@ fn in_the_chain_message_events_pass_unchanged_and_predicates_select_tables() {
         message: Some(LogicalMessage { transactional: true, prefix: "p".into(), content: Bytes::from_static(b"x") }),
         ..insert()
     };
-    assert!(!transforms.apply(&message, &mut out).unwrap(), "a message is left to the encoder");
-    assert!(transforms.apply(&insert(), &mut out).unwrap());
+    let mut plain = Encoder::new(encoder_options(false));
+    assert!(!transforms.apply(&message, &mut plain, &mut out).unwrap(), "a message is left to the encoder");
+    out.clear();
+    assert!(transforms.apply(&insert(), &mut plain, &mut out).unwrap());
     assert_eq!(json_of(&out[0].value), json!({"id": 1004, "email": "annek@noanswer.org"}));
 
-    let mut others_only = chain(Some(TopicPredicate::new("app\\.inventory\\.orders", false).unwrap()));
-    assert!(!others_only.apply(&insert(), &mut Vec::new()).unwrap(), "a table the predicate rejects stays an envelope");
-    let mut negated = chain(Some(TopicPredicate::new("app\\.inventory\\.orders", true).unwrap()));
-    assert!(negated.apply(&insert(), &mut Vec::new()).unwrap());
+    let mut others_only = chain(topic_matches("app\\.inventory\\.orders", false));
+    let mut out = Vec::new();
+    assert!(
+        !others_only.apply(&insert(), &mut plain, &mut out).unwrap(),
+        "a table the predicate rejects stays an envelope"
+    );
+    assert_eq!(json_of(&out[0].value)["op"], "c");
+    let mut negated = chain(topic_matches("app\\.inventory\\.orders", true));
+    assert!(negated.apply(&insert(), &mut plain, &mut Vec::new()).unwrap());
 }

@@ -82,6 +82,7 @@ fn read(s: &mut Settings) -> Config {
         }
     }
     let transforms = sluice_format::settings::read_transforms(s);
+    sluice_format::settings::check_transform_converters(s, &transforms, &events.key, &events.value);
     Config { http: http(s), source, events, engine, sink, transforms }
 }
 

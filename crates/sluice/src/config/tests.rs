@@ -5,6 +5,7 @@ use super::*;
 use sluice_engine::settings::OffsetStorage;
 use sluice_engine::settings::DEFAULT_MAX_QUEUE_BYTES;
 use sluice_format::settings::{PredicateConfig, TransformType};
+use sluice_format::transform::records::PredicateKind;
 use sluice_format::unwrap::{DeleteMode, UnwrapOptions};
 use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, FailureHandlingMode, TimePrecisionMode};
 use sluice_postgres::replication::ReceiveBuffer;
@@ -724,6 +725,9 @@ fn transform_mistakes_are_named() {
     let p = problems(&format!("{BASE}{ROUTER}debezium.transforms.outbox.route.topic.regex=(unclosed\n"));
     assert!(p.iter().any(|p| p.contains("not a valid regular expression")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=route\ndebezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n"));
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.regex`")), "{p:?}");
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.replacement`")), "{p:?}");
+    let p = problems(&format!("{BASE}debezium.transforms=mask\ndebezium.transforms.mask.type=org.apache.kafka.connect.transforms.Cast$Value\n"));
     assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=x\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
@@ -736,7 +740,12 @@ fn transform_mistakes_are_named() {
         "{BASE}{ROUTER}debezium.transforms.outbox.predicate=p\ndebezium.predicates=p\n\
          debezium.predicates.p.type=org.apache.kafka.connect.transforms.predicates.HasHeaderKey\n"
     ));
-    assert!(p.iter().any(|p| p.contains("not supported yet")), "{p:?}");
+    assert!(p.iter().any(|p| p.contains("missing required key `debezium.predicates.p.name`")), "{p:?}");
+    let p = problems(&format!(
+        "{BASE}{ROUTER}debezium.transforms.outbox.predicate=p\ndebezium.predicates=p\n\
+         debezium.predicates.p.type=com.example.MyPredicate\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("is not a predicate Sluice has")), "{p:?}");
 }
 
 const UNWRAP: &str = "debezium.transforms=unwrap\n\
@@ -839,7 +848,11 @@ fn unwrap_runs_under_a_predicate() {
     let c = parse_with_env(&text, &no_env).unwrap().config;
     assert_eq!(
         c.transforms[0].predicate,
-        Some(PredicateConfig { name: "isOrders".into(), pattern: ".*orders".into(), negate: true })
+        Some(PredicateConfig {
+            name: "isOrders".into(),
+            kind: PredicateKind::TopicNameMatches { pattern: ".*orders".into() },
+            negate: true
+        })
     );
 }
 
@@ -854,7 +867,11 @@ fn a_topic_name_predicate_with_negate_is_read() {
     let c = parse_with_env(&text, &no_env).unwrap().config;
     assert_eq!(
         c.transforms[0].predicate,
-        Some(PredicateConfig { name: "isOutbox".into(), pattern: ".*outbox.*".into(), negate: true })
+        Some(PredicateConfig {
+            name: "isOutbox".into(),
+            kind: PredicateKind::TopicNameMatches { pattern: ".*outbox.*".into() },
+            negate: true
+        })
     );
 }
 
@@ -948,6 +965,226 @@ fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_s
         let p = one_problem(&format!("debezium.source.{refused}\n"));
         assert!(p.contains("does not support yet"), "{refused}: {p}");
     }
+}
+
+const KAFKA_TRANSFORMS: &str = "org.apache.kafka.connect.transforms";
+
+#[test]
+fn kafka_connect_record_transforms_are_read_with_kafka_s_defaults() {
+    use sluice_format::transform::records::RecordTransformConfig;
+    let text = format!(
+        "{BASE}debezium.transforms=daily,route,tag,untag,drop\n\
+         debezium.transforms.daily.type={KAFKA_TRANSFORMS}.TimestampRouter\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=(.*)customers_shard(.*)\n\
+         debezium.transforms.route.replacement=$1customers_all_shards\n\
+         debezium.transforms.tag.type={KAFKA_TRANSFORMS}.InsertHeader\n\
+         debezium.transforms.tag.header=origin\n\
+         debezium.transforms.tag.value.literal=\n\
+         debezium.transforms.untag.type={KAFKA_TRANSFORMS}.DropHeaders\n\
+         debezium.transforms.untag.headers=a, b\n\
+         debezium.transforms.drop.type={KAFKA_TRANSFORMS}.Filter\n\
+         debezium.transforms.drop.predicate=hasKey\n\
+         debezium.predicates=hasKey\n\
+         debezium.predicates.hasKey.type={KAFKA_TRANSFORMS}.predicates.HasHeaderKey\n\
+         debezium.predicates.hasKey.name=__debezium.oldkey\n"
+    );
+    let c = parse_with_env(&text, &no_env).unwrap().config;
+    let kinds: Vec<TransformType> = c.transforms.iter().map(|t| t.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            TransformType::Record(RecordTransformConfig::TimestampRouter {
+                topic_format: "${topic}-${timestamp}".into(),
+                timestamp_format: "yyyyMMdd".into()
+            }),
+            TransformType::Record(RecordTransformConfig::RegexRouter {
+                regex: "(.*)customers_shard(.*)".into(),
+                replacement: "$1customers_all_shards".into()
+            }),
+            TransformType::Record(RecordTransformConfig::InsertHeader {
+                header: "origin".into(),
+                value_literal: String::new()
+            }),
+            TransformType::Record(RecordTransformConfig::DropHeaders { headers: vec!["a".into(), "b".into()] }),
+            TransformType::Record(RecordTransformConfig::Filter),
+        ]
+    );
+    assert_eq!(
+        c.transforms[4].predicate,
+        Some(PredicateConfig {
+            name: "hasKey".into(),
+            kind: PredicateKind::HasHeaderKey { name: "__debezium.oldkey".into() },
+            negate: false
+        })
+    );
+}
+
+#[test]
+fn every_mistake_in_record_transforms_and_predicates_is_named_at_once() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=route,daily,untag,drop,tag\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=(a\n\
+         debezium.transforms.route.replacment=x\n\
+         debezium.transforms.daily.type={KAFKA_TRANSFORMS}.TimestampRouter\n\
+         debezium.transforms.daily.timestamp.format=yyyy-ww\n\
+         debezium.transforms.untag.type={KAFKA_TRANSFORMS}.DropHeaders\n\
+         debezium.transforms.untag.headers=\n\
+         debezium.transforms.drop.type={KAFKA_TRANSFORMS}.Filter\n\
+         debezium.transforms.drop.negate=true\n\
+         debezium.transforms.drop.what=x\n\
+         debezium.transforms.tag.type={KAFKA_TRANSFORMS}.InsertHeader\n\
+         debezium.transforms.tag.predicate=empty\n\
+         debezium.predicates=empty\n\
+         debezium.predicates.empty.type={KAFKA_TRANSFORMS}.predicates.HasHeaderKey\n\
+         debezium.predicates.empty.name=\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("unknown option `debezium.transforms.route.replacment` of org.apache.kafka.connect.transforms.RegexRouter; did you mean `debezium.transforms.route.replacement`?");
+    has("missing required key `debezium.transforms.route.replacement`");
+    has("`debezium.transforms.route.regex`: `(a` is not a regular expression Sluice can use");
+    has("`debezium.transforms.daily.timestamp.format`: `yyyy-ww` is not a SimpleDateFormat pattern");
+    has("`debezium.transforms.untag.headers`: the list of headers to drop is empty");
+    has("`debezium.transforms.drop.negate` is set but there is no `debezium.transforms.drop.predicate`");
+    has("unknown option `debezium.transforms.drop.what`: org.apache.kafka.connect.transforms.Filter takes no options");
+    has("missing required key `debezium.transforms.tag.header`");
+    has("missing required key `debezium.transforms.tag.value.literal`");
+    has("`debezium.predicates.empty.name` is empty");
+}
+
+#[test]
+fn a_hostile_regex_is_refused_with_its_key() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=route\n\
+         debezium.transforms.route.type={KAFKA_TRANSFORMS}.RegexRouter\n\
+         debezium.transforms.route.regex=((a{{1000}}){{1000}}){{1000}}\n\
+         debezium.transforms.route.replacement=x\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("`debezium.transforms.route.regex`")), "{p:?}");
+}
+
+#[test]
+fn field_transform_options_are_read_with_kafka_s_rules_and_old_names() {
+    use sluice_format::transform::fields::{FieldSelection, Insertion, SchemaNameAdjustment, Side};
+    use sluice_format::transform::records::RecordTransformConfig;
+    let loaded = parse_with_env(
+        &format!(
+            "{BASE}debezium.format.value.schemas.enable=true\n\
+             debezium.transforms=fields,origin,mask,reroute\n\
+             debezium.transforms.fields.type={KAFKA_TRANSFORMS}.ReplaceField$Value\n\
+             debezium.transforms.fields.blacklist=secret\n\
+             debezium.transforms.fields.renames=id:customer_id,:empty_name\n\
+             debezium.transforms.origin.type={KAFKA_TRANSFORMS}.InsertField$Value\n\
+             debezium.transforms.origin.topic.field=topic!\n\
+             debezium.transforms.mask.type={KAFKA_TRANSFORMS}.MaskField$Key\n\
+             debezium.transforms.mask.fields=ssn\n\
+             debezium.transforms.reroute.type=io.debezium.transforms.ByLogicalTableRouter\n\
+             debezium.transforms.reroute.topic.regex=(.*)_shard(.*)\n\
+             debezium.transforms.reroute.topic.replacement=$1_all\n"
+        ),
+        &no_env,
+    )
+    .unwrap();
+    assert!(loaded.warnings.iter().any(|w| w.contains("`debezium.transforms.fields.blacklist` is deprecated")));
+    let kinds: Vec<TransformType> = loaded.config.transforms.iter().map(|t| t.kind.clone()).collect();
+    assert_eq!(
+        kinds,
+        [
+            TransformType::Record(RecordTransformConfig::ReplaceField {
+                side: Side::Value,
+                selection: FieldSelection {
+                    include: vec![],
+                    exclude: vec!["secret".into()],
+                    renames: vec![("id".into(), "customer_id".into()), (String::new(), "empty_name".into())],
+                },
+            }),
+            TransformType::Record(RecordTransformConfig::InsertField {
+                side: Side::Value,
+                topic: Some(Insertion { name: "topic".into(), optional: false }),
+                partition: None,
+                timestamp: None,
+                static_field: None,
+            }),
+            TransformType::Record(RecordTransformConfig::MaskField {
+                side: Side::Key,
+                fields: vec!["ssn".into()],
+                replacement: None,
+            }),
+            TransformType::Record(RecordTransformConfig::LogicalTableRouter {
+                topic_regex: "(.*)_shard(.*)".into(),
+                topic_replacement: "$1_all".into(),
+                enforce_uniqueness: true,
+                key_field_name: "__dbz__physicalTableIdentifier".into(),
+                key_field_regex: None,
+                key_field_replacement: String::new(),
+                adjustment: SchemaNameAdjustment::None,
+            }),
+        ]
+    );
+}
+
+#[test]
+fn every_field_transform_mistake_is_named_at_once() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.value=simplestring\n\
+         debezium.transforms=a,b,c,d,e,f,g,h\n\
+         debezium.transforms.a.type={KAFKA_TRANSFORMS}.ReplaceField$Value\n\
+         debezium.transforms.a.exclude=x\n\
+         debezium.transforms.a.blacklist=y\n\
+         debezium.transforms.a.renames=a:b:c\n\
+         debezium.transforms.b.type={KAFKA_TRANSFORMS}.InsertField$Value\n\
+         debezium.transforms.b.offset.field=offset\n\
+         debezium.transforms.b.static.field=s\n\
+         debezium.transforms.c.type={KAFKA_TRANSFORMS}.MaskField$Value\n\
+         debezium.transforms.c.fields=x\n\
+         debezium.transforms.c.replacement=\n\
+         debezium.transforms.d.type={KAFKA_TRANSFORMS}.HeaderFrom$Value\n\
+         debezium.transforms.d.fields=a,b\n\
+         debezium.transforms.d.headers=h\n\
+         debezium.transforms.d.operation=copy\n\
+         debezium.transforms.e.type={KAFKA_TRANSFORMS}.ExtractField$Key\n\
+         debezium.transforms.e.field=id\n\
+         debezium.transforms.e.field.syntax.version=V2\n\
+         debezium.transforms.f.type={KAFKA_TRANSFORMS}.ValueToKey\n\
+         debezium.transforms.f.fields=id\n\
+         debezium.transforms.g.type=io.debezium.transforms.ByLogicalTableRouter\n\
+         debezium.transforms.g.topic.regex=(.*)\n\
+         debezium.transforms.g.topic.replacement=$1\n\
+         debezium.transforms.g.key.field.regex=(.*)\n\
+         debezium.transforms.h.type={KAFKA_TRANSFORMS}.InsertField$Key\n\
+         debezium.transforms.h.replace.null.with.default=false\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("`debezium.transforms.a.blacklist` and `debezium.transforms.a.exclude` are both set");
+    has("`debezium.transforms.a.renames`: invalid rename mapping `a:b:c`");
+    has("`debezium.transforms.b.offset.field`: the Kafka offset is only known to sink connectors");
+    has("missing required key `debezium.transforms.b.static.value`");
+    has("`debezium.transforms.c.replacement`: String must be non-empty");
+    has("'fields' config must have the same number of elements as 'headers' config");
+    has("`debezium.transforms.e.field.syntax.version` = `V2` (nested field paths) is not supported yet");
+    has("`debezium.transforms.f.type`: ValueToKey reads the value's fields and writes a struct key, which needs `debezium.format.value=json`");
+    has("`debezium.transforms.g.key.field.replacement`: key.field.replacement must be non-empty if key.field.regex is set");
+    has("`debezium.transforms.h.replace.null.with.default` = `false` is not supported yet");
+    has("`debezium.transforms.h.topic.field`: no field insertion configured");
+}
+
+#[test]
+fn set_schema_metadata_needs_schemas_and_a_name_or_version() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.key.schemas.enable=false\n\
+         debezium.transforms=meta,none,key\n\
+         debezium.transforms.meta.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Value\n\
+         debezium.transforms.meta.schema.name=com.example.Customer\n\
+         debezium.transforms.meta.schema.version=v2\n\
+         debezium.transforms.none.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Value\n\
+         debezium.transforms.key.type={KAFKA_TRANSFORMS}.SetSchemaMetadata$Key\n\
+         debezium.transforms.key.schema.name=com.example.Key\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("`debezium.transforms.meta.schema.version` = `v2` is not a schema version");
+    has("`debezium.transforms.none.schema.name`: neither schema name nor version configured");
+    has("`debezium.transforms.key.type`: SetSchemaMetadata changes the key schema, which needs `debezium.format.key=json` with `debezium.format.key.schemas.enable=true`");
 }
 
 #[test]

@@ -103,11 +103,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
         "kadekchrisna/kafka-playground create-connector-debezium-pgoutput.sh",
         Starts,
     ),
-    (
-        "debezium-examples__cqrs__postgres-source.json",
-        "debezium/debezium-examples cqrs/postgres-source.json",
-        NotYet("transforms.reroute.type"),
-    ),
+    ("debezium-examples__cqrs__postgres-source.json", "debezium/debezium-examples cqrs/postgres-source.json", Starts),
     (
         "debezium-examples__topic-auto-create__connector.json",
         "debezium/debezium-examples topic-auto-create/connector.json",

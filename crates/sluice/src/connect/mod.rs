@@ -1239,6 +1239,41 @@ mod tests {
     }
 
     #[test]
+    fn kafka_connect_transforms_and_predicates_are_read_from_a_connector_config() {
+        let connector = |extra: &[(&str, &str)]| -> BTreeMap<String, String> {
+            [
+                ("connector.class", CONNECTOR_CLASS),
+                ("database.hostname", "db"),
+                ("database.user", "sluice"),
+                ("database.dbname", "shop"),
+                ("topic.prefix", "pg"),
+                ("transforms", "route,dropTombstones"),
+                ("transforms.route.type", "org.apache.kafka.connect.transforms.RegexRouter"),
+                ("transforms.route.regex", "pg\\.public\\.(.*)"),
+                ("transforms.dropTombstones.type", "org.apache.kafka.connect.transforms.Filter"),
+                ("transforms.dropTombstones.predicate", "isTombstone"),
+                ("predicates", "isTombstone"),
+                ("predicates.isTombstone.type", "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"),
+            ]
+            .iter()
+            .chain(extra)
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let loaded =
+            validate(&worker(), translate(&worker(), "pg", &connector(&[("transforms.route.replacement", "cdc.$1")])))
+                .unwrap();
+        assert_eq!(loaded.config.transforms.len(), 2);
+        let problems =
+            validate(&worker(), translate(&worker(), "pg", &connector(&[("transforms.route.replacement", "$2")])))
+                .unwrap_err();
+        assert!(
+            problems.iter().any(|p| p.contains("`transforms.route.replacement`") && p.contains("No group 2")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn a_configuration_read_back_with_masked_secrets_keeps_the_stored_ones() {
         let stored: BTreeMap<String, String> =
             [("database.password".to_string(), "hunter2".to_string())].into_iter().collect();

@@ -9,20 +9,27 @@
 
 use serde_json::{json, Value};
 
+use sluice_format::settings::{PREDICATES_SUPPORTED, TRANSFORMS_SUPPORTED};
+
 use super::CONNECTOR_CLASS;
+
+/// The converters a connector configuration may name; the transformations and predicates are the ones
+/// `sluice_format::settings` supports, so the list cannot drift from what runs.
+const CONVERTERS: &[&str] = &[
+    "org.apache.kafka.connect.json.JsonConverter",
+    "org.apache.kafka.connect.storage.StringConverter",
+    "org.apache.kafka.connect.converters.ByteArrayConverter",
+    "io.debezium.converters.BinaryDataConverter",
+];
 
 /// A transformation, predicate or converter a connector configuration may name, as
 /// `GET /connector-plugins?connectorsOnly=false` lists them: `(class, type)`.
-const OTHER_PLUGINS: &[(&str, &str)] = &[
-    ("io.debezium.transforms.ExtractNewRecordState", "transformation"),
-    ("io.debezium.transforms.outbox.EventRouter", "transformation"),
-    ("io.debezium.connector.postgresql.transforms.DecodeLogicalDecodingMessageContent", "transformation"),
-    ("org.apache.kafka.connect.transforms.predicates.TopicNameMatches", "predicate"),
-    ("org.apache.kafka.connect.json.JsonConverter", "converter"),
-    ("org.apache.kafka.connect.storage.StringConverter", "converter"),
-    ("org.apache.kafka.connect.converters.ByteArrayConverter", "converter"),
-    ("io.debezium.converters.BinaryDataConverter", "converter"),
-];
+fn other_plugins() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let kinds = |classes: &'static [&'static str], kind: &'static str| classes.iter().map(move |c| (*c, kind));
+    kinds(TRANSFORMS_SUPPORTED, "transformation")
+        .chain(kinds(PREDICATES_SUPPORTED, "predicate"))
+        .chain(kinds(CONVERTERS, "converter"))
+}
 
 /// `GET /connector-plugins`: the connector, and with `connectorsOnly=false` the transformations, predicates and
 /// converters a configuration may name too.
@@ -30,14 +37,14 @@ pub fn list(connectors_only: bool) -> Value {
     let version = env!("CARGO_PKG_VERSION");
     let mut all = vec![json!({"class": CONNECTOR_CLASS, "type": "source", "version": version})];
     if !connectors_only {
-        all.extend(OTHER_PLUGINS.iter().map(|(class, kind)| json!({"class": class, "type": kind, "version": version})));
+        all.extend(other_plugins().map(|(class, kind)| json!({"class": class, "type": kind, "version": version})));
     }
     Value::Array(all)
 }
 
 /// Whether `plugin` is one of the transformations, predicates or converters `?connectorsOnly=false` lists.
 pub fn is_listed(plugin: &str) -> bool {
-    OTHER_PLUGINS.iter().any(|(class, _)| *class == plugin)
+    other_plugins().any(|(class, _)| class == plugin)
 }
 
 /// Whether `plugin` names Sluice's connector: its class, or Kafka Connect's aliases (the simple class name, and
@@ -117,8 +124,8 @@ const DEFINITIONS: &[Definition] = &[
     key("tasks.max", Int, Some("1"), "HIGH", COMMON, "Maximum number of tasks; a Sluice connector runs one task, whatever the value."),
     key("key.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
     key("value.converter", Class, None, "LOW", COMMON, "JsonConverter, StringConverter or BinaryDataConverter/ByteArrayConverter; the worker's when unset."),
-    key("transforms", List, Some(""), "LOW", COMMON, "Aliases of the transformations to apply to records (ExtractNewRecordState, the outbox EventRouter, DecodeLogicalDecodingMessageContent)."),
-    key("predicates", List, Some(""), "LOW", COMMON, "Aliases of the predicates transformations may be applied under (TopicNameMatches)."),
+    key("transforms", List, Some(""), "LOW", COMMON, "Aliases of the transformations to apply to records: Debezium's ExtractNewRecordState, outbox EventRouter, DecodeLogicalDecodingMessageContent and ByLogicalTableRouter, and Kafka Connect's RegexRouter, TimestampRouter, InsertHeader, DropHeaders, Filter, ReplaceField, InsertField, MaskField, ExtractField, ValueToKey, HeaderFrom, HoistField, SetSchemaMetadata and Flatten."),
+    key("predicates", List, Some(""), "LOW", COMMON, "Aliases of the predicates transformations may be applied under (TopicNameMatches, HasHeaderKey, RecordIsTombstone)."),
     required("database.hostname", Str, CONNECTION, "Resolvable hostname or IP address of the PostgreSQL server."),
     key("database.port", Int, Some("5432"), "HIGH", CONNECTION, "Port of the PostgreSQL server."),
     required("database.user", Str, CONNECTION, "Name of the PostgreSQL user, with LOGIN and REPLICATION."),

@@ -196,6 +196,10 @@ async fn the_connector_plugins_config_definitions_list_every_key_and_other_plugi
     let all = json_of(&all);
     let unwrap = all.as_array().unwrap().iter().find(|p| p["class"] == "io.debezium.transforms.ExtractNewRecordState");
     assert_eq!(unwrap.map(|p| p["type"].clone()), Some(json!("transformation")), "{all}");
+    let kind_of = |class: &str| all.as_array().unwrap().iter().find(|p| p["class"] == class).map(|p| p["type"].clone());
+    assert_eq!(kind_of("org.apache.kafka.connect.transforms.RegexRouter"), Some(json!("transformation")));
+    assert_eq!(kind_of("io.debezium.transforms.ByLogicalTableRouter"), Some(json!("transformation")));
+    assert_eq!(kind_of("org.apache.kafka.connect.transforms.predicates.RecordIsTombstone"), Some(json!("predicate")));
     let unwrap_config = "/connector-plugins/io.debezium.transforms.ExtractNewRecordState/config";
     assert_error(http(addr, "GET", unwrap_config, None), 404, "docs/configuration.md");
 }

@@ -13,6 +13,7 @@ mod observe;
 mod outbox;
 mod pipeline;
 mod poison;
+mod transforms;
 mod types;
 mod unwrap;
 mod wal_safety;

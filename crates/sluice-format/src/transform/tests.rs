@@ -1,0 +1,227 @@
+//! The chain: event transforms and record transforms together, each under its predicate, compared with what Kafka
+//! Connect's chain gives for the same records.
+
+use std::sync::Arc;
+
+use serde_json::{json, Value};
+use sluice_core::{
+    ChangeEvent, ColumnSchema, Datum, Lsn, Op, Payload, Position, Record, ReplicaIdentity, SnapshotMarker, SourceInfo,
+    TableId, TableSchema,
+};
+
+use super::records::{Condition, Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
+use super::{Transform, TransformKind, Transforms};
+use crate::unwrap::UnwrapOptions;
+use crate::{Converter, Encoder, EncoderOptions};
+
+fn options() -> EncoderOptions {
+    let json = Converter::Json { schemas_enable: false };
+    EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() }
+}
+
+fn customers() -> Arc<TableSchema> {
+    let col = |name: &str, oid: u32, pk: bool| ColumnSchema {
+        name: name.into(),
+        type_oid: oid,
+        type_modifier: -1,
+        type_name: if oid == 23 { "int4".into() } else { "text".into() },
+        base_type_oid: oid,
+        enum_values: None,
+        primary_key: pk,
+        nullable: !pk,
+        default_expression: None,
+    };
+    Arc::new(TableSchema {
+        relation_oid: 7,
+        id: TableId::new("inventory", "customers"),
+        columns: vec![col("id", 23, true), col("email", 25, false)],
+        replica_identity: ReplicaIdentity::Default,
+    })
+}
+
+fn row(id: &str) -> Option<Vec<Datum>> {
+    Some(vec![Datum::text(id), Datum::text("a@example.com")])
+}
+
+fn event(op: Op, before: Option<Vec<Datum>>, after: Option<Vec<Datum>>) -> ChangeEvent {
+    ChangeEvent {
+        op,
+        table: Some(customers()),
+        before,
+        after,
+        message: None,
+        source: SourceInfo {
+            position: Position::new(Lsn(1000), 3),
+            lsn: Lsn(1000),
+            tx_id: Some(555),
+            ts_us: 1_559_033_904_863_123,
+            snapshot: SnapshotMarker::False,
+        },
+    }
+}
+
+fn step(name: &str, kind: TransformKind, predicate: Option<(PredicateKind, bool)>) -> Transform {
+    let predicate = predicate.map(|(kind, negate)| Condition { predicate: Predicate::new(&kind).unwrap(), negate });
+    Transform { name: name.into(), kind, predicate }
+}
+
+fn record_step(name: &str, config: RecordTransformConfig, predicate: Option<(PredicateKind, bool)>) -> Transform {
+    step(name, TransformKind::Record(RecordTransform::new(&config).unwrap()), predicate)
+}
+
+fn unwrap_step(predicate: Option<(PredicateKind, bool)>) -> Transform {
+    let unwrap = Encoder::new(options()).with_unwrap(&UnwrapOptions::default());
+    step("unwrap", TransformKind::Unwrap(Box::new(unwrap)), predicate)
+}
+
+fn route(regex: &str, replacement: &str) -> RecordTransformConfig {
+    RecordTransformConfig::RegexRouter { regex: regex.into(), replacement: replacement.into() }
+}
+
+fn tombstones() -> Option<(PredicateKind, bool)> {
+    Some((PredicateKind::RecordIsTombstone, false))
+}
+
+fn run(steps: Vec<Transform>, events: &[ChangeEvent]) -> Vec<Record> {
+    let mut chain = Transforms::new(steps, "app");
+    let mut encoder = Encoder::new(options());
+    let mut out = Vec::new();
+    for e in events {
+        chain.apply(e, &mut encoder, &mut out).unwrap();
+    }
+    out
+}
+
+/// Each record as (topic, value), a tombstone's value `"tombstone"`.
+fn summary(records: &[Record]) -> Vec<(String, Value)> {
+    let value = |p: &Option<Payload>| match p {
+        Some(p) => serde_json::from_slice(&p.bytes()).unwrap(),
+        None => json!("tombstone"),
+    };
+    records.iter().map(|r| (r.topic.to_string(), value(&r.value))).collect()
+}
+
+#[test]
+fn without_unwrap_a_tombstone_filter_drops_only_the_tombstone_after_a_delete() {
+    // Kafka Connect: the delete envelope and its tombstone are two records; RecordIsTombstone is true for the
+    // second only.
+    let records = run(
+        vec![record_step("dropTombstones", RecordTransformConfig::Filter, tombstones())],
+        &[event(Op::Delete, row("1"), None)],
+    );
+    assert_eq!(records.len(), 1);
+    assert_eq!(serde_json::from_slice::<Value>(&records[0].value.as_ref().unwrap().bytes()).unwrap()["op"], "d");
+}
+
+#[test]
+fn a_router_after_unwrap_renames_its_records_and_a_tombstone_filter_drops_deletes() {
+    let records = run(
+        vec![
+            unwrap_step(None),
+            record_step("route", route("app\\.inventory\\.(.*)", "cdc.$1"), None),
+            record_step("dropTombstones", RecordTransformConfig::Filter, tombstones()),
+        ],
+        &[event(Op::Create, None, row("1")), event(Op::Delete, row("1"), None)],
+    );
+    assert_eq!(summary(&records), [("cdc.customers".to_string(), json!({"id": 1, "email": "a@example.com"}))]);
+}
+
+#[test]
+fn an_event_transform_s_predicate_sees_the_topic_a_router_before_it_made() {
+    let renamed = Some((PredicateKind::TopicNameMatches { pattern: "renamed\\..*".into() }, false));
+    let records = run(
+        vec![record_step("route", route("app\\.inventory\\.(.*)", "renamed.$1"), None), unwrap_step(renamed)],
+        &[event(Op::Create, None, row("1"))],
+    );
+    assert_eq!(summary(&records), [("renamed.customers".to_string(), json!({"id": 1, "email": "a@example.com"}))]);
+}
+
+#[test]
+fn a_negated_predicate_applies_a_router_to_every_other_topic() {
+    let customers = Some((PredicateKind::TopicNameMatches { pattern: ".*customers".into() }, true));
+    let steps = || vec![record_step("route", route("(.*)", "$1.v2"), customers.clone())];
+    assert_eq!(&*run(steps(), &[event(Op::Create, None, row("1"))])[0].topic, "app.inventory.customers");
+}
+
+#[test]
+fn has_header_key_picks_out_the_delete_of_a_key_change_and_headers_are_added_in_order() {
+    // A primary-key change is a delete (header __debezium.newkey), its tombstone and a create
+    // (header __debezium.oldkey), as in Debezium.
+    let newkey = Some((PredicateKind::HasHeaderKey { name: "__debezium.newkey".into() }, false));
+    let records = run(
+        vec![
+            record_step("dropOldKeyDelete", RecordTransformConfig::Filter, newkey),
+            record_step(
+                "tag",
+                RecordTransformConfig::InsertHeader { header: "origin".into(), value_literal: "sluice".into() },
+                None,
+            ),
+            record_step(
+                "untag",
+                RecordTransformConfig::DropHeaders { headers: vec!["__debezium.oldkey".into()] },
+                None,
+            ),
+        ],
+        &[event(Op::Update, row("1"), row("2"))],
+    );
+    assert_eq!(records.len(), 2, "the tombstone and the create: {records:#?}");
+    assert!(records[0].value.is_none());
+    let names = |r: &Record| r.headers.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+    assert_eq!(names(&records[0]), ["origin"]);
+    assert_eq!(names(&records[1]), ["origin"]);
+    assert_eq!(records[1].headers[0].1, b"sluice");
+}
+
+#[test]
+fn a_timestamp_router_names_topics_by_the_record_s_own_time() {
+    let config = RecordTransformConfig::TimestampRouter {
+        topic_format: "${topic}-${timestamp}".into(),
+        timestamp_format: "yyyyMMdd".into(),
+    };
+    let records = run(vec![record_step("daily", config, None)], &[event(Op::Create, None, row("1"))]);
+    let day = super::java::DateFormat::parse("yyyyMMdd").unwrap().format(records[0].timestamp_ms);
+    assert_eq!(&*records[0].topic, format!("app.inventory.customers-{day}"));
+}
+
+#[test]
+fn a_filter_without_a_predicate_drops_every_record_and_positions_are_left_to_the_pipeline() {
+    let records = run(
+        vec![record_step("all", RecordTransformConfig::Filter, None)],
+        &[event(Op::Create, None, row("1")), event(Op::Delete, row("1"), None)],
+    );
+    assert!(records.is_empty());
+}
+
+#[test]
+fn field_transforms_work_on_the_envelope_without_unwrap_schema_included() {
+    // Kafka's ReplaceField$Value on a Debezium envelope acts on its top-level fields (before, after, source, …).
+    let mut chain = Transforms::new(
+        vec![record_step(
+            "slim",
+            RecordTransformConfig::ReplaceField {
+                side: super::fields::Side::Value,
+                selection: super::fields::FieldSelection {
+                    include: vec![],
+                    exclude: vec!["source".into(), "transaction".into(), "ts_us".into(), "ts_ns".into()],
+                    renames: vec![("op".into(), "operation".into())],
+                },
+            },
+            None,
+        )],
+        "app",
+    );
+    let json = Converter::Json { schemas_enable: true };
+    let mut encoder = Encoder::new(EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() });
+    let mut out = Vec::new();
+    chain.apply(&event(Op::Create, None, row("1")), &mut encoder, &mut out).unwrap();
+    let value: Value = serde_json::from_slice(&out[0].value.as_ref().unwrap().bytes()).unwrap();
+    let payload = &value["payload"];
+    assert_eq!(payload["after"], json!({"id": 1, "email": "a@example.com"}));
+    assert_eq!(payload["operation"], "c");
+    assert!(payload.get("source").is_none() && payload.get("op").is_none(), "{payload}");
+    let names: Vec<&str> =
+        value["schema"]["fields"].as_array().unwrap().iter().map(|f| f["field"].as_str().unwrap()).collect();
+    assert_eq!(names, ["before", "after", "operation", "ts_ms"]);
+    assert_eq!(value["schema"]["name"], "app.inventory.customers.Envelope");
+    assert_eq!(value["schema"]["optional"], false);
+}
