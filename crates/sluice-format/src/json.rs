@@ -88,6 +88,27 @@ pub fn uint(out: &mut Vec<u8>, v: u64) {
     out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
 }
 
+/// A number that tends to repeat from one event to the next, kept formatted: every row of a snapshot, and every
+/// event of one transaction, share their `txId`, so it is formatted once rather than once per event.
+#[derive(Debug, Default)]
+pub struct RepeatedUint(std::cell::Cell<Option<(u64, [u8; 20], u8)>>);
+
+impl RepeatedUint {
+    pub fn write(&self, out: &mut Vec<u8>, v: u64) {
+        if let Some((last, digits, len)) = self.0.get().filter(|(last, ..)| *last == v) {
+            debug_assert_eq!(last, v);
+            out.extend_from_slice(&digits[..usize::from(len)]);
+            return;
+        }
+        let mut buffer = itoa::Buffer::new();
+        let text = buffer.format(v).as_bytes();
+        let mut digits = [0u8; 20];
+        digits[..text.len()].copy_from_slice(text);
+        out.extend_from_slice(text);
+        self.0.set(Some((v, digits, text.len() as u8)));
+    }
+}
+
 /// Writes a double as Kafka Connect's JSON converter does (Jackson, i.e. Java's `Double.toString`): the shortest
 /// digits that round-trip, plain between 10^-3 and 10^7 with at least one fraction digit (`100.0`), computerized
 /// scientific notation outside (`1.0E7`, `1.5E-4`); NaN and the infinities as the strings Jackson quotes them as.
@@ -226,6 +247,17 @@ mod tests {
             super::bytes_as_string(&mut out, s);
             let back = serde_json::from_slice::<String>(&out).unwrap();
             assert_eq!(back, String::from_utf8_lossy(s));
+        }
+    }
+
+    #[test]
+    fn a_repeated_number_is_written_as_uint_writes_it_whether_it_repeats_or_not() {
+        let repeated = super::RepeatedUint::default();
+        for v in [7, 7, u64::MAX, u64::MAX, 0, 7] {
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            repeated.write(&mut a, v);
+            super::uint(&mut b, v);
+            assert_eq!(a, b);
         }
     }
 

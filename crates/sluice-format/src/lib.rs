@@ -159,6 +159,8 @@ pub struct Encoder {
     message_value_schema: Vec<u8>,
     /// `ExtractNewRecordState`: values are the rows themselves rather than envelopes.
     unwrap: Option<Unwrap>,
+    /// The last `txId` written, formatted.
+    last_tx_id: json::RepeatedUint,
 }
 
 impl Encoder {
@@ -185,6 +187,7 @@ impl Encoder {
             message_topic,
             message_value_schema,
             unwrap: None,
+            last_tx_id: json::RepeatedUint::default(),
         }
     }
 
@@ -436,7 +439,7 @@ impl Encoder {
         out.extend_from_slice(source_table);
         out.extend_from_slice(b"\"txId\":");
         match tx_id {
-            Some(x) => json::uint(out, x),
+            Some(x) => self.last_tx_id.write(out, x),
             None => out.extend_from_slice(b"null"),
         }
         out.extend_from_slice(b",\"lsn\":");
