@@ -163,6 +163,10 @@ pub static KEYS: KeySet = KeySet {
         ("column.propagate.source.type", &[""]),
         ("datatype.propagate.source.type", &[""]),
         ("slot.failover", &["false"]),
+        // The modes Sluice carries out, which are Debezium's defaults: hstore as a JSON string, intervals as
+        // microseconds.
+        ("hstore.handling.mode", &["json"]),
+        ("interval.handling.mode", &["numeric"]),
         ("table.ignore.builtin", &["true"]),
         ("streaming.delay.ms", &["0"]),
     ],

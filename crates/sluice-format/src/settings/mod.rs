@@ -153,7 +153,20 @@ pub fn read(s: &mut Settings) -> EventSettings {
 fn converter(s: &mut Settings, which: &str) -> Converter {
     let key = format!("{FORMAT}{which}");
     let schemas_key = format!("{key}.schemas.enable");
-    s.value_not_yet(&key, &["avro", "protobuf", "cloudevents", "jsonbytearray"]);
+    s.value_not_yet(
+        &key,
+        &[
+            "avro",
+            "protobuf",
+            "cloudevents",
+            "jsonbytearray",
+            // Kafka Connect's class names, as `sluice connect` passes them on.
+            "io.confluent.connect.avro.AvroConverter",
+            "io.apicurio.registry.utils.converter.AvroConverter",
+            "io.confluent.connect.protobuf.ProtobufConverter",
+            "io.debezium.converters.CloudEventsConverter",
+        ],
+    );
     let kind = s.choice(&key, 0u8, &[("json", 0), ("simplestring", 1), ("binary", 2)]);
     let schemas_enable = s.boolean(&schemas_key, true);
     if kind != 0 && s.get(&schemas_key).is_some() {

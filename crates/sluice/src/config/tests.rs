@@ -1202,3 +1202,12 @@ fn keys_of_other_debezium_connectors_are_a_warning_not_an_error() {
     assert!(one_problem("debezium.source.slot.failover=true\n").contains("does not support yet"));
     assert!(ok("debezium.source.slot.failover=false\n").ignored_keys.contains(&"debezium.source.slot.failover".into()));
 }
+
+#[test]
+fn hstore_and_interval_modes_at_the_values_sluice_carries_out_are_accepted() {
+    let loaded = ok("debezium.source.hstore.handling.mode=json\ndebezium.source.interval.handling.mode=numeric\n");
+    assert_eq!(loaded.ignored_keys, ["debezium.source.hstore.handling.mode", "debezium.source.interval.handling.mode"]);
+    for other in ["debezium.source.hstore.handling.mode=map\n", "debezium.source.interval.handling.mode=string\n"] {
+        assert!(one_problem(other).contains("does not support yet"), "{other}");
+    }
+}

@@ -122,7 +122,7 @@ const CORPUS: &[(&str, &str, Expect)] = &[
     (
         "debezium-examples__cloudevents__register-postgres-json-json.json",
         "debezium/debezium-examples cloudevents/register-postgres-json-json.json",
-        NotYet("cloudevents"),
+        NotYet("io.debezium.converters.CloudEventsConverter"),
     ),
     (
         "debezium-examples__postgres-kafka-signal__connector.json",

@@ -260,11 +260,8 @@ fn format_of(converter: &str) -> String {
         "io.debezium.converters.BinaryDataConverter" | "org.apache.kafka.connect.converters.ByteArrayConverter" => {
             "binary".into()
         }
-        "io.confluent.connect.avro.AvroConverter" | "io.apicurio.registry.utils.converter.AvroConverter" => {
-            "avro".into()
-        }
-        "io.confluent.connect.protobuf.ProtobufConverter" => "protobuf".into(),
-        "io.debezium.converters.CloudEventsConverter" => "cloudevents".into(),
+        // Converters Sluice does not have yet (Avro, Protobuf, CloudEvents) keep their class, so the "not supported
+        // yet" problem names what the user wrote.
         other => other.to_string(),
     }
 }
