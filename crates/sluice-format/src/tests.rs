@@ -24,6 +24,28 @@ pub(crate) fn opts() -> EncoderOptions {
     }
 }
 
+/// Debezium's tutorial table `inventory.customers` (relation 7): an `int4` key `id` and a `text` column `email`, for
+/// the transform tests.
+pub(crate) fn customers() -> Arc<TableSchema> {
+    let col = |name: &str, oid: u32, pk: bool| ColumnSchema {
+        name: name.into(),
+        type_oid: oid,
+        type_modifier: -1,
+        type_name: if oid == 23 { "int4".into() } else { "text".into() },
+        base_type_oid: oid,
+        enum_values: None,
+        primary_key: pk,
+        nullable: !pk,
+        default_expression: None,
+    };
+    Arc::new(TableSchema {
+        relation_oid: 7,
+        id: TableId::new("inventory", "customers"),
+        columns: vec![col("id", 23, true), col("email", 25, false)],
+        replica_identity: ReplicaIdentity::Default,
+    })
+}
+
 fn col(name: &str, oid: u32, typmod: i32, pk: bool) -> ColumnSchema {
     ColumnSchema {
         name: name.into(),

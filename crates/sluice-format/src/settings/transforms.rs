@@ -733,30 +733,25 @@ fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<Recor
 
 fn router_options(s: &mut Settings, prefix: &str) -> EventRouterOptions {
     let d = EventRouterOptions::default();
-    let text = |r: &Settings, key: &str, default: &str| {
-        r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
-    };
-    let optional = |r: &Settings, key: &str| {
-        r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-    };
-    let regex = text(s, "route.topic.regex", &d.route_topic_regex);
+    let k = |name: &str| format!("{prefix}{name}");
+    let regex = s.string(&k("route.topic.regex"), &d.route_topic_regex);
     // Bounded as every pattern of a transform is (crate::transform::java), since it may come from a REST body.
     if let Err(e) = crate::transform::java::regex(&regex, true) {
         s.problem(format!("`{prefix}route.topic.regex`: `{regex}` is not a valid regular expression: {e}"));
     }
     EventRouterOptions {
-        event_id: text(s, "table.field.event.id", &d.event_id),
-        event_key: text(s, "table.field.event.key", &d.event_key),
-        event_type: text(s, "table.field.event.type", &d.event_type),
-        event_timestamp: optional(s, "table.field.event.timestamp"),
-        payload: text(s, "table.field.event.payload", &d.payload),
-        schema_version: optional(s, "table.field.event.schema.version"),
+        event_id: s.string(&k("table.field.event.id"), &d.event_id),
+        event_key: s.string(&k("table.field.event.key"), &d.event_key),
+        event_type: s.string(&k("table.field.event.type"), &d.event_type),
+        event_timestamp: s.optional(&k("table.field.event.timestamp")),
+        payload: s.string(&k("table.field.event.payload"), &d.payload),
+        schema_version: s.optional(&k("table.field.event.schema.version")),
         additional: additional_fields(s, prefix),
         additional_error_on_missing: s
             .boolean(&format!("{prefix}table.fields.additional.error.on.missing"), d.additional_error_on_missing),
-        route_by: text(s, "route.by.field", &d.route_by),
+        route_by: s.string(&k("route.by.field"), &d.route_by),
         route_topic_regex: regex,
-        route_topic_replacement: text(s, "route.topic.replacement", &d.route_topic_replacement),
+        route_topic_replacement: s.string(&k("route.topic.replacement"), &d.route_topic_replacement),
         tombstone_on_empty_payload: s
             .boolean(&format!("{prefix}route.tombstone.on.empty.payload"), d.tombstone_on_empty_payload),
         invalid_op: s.choice(
@@ -778,7 +773,7 @@ fn router_options(s: &mut Settings, prefix: &str) -> EventRouterOptions {
             // Sluice starts no spans of its own (it only carries the row's trace context), so these two are
             // checked and have nothing to change.
             s.boolean(&format!("{prefix}tracing.with.context.field.only"), false);
-            text(s, "tracing.span.context.field", &d.tracing_span_context)
+            s.string(&k("tracing.span.context.field"), &d.tracing_span_context)
         },
     }
 }
@@ -832,16 +827,14 @@ fn unwrap_options(s: &mut Settings, prefix: &str) -> UnwrapOptions {
         }
         names
     };
-    let text = |r: &Settings, key: &str, default: &str| {
-        r.get(&format!("{prefix}{key}")).map(|v| v.trim().to_string()).unwrap_or_else(|| default.to_string())
-    };
+    let k = |name: &str| format!("{prefix}{name}");
     UnwrapOptions {
         deletes,
         keep_tombstones,
         add_fields: fields(s, "add.fields"),
-        add_fields_prefix: text(s, "add.fields.prefix", &d.add_fields_prefix),
+        add_fields_prefix: s.string(&k("add.fields.prefix"), &d.add_fields_prefix),
         add_headers: fields(s, "add.headers"),
-        add_headers_prefix: text(s, "add.headers.prefix", &d.add_headers_prefix),
+        add_headers_prefix: s.string(&k("add.headers.prefix"), &d.add_headers_prefix),
     }
 }
 

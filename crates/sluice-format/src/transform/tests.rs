@@ -1,42 +1,18 @@
 //! The chain: event transforms and record transforms together, each under its predicate, compared with what Kafka
 //! Connect's chain gives for the same records.
 
-use std::sync::Arc;
-
 use serde_json::{json, Value};
-use sluice_core::{
-    ChangeEvent, ColumnSchema, Datum, Lsn, Op, Payload, Position, Record, ReplicaIdentity, SnapshotMarker, SourceInfo,
-    TableId, TableSchema,
-};
+use sluice_core::{ChangeEvent, Datum, Lsn, Op, Payload, Position, Record, SnapshotMarker, SourceInfo};
 
 use super::records::{Condition, Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
 use super::{Transform, TransformKind, Transforms};
+use crate::tests::customers;
 use crate::unwrap::UnwrapOptions;
 use crate::{Converter, Encoder, EncoderOptions};
 
 fn options() -> EncoderOptions {
     let json = Converter::Json { schemas_enable: false };
     EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() }
-}
-
-fn customers() -> Arc<TableSchema> {
-    let col = |name: &str, oid: u32, pk: bool| ColumnSchema {
-        name: name.into(),
-        type_oid: oid,
-        type_modifier: -1,
-        type_name: if oid == 23 { "int4".into() } else { "text".into() },
-        base_type_oid: oid,
-        enum_values: None,
-        primary_key: pk,
-        nullable: !pk,
-        default_expression: None,
-    };
-    Arc::new(TableSchema {
-        relation_oid: 7,
-        id: TableId::new("inventory", "customers"),
-        columns: vec![col("id", 23, true), col("email", 25, false)],
-        replica_identity: ReplicaIdentity::Default,
-    })
 }
 
 fn row(id: &str) -> Option<Vec<Datum>> {

@@ -1,16 +1,12 @@
 //! The unwrap transform's output, compared with the documents Debezium's `ExtractNewRecordState` produces for the
 //! same changes (shapes from Debezium's "New Record State Extraction" page).
 
-use std::sync::Arc;
-
 use bytes::Bytes;
 use serde_json::{json, Value};
-use sluice_core::{
-    ChangeEvent, ColumnSchema, Datum, LogicalMessage, Lsn, Op, Payload, Position, Record, ReplicaIdentity,
-    SnapshotMarker, SourceInfo, TableId, TableSchema,
-};
+use sluice_core::{ChangeEvent, Datum, LogicalMessage, Lsn, Op, Payload, Position, Record, SnapshotMarker, SourceInfo};
 
 use super::{DeleteMode, UnwrapOptions};
+use crate::tests::customers;
 use crate::transform::records::{Condition, Predicate, PredicateKind};
 use crate::transform::{Transform, TransformKind, Transforms};
 use crate::{Converter, Encoder, EncoderOptions};
@@ -18,26 +14,6 @@ use crate::{Converter, Encoder, EncoderOptions};
 fn encoder_options(schemas: bool) -> EncoderOptions {
     let json = Converter::Json { schemas_enable: schemas };
     EncoderOptions { key: json.clone(), value: json, ..crate::tests::opts() }
-}
-
-fn customers() -> Arc<TableSchema> {
-    let col = |name: &str, oid: u32, pk: bool| ColumnSchema {
-        name: name.into(),
-        type_oid: oid,
-        type_modifier: -1,
-        type_name: if oid == 23 { "int4".into() } else { "text".into() },
-        base_type_oid: oid,
-        enum_values: None,
-        primary_key: pk,
-        nullable: !pk,
-        default_expression: None,
-    };
-    Arc::new(TableSchema {
-        relation_oid: 7,
-        id: TableId::new("inventory", "customers"),
-        columns: vec![col("id", 23, true), col("email", 25, false)],
-        replica_identity: ReplicaIdentity::Default,
-    })
 }
 
 fn row(id: &str, email: &str) -> Option<Vec<Datum>> {
