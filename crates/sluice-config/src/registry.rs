@@ -52,19 +52,23 @@ pub struct KeySet {
 }
 
 impl KeySet {
+    /// A set with no keys and every list empty: the base of a set's declaration (`..KeySet::EMPTY`), so a set names
+    /// only the lists it fills.
+    pub const EMPTY: KeySet = KeySet {
+        owner: "",
+        prefix: "",
+        keys: &[],
+        open_prefixes: &[],
+        not_yet: &[],
+        accepted_as_given: &[],
+        renamed: &[],
+        unsupported_below: &[],
+        other_connectors: &[],
+    };
+
     /// A set with keys only; the other lists empty.
     pub const fn new(owner: &'static str, prefix: &'static str, keys: &'static [Key]) -> Self {
-        KeySet {
-            owner,
-            prefix,
-            keys,
-            open_prefixes: &[],
-            not_yet: &[],
-            accepted_as_given: &[],
-            renamed: &[],
-            unsupported_below: &[],
-            other_connectors: &[],
-        }
+        KeySet { owner, prefix, keys, ..KeySet::EMPTY }
     }
 
     /// The full names of the keys.

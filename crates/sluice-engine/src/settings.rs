@@ -68,11 +68,7 @@ pub static KEYS: KeySet = KeySet {
         key("max.queue.size.in.bytes", "33554432", "bytes of change events in flight; 0: no byte limit"),
     ],
     open_prefixes: CLIENT_PREFIXES,
-    not_yet: &[],
-    accepted_as_given: &[],
-    renamed: &[],
-    unsupported_below: &[],
-    other_connectors: &[],
+    ..KeySet::EMPTY
 };
 
 /// Kafka Connect's offsets topic and the settings of its clients.

@@ -72,7 +72,6 @@ pub static KEYS: KeySet = KeySet {
         key("slot.guard.interval.ms", "10000", "how often the slot guard reads pg_replication_slots; 0: off"),
         key("slot.guard.retained.wal.warn.bytes", "1073741824", "retained WAL above this is a warning"),
     ],
-    open_prefixes: &[],
     not_yet: &[
         "driver.",
         "heartbeat.",
@@ -180,7 +179,6 @@ pub static KEYS: KeySet = KeySet {
         ("column.whitelist", "column.include.list"),
         ("column.blacklist", "column.exclude.list"),
     ],
-    unsupported_below: &[],
     // Keys of Debezium's other connectors (MySQL's server id and database lists, the schema history that connectors
     // with DDL in their log keep, and Debezium's internal tuning keys): configurations copied between connectors
     // carry them, and they mean nothing for PostgreSQL, so they are a warning, not an error.
@@ -196,6 +194,7 @@ pub static KEYS: KeySet = KeySet {
         "gtid.source.excludes",
         "binlog.buffer.size",
     ],
+    ..KeySet::EMPTY
 };
 
 /// Debezium's include/exclude lists, as anchored regular expressions.

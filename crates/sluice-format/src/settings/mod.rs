@@ -45,10 +45,7 @@ pub static FORMAT_KEYS: KeySet = KeySet {
         key("key.schemas.enable", "true", "json keys as {\"schema\":…,\"payload\":…}"),
         key("value.schemas.enable", "true", "json values as {\"schema\":…,\"payload\":…}"),
     ],
-    open_prefixes: &[],
     not_yet: &["header"],
-    accepted_as_given: &[],
-    renamed: &[],
     unsupported_below: &[
         ("key.", "converter options under `debezium.format.key.*` other than `schemas.enable` are not supported yet"),
         (
@@ -56,7 +53,7 @@ pub static FORMAT_KEYS: KeySet = KeySet {
             "converter options under `debezium.format.value.*` other than `schemas.enable` are not supported yet",
         ),
     ],
-    other_connectors: &[],
+    ..KeySet::EMPTY
 };
 
 /// How changes become events: the converters and the encoder's representation choices.

@@ -25,11 +25,7 @@ pub static TRANSFORM_KEYS: KeySet = KeySet {
         key("predicates", "", "the predicates transforms may apply under"),
     ],
     open_prefixes: &["transforms.", "predicates."],
-    not_yet: &[],
-    accepted_as_given: &[],
-    renamed: &[],
-    unsupported_below: &[],
-    other_connectors: &[],
+    ..KeySet::EMPTY
 };
 
 pub const REGEX_ROUTER: &str = "org.apache.kafka.connect.transforms.RegexRouter";

@@ -21,11 +21,7 @@ static PRODUCER_KEYS: KeySet = KeySet {
     prefix: "debezium.sink.kafka.",
     keys: &[],
     open_prefixes: &["producer."],
-    not_yet: &[],
-    accepted_as_given: &[],
-    renamed: &[],
-    unsupported_below: &[],
-    other_connectors: &[],
+    ..KeySet::EMPTY
 };
 
 static TOPIC_CREATION_KEYS: KeySet = KeySet {
@@ -39,11 +35,7 @@ static TOPIC_CREATION_KEYS: KeySet = KeySet {
     // `topic.creation.<group>.*` for each group of `topic.creation.groups`, and the default group's topic configs;
     // keys of groups not listed are reported when read.
     open_prefixes: &["topic.creation."],
-    not_yet: &[],
-    accepted_as_given: &[],
-    renamed: &[],
-    unsupported_below: &[],
-    other_connectors: &[],
+    ..KeySet::EMPTY
 };
 
 pub static SINK: SinkType = SinkType { name: "kafka", keys: &[&PRODUCER_KEYS, &TOPIC_CREATION_KEYS], read };

@@ -45,7 +45,7 @@ fn write_set(out: &mut String, set: &KeySet) {
         out.push('\n');
     }
     if !set.open_prefixes.is_empty() {
-        let _ = writeln!(out, "Any key below {}, checked when read.\n", code_list_with(set.open_prefixes, "*"));
+        let _ = writeln!(out, "Any key below {}, checked when read.\n", code_list(set.open_prefixes));
     }
     if !set.accepted_as_given.is_empty() {
         let entries: Vec<String> = set
@@ -75,13 +75,13 @@ fn write_set(out: &mut String, set: &KeySet) {
         let _ = writeln!(out, "Older names, read as their successors with a warning: {}.\n", entries.join(", "));
     }
     if !set.not_yet.is_empty() {
-        let _ = writeln!(out, "Not supported yet (an error if set): {}.\n", code_list_with(set.not_yet, ""));
+        let _ = writeln!(out, "Not supported yet (an error if set): {}.\n", code_list(set.not_yet));
     }
     if !set.other_connectors.is_empty() {
         let _ = writeln!(
             out,
             "Keys of Debezium's other connectors, meaningless for PostgreSQL: ignored with a warning: {}.\n",
-            code_list_with(set.other_connectors, "")
+            code_list(set.other_connectors)
         );
     }
 }
@@ -91,15 +91,11 @@ fn capitalised(text: &str) -> String {
     chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
 }
 
-fn code_list(items: &[&str]) -> String {
-    code_list_with(items, "")
-}
-
 /// Items as code, a trailing `.` marking a prefix shown with `*`.
-fn code_list_with(items: &[&str], suffix: &str) -> String {
+fn code_list(items: &[&str]) -> String {
     items
         .iter()
-        .map(|i| if i.ends_with('.') { format!("`{i}*`") } else { format!("`{i}{suffix}`") })
+        .map(|i| if i.ends_with('.') { format!("`{i}*`") } else { format!("`{i}`") })
         .collect::<Vec<_>>()
         .join(", ")
 }
