@@ -8,8 +8,9 @@
 //!   an idle keepalive position seen between transactions. Batches are written strictly in order, so the
 //!   acknowledged items are always a contiguous prefix of the stream;
 //! - the offset store records the last acknowledged event's position, the flush LSN and the snapshot's progress,
-//!   so a restart skips what was delivered inside a half-acknowledged transaction and resumes an interrupted
-//!   snapshot; the flush LSN is published only once the store holds it, so the slot is never confirmed past what
+//!   so a restart resumes an interrupted snapshot and skips what was delivered inside a half-acknowledged
+//!   transaction (the source sends that transaction again from its start; the loop writes only what follows the
+//!   stored position, and tells its observers of the rest, so the outbox cleaner still learns of every row); the flush LSN is published only once the store holds it, so the slot is never confirmed past what
 //!   the offsets say (`offset.flush.interval.ms` delays both alike).
 //!
 //! A batch is bounded by count and by bytes: it closes once its encoded records reach `max_batch_bytes`
@@ -192,6 +193,9 @@ pub struct Pipeline<S: Sink> {
     sink: S,
     store: Box<dyn OffsetStore>,
     offsets: Offsets,
+    /// The acknowledged position this run started from, until the source has sent past it: streamed events at or
+    /// before it were delivered by an earlier run and are not written again.
+    delivered_through: Option<Position>,
     flush_interval: Duration,
     last_save: Instant,
     dirty: bool,
@@ -228,6 +232,7 @@ impl<S: Sink> Pipeline<S> {
             encoder,
             sink,
             store,
+            delivered_through: offsets.acknowledged,
             offsets,
             flush_interval,
             last_save: Instant::now(),
@@ -346,10 +351,28 @@ impl<S: Sink> Pipeline<S> {
         absorbed
     }
 
+    /// Whether an earlier run delivered `event` (a streamed event at or before the position this run started
+    /// from). Its observers still see it: it is acknowledged, and what they follow (the outbox cleaner's rows) may
+    /// have been lost with the earlier run's memory.
+    fn already_delivered(&mut self, event: &sluice_core::ChangeEvent) -> bool {
+        let Some(through) = self.delivered_through.filter(|_| event.op != Op::Read) else { return false };
+        if event.source.position > through {
+            self.delivered_through = None;
+            return false;
+        }
+        for observer in &mut self.observers {
+            observer.event(event);
+        }
+        true
+    }
+
     fn absorb_items(&mut self, chunk: ItemChunk, batch: &mut Batch) -> Result<(), PipelineError> {
         for item in chunk {
             match item {
                 SourceItem::Event(event) => {
+                    if self.already_delivered(&event) {
+                        continue;
+                    }
                     let written = batch.records.len();
                     // An event the chain's unwrapping encoder cannot encode is an encoding failure like the
                     // encoder's own: the failure mode decides. Other transform errors stop the run.
@@ -845,5 +868,44 @@ mod tests {
         assert_eq!(saved.committed, Some(Lsn(0x40)));
         assert_eq!(saved.acknowledged, Some(Position::new(Lsn(1), 0)));
         assert_eq!(saved.tx_id, Some(1));
+    }
+
+    /// Notes the ordinal of every event it is told of, and every flush LSN.
+    #[derive(Clone, Default)]
+    struct Following(Arc<Mutex<(Vec<u64>, Vec<Lsn>)>>);
+
+    impl AcknowledgementObserver for Following {
+        fn event(&mut self, event: &ChangeEvent) {
+            self.0.lock().unwrap().0.push(event.source.position.ordinal);
+        }
+
+        fn acknowledged(&mut self, flush: Lsn) {
+            self.0.lock().unwrap().1.push(flush);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_replayed_transaction_is_written_from_past_the_stored_position_and_observers_see_all_of_it() {
+        // An earlier run acknowledged the first three events of the transaction (ordinals 0..=2) and crashed before
+        // its end; the source sends the whole transaction again.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Box::new(FileOffsetStore::new(dir.path().join("offsets.dat")));
+        let offsets = Offsets { acknowledged: Some(Position::new(Lsn(1), 2)), ..Offsets::default() };
+        let sink = Recording::default();
+        let following = Following::default();
+        let pipeline = Pipeline::new(encoder(), sink.clone(), store, offsets, Duration::ZERO)
+            .with_observer(Box::new(following.clone()));
+        let (tx, rx) = mpsc::channel(1);
+        let mut chunk: ItemChunk = (0..6).map(|i| message(i, 10)).collect();
+        chunk.push(SourceItem::Committed { end_lsn: Lsn(0x40) });
+        tx.send(chunk).await.unwrap();
+        drop(tx);
+        let (flush, published) = watch::channel(Lsn::ZERO);
+        pipeline.run(rx, flush).await.unwrap();
+        assert_eq!(*sink.0.lock().unwrap(), [3], "only what follows the stored position is written again");
+        let (events, flushes) = following.0.lock().unwrap().clone();
+        assert_eq!(events, [0, 1, 2, 3, 4, 5], "observers learn of the events delivered before the restart too");
+        assert_eq!(flushes.last(), Some(&Lsn(0x40)));
+        assert_eq!(*published.borrow(), Lsn(0x40), "the whole transaction is confirmable");
     }
 }

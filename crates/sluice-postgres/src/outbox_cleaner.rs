@@ -8,10 +8,12 @@
 //!
 //! Deletes run on an ordinary connection in bounded batches (`DELETE … WHERE id = ANY($1)` of at most
 //! `outbox.cleanup.batch.size` ids, in the id column's own type so its index is used). The pipeline hands over ids
-//! only once the flush LSN it may confirm has passed their transaction. A failed delete is logged and retried on the next round. After a crash, ids
-//! that were acknowledged but not yet deleted are not known any more: those few rows (at most what was acknowledged
-//! in the last interval) stay, and are left to a periodic `DELETE … WHERE timestamp < …` — never the other way
-//! round.
+//! only once the flush LSN it may confirm has passed their transaction. A failed delete is logged and retried on the
+//! next round. After a crash, the rows of a transaction the flush LSN had not passed come back: the source sends the
+//! whole transaction again, and the pipeline tells this feed of the events it had already delivered too. Ids of
+//! confirmed transactions whose delete had not run yet are not known any more: those few rows (at most what was
+//! confirmed in the last interval) stay, and are left to a periodic `DELETE … WHERE timestamp < …` — never the other
+//! way round.
 
 use std::time::Duration;
 

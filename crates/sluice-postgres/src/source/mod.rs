@@ -178,6 +178,6 @@ impl ChangeSource for PostgresSource {
             while acknowledged.changed().await.is_ok() {}
             return Ok(SourceOutcome::SnapshotOnly);
         }
-        stream::run(&options, prepared, resume.and_then(|o| o.acknowledged), items, acknowledged, shutdown).await
+        stream::run(&options, prepared, items, acknowledged, shutdown).await
     }
 }

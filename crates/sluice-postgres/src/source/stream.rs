@@ -8,8 +8,8 @@
 //! - **Positions.** pgoutput's Begin carries the commit LSN of the transaction, so every change gets its final
 //!   position `(commit LSN, ordinal)` as it arrives and nothing is buffered per transaction: a transaction of a
 //!   million rows flows through in chunks. The ordinal counts every change the server sends, captured or not, so it
-//!   is the same on every replay of the transaction — which is what lets a restart skip exactly the events at or
-//!   before the acknowledged position.
+//!   is the same on every replay of the transaction — which is what lets the delivery loop, after a restart, skip
+//!   exactly the events at or before the acknowledged position.
 //! - **Batching.** One socket read brings many frames; all complete frames already buffered are decoded into one
 //!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row. A chunk
 //!   closes early at its count or byte bound (`chunk`), so large values do not pile up in one.
@@ -52,14 +52,12 @@ struct Decoder<'a> {
     catalog: Catalog,
     relations: HashMap<u32, StreamRelation>,
     tx: Option<Transaction>,
-    skip_through: Option<Position>,
     chunk: ChunkBuilder,
 }
 
 pub(crate) async fn run(
     options: &SourceOptions,
     prepared: Prepared,
-    skip_through: Option<Position>,
     items: mpsc::Sender<ItemChunk>,
     mut flush: watch::Receiver<Lsn>,
     mut shutdown: watch::Receiver<bool>,
@@ -81,7 +79,6 @@ pub(crate) async fn run(
         catalog,
         relations: HashMap::new(),
         tx: None,
-        skip_through,
         chunk: ChunkBuilder::new(options.chunk_bytes),
     };
     let mut confirmed = (*flush.borrow_and_update()).max(start_lsn);
@@ -276,9 +273,6 @@ impl Decoder<'_> {
                     }
                     _ => (Position::new(m.lsn, 0), None, sluice_core::unix_micros()),
                 };
-                if self.skip_through.is_some_and(|s| position <= s) {
-                    return Ok(());
-                }
                 self.chunk.push(SourceItem::Event(ChangeEvent {
                     op: Op::Message,
                     table: None,
@@ -312,7 +306,7 @@ impl Decoder<'_> {
         let (tx_id, ts_us) = (tx.xid, tx.ts_us);
         let relation = self.relations.get(&oid).ok_or(SourceError::UnknownRelation { oid })?;
         let Some(schema) = &relation.schema else { return Ok(()) };
-        if skipped_operation || self.skip_through.is_some_and(|s| position <= s) {
+        if skipped_operation {
             return Ok(());
         }
         let project = |t: Tuple| -> Result<Tuple, SourceError> {

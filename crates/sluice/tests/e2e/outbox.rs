@@ -425,7 +425,11 @@ async fn the_cleaner_waits_for_the_flush_lsn_to_pass_a_whole_transaction() {
     let mut sluice = setup.start();
     sluice.wait_for_log("streaming started", WAIT);
     sluice.stop();
-    // One transaction of ten outbox rows, delivered in writes of three; abort after two writes.
+    // One transaction of ten outbox rows, delivered in writes of at most three; abort after two writes. Whether
+    // the first write was acknowledged (and its position stored) before the crash depends on how the source's reads
+    // chunked the transaction; either way the restart must end with every row deleted. The pipeline's unit test
+    // `a_replayed_transaction_is_written_from_past_the_stored_position_and_observers_see_all_of_it` covers the
+    // stored-position case deterministically.
     let rows: Vec<String> = (1..=10)
         .map(|n| format!("('00000000-0000-0000-0000-{n:012}', 'Order', 'order-{n}', 'OrderPlaced', '{{}}')"))
         .collect();
@@ -436,7 +440,7 @@ async fn the_cleaner_waits_for_the_flush_lsn_to_pass_a_whole_transaction() {
     let mut crashing = setup.start_with_env(&[("SLUICE_TEST_MAX_BATCH", "3"), ("SLUICE_TEST_CRASH_AFTER_WRITES", "2")]);
     assert_ne!(crashing.wait_exit(WAIT), 0);
     let (in_table, delivered) = table_and_delivered(&setup).await;
-    assert_eq!(delivered.len(), 6, "two writes of three");
+    assert!((2..=6).contains(&delivered.len()), "two writes of at most three: {}", delivered.len());
     assert_eq!(in_table.len(), 10, "rows delivered, but of a transaction not wholly delivered, are kept");
 
     let sluice = setup.start();
