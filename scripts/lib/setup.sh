@@ -53,6 +53,21 @@ ensure_nisshi() {
   export SLUICE_TEST_NISSHI=$bin
 }
 
+# The Python clients the tests drive Sluice with, as users would: schemathesis, which holds `sluice connect` to
+# Kafka's published REST specification. Kept in a virtual environment of their own, made once and reused.
+SCHEMATHESIS_VERSION=4.32.5
+ensure_python_tools() {
+  ensure_packages "python3:python3"
+  python3 -c 'import venv, ensurepip' 2>/dev/null || ensure_packages "/nonexistent-venv:python3-venv"
+  local venv="${SLUICE_TEST_VENV:-$HOME/.cache/sluice/test-venv}"
+  if ! "$venv/bin/python" -c "import schemathesis, sys; sys.exit(schemathesis.__version__ != '$SCHEMATHESIS_VERSION')" 2>/dev/null; then
+    echo "==> installing the test clients (schemathesis $SCHEMATHESIS_VERSION) into $venv" >&2
+    python3 -m venv "$venv" >&2
+    "$venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION" >&2
+  fi
+  export SLUICE_TEST_PYTHON=$venv/bin/python
+}
+
 # Starts a throwaway cluster owned by this shell; prints its port. The cluster disappears when this shell exits.
 start_throwaway_pg() {
   local dir

@@ -581,9 +581,11 @@ async fn root() -> Json<Value> {
 }
 
 /// `GET /connector-plugins`, with Kafka Connect's `connectorsOnly` (default `true`).
-async fn plugins(uri: axum::http::Uri) -> Json<Value> {
-    let all = uri.query().is_some_and(|q| q.split('&').any(|pair| pair.eq_ignore_ascii_case("connectorsOnly=false")));
-    Json(plugins::list(!all))
+async fn plugins(uri: axum::http::Uri) -> Response {
+    match query_flag(&uri, "connectorsOnly", true) {
+        Ok(connectors_only) => Json(plugins::list(connectors_only)).into_response(),
+        Err(refused) => refused,
+    }
 }
 
 /// `GET /connector-plugins/{plugin}/config`: the connector's configuration definitions. Only the connector has
@@ -964,17 +966,38 @@ async fn stop(State(worker): State<Shared>, Path(name): Path<String>) -> Respons
 /// form) `202` and the status, as Kafka Connect answers that form.
 async fn restart(State(worker): State<Shared>, Path(name): Path<String>, uri: axum::http::Uri) -> Response {
     let Some(c) = worker.get(&name) else { return not_found(&name) };
+    let with_status = match (query_flag(&uri, "includeTasks", false), query_flag(&uri, "onlyFailed", false)) {
+        (Ok(tasks), Ok(failed)) => tasks || failed,
+        (Err(refused), _) | (_, Err(refused)) => return refused,
+    };
     c.update(|d| d.generation += 1);
-    let flag = |f: &str| query_flag(&uri, f);
-    if flag("includeTasks") || flag("onlyFailed") {
+    if with_status {
         return (StatusCode::ACCEPTED, Json(status_of(&worker, &name, &c))).into_response();
     }
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Whether the query string sets `name=true`.
-fn query_flag(uri: &axum::http::Uri, name: &str) -> bool {
-    uri.query().is_some_and(|q| q.split('&').any(|pair| pair.eq_ignore_ascii_case(&format!("{name}=true"))))
+/// A boolean query parameter: `default` when absent, `true` or `false` in any case, the last one given when repeated.
+/// Anything else is a 400 (Kafka Connect's Jersey reads it as `false`; a typo that silently means "no" is worse).
+fn query_flag(uri: &axum::http::Uri, name: &str, default: bool) -> Result<bool, Response> {
+    let mut flag = default;
+    for pair in uri.query().unwrap_or("").split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        if key != name {
+            continue;
+        }
+        flag = match value.to_ascii_lowercase().as_str() {
+            "true" => true,
+            "false" => false,
+            _ => {
+                return Err(error(
+                    StatusCode::BAD_REQUEST,
+                    format!("The query parameter {name} must be true or false."),
+                ))
+            }
+        };
+    }
+    Ok(flag)
 }
 
 async fn delete(State(worker): State<Shared>, Path(name): Path<String>) -> Response {

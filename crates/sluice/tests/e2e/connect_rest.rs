@@ -1,10 +1,50 @@
-//! `sluice connect` answers as Kafka Connect's REST API does where tools and tutorials rely on it: the trailing
-//! slash of Debezium's own tutorial, `initial_state`, the `Location` of a created connector, and a `name` that must
-//! match the URL.
+//! `sluice connect` answers as Kafka Connect's REST API does: held to Kafka's published specification by
+//! schemathesis (tests/contract), and where tools and tutorials rely on more than the specification says: the
+//! trailing slash of Debezium's own tutorial, `initial_state`, the `Location` of a created connector, and a `name`
+//! that must match the URL.
 
 use serde_json::{json, Value};
 
 use super::support::{connector, http, http_raw, wait_for_status, Setup, Worker};
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_operation_of_kafka_connects_published_rest_specification_answers_as_it_says() {
+    let python = std::env::var("SLUICE_TEST_PYTHON")
+        .expect("SLUICE_TEST_PYTHON names the Python that has schemathesis; scripts/test installs it and sets it");
+    let setup = Setup::new("rest_contract").await;
+    let worker = Worker::start(&setup, "");
+    for name in ["orders", "doomed"] {
+        let (code, body) = worker.put(name, &connector(&setup, &format!("rest_contract_{name}")));
+        assert_eq!(code, 201, "{body}");
+    }
+    let workdir = setup.dir.path().join("contract");
+    std::fs::create_dir_all(&workdir).unwrap();
+    let run = std::process::Command::new(python)
+        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/contract/connect_rest.py"))
+        .arg(format!("http://{}", worker.addr))
+        .arg(&workdir)
+        .args(["--connector", "orders", "--doomed", "doomed"])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{report}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(report.contains("29 operations exercised"), "{report}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_boolean_query_parameter_that_is_neither_true_nor_false_is_refused() {
+    let setup = Setup::new("rest_flags").await;
+    let worker = Worker::start(&setup, "");
+    assert_eq!(worker.put("flags", &connector(&setup, "rest_flags_slot")).0, 201);
+    let (code, body) = http(&worker.addr, "GET", "/connector-plugins?connectorsOnly=null", None);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("connectorsOnly must be true or false"), "{body}");
+    let (code, all) = http(&worker.addr, "GET", "/connector-plugins?connectorsOnly=FALSE", None);
+    assert!(code == 200 && all.contains("ExtractNewRecordState"), "any case: {all}");
+    let (code, body) = http(&worker.addr, "POST", "/connectors/flags/restart?includeTasks=yes", None);
+    assert_eq!(code, 400, "{body}");
+    assert_eq!(http(&worker.addr, "POST", "/connectors/flags/restart?onlyFailed=true", None).0, 202);
+}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_post_to_connectors_with_a_trailing_slash_creates_the_connector_with_its_location() {
