@@ -584,7 +584,7 @@ async fn root() -> Json<Value> {
 async fn plugins(uri: axum::http::Uri) -> Response {
     match query_flag(&uri, "connectorsOnly", true) {
         Ok(connectors_only) => Json(plugins::list(connectors_only)).into_response(),
-        Err(refused) => refused,
+        Err(refused) => *refused,
     }
 }
 
@@ -968,7 +968,7 @@ async fn restart(State(worker): State<Shared>, Path(name): Path<String>, uri: ax
     let Some(c) = worker.get(&name) else { return not_found(&name) };
     let with_status = match (query_flag(&uri, "includeTasks", false), query_flag(&uri, "onlyFailed", false)) {
         (Ok(tasks), Ok(failed)) => tasks || failed,
-        (Err(refused), _) | (_, Err(refused)) => return refused,
+        (Err(refused), _) | (_, Err(refused)) => return *refused,
     };
     c.update(|d| d.generation += 1);
     if with_status {
@@ -979,7 +979,7 @@ async fn restart(State(worker): State<Shared>, Path(name): Path<String>, uri: ax
 
 /// A boolean query parameter: `default` when absent, `true` or `false` in any case, the last one given when repeated.
 /// Anything else is a 400 (Kafka Connect's Jersey reads it as `false`; a typo that silently means "no" is worse).
-fn query_flag(uri: &axum::http::Uri, name: &str, default: bool) -> Result<bool, Response> {
+fn query_flag(uri: &axum::http::Uri, name: &str, default: bool) -> Result<bool, Box<Response>> {
     let mut flag = default;
     for pair in uri.query().unwrap_or("").split('&') {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
