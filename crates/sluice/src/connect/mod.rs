@@ -990,10 +990,8 @@ fn query_flag(uri: &axum::http::Uri, name: &str, default: bool) -> Result<bool, 
             "true" => true,
             "false" => false,
             _ => {
-                return Err(error(
-                    StatusCode::BAD_REQUEST,
-                    format!("The query parameter {name} must be true or false."),
-                ))
+                let message = format!("The query parameter {name} must be true or false.");
+                return Err(Box::new(error(StatusCode::BAD_REQUEST, message)));
             }
         };
     }
