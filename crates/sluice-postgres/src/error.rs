@@ -68,6 +68,14 @@ pub enum PgError {
     Closed,
     #[error("{}", describe(.0))]
     Sql(#[from] tokio_postgres::Error),
+    /// A statement of `database.initial.statements` failed; it is named by its place, not shown (it may hold a
+    /// secret).
+    #[error("statement {number} of database.initial.statements failed: {}", describe(source))]
+    InitialStatement {
+        number: usize,
+        #[source]
+        source: tokio_postgres::Error,
+    },
 }
 
 /// Whether a SQLSTATE means the server went away or is not ready yet: 57P01 admin_shutdown, 57P02
@@ -100,6 +108,7 @@ impl PgError {
                         || std::error::Error::source(e).is_some_and(|s| s.downcast_ref::<std::io::Error>().is_some())
                 }
             },
+            PgError::InitialStatement { source, .. } => source.code().is_none() && source.is_closed(),
             PgError::Tls(_) | PgError::Auth { .. } | PgError::Protocol(_) => false,
         }
     }

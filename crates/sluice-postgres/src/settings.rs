@@ -17,8 +17,8 @@ use sluice_core::{PipelineStatus, TableId};
 use crate::outbox_cleaner::OutboxCleanup;
 use crate::replication::{ConnectOptions, ReceiveBuffer};
 use crate::source::{
-    CaptureFilter, HeartbeatActions, LostSlotPolicy, PublicationMode, SkippedOperations, SlotGuardOptions,
-    SnapshotMode, SourceOptions,
+    CaptureFilter, HeartbeatActions, LostSlotPolicy, MessagePrefixes, PublicationMode, SkippedOperations,
+    SlotGuardOptions, SnapshotMode, SnapshotSelection, SourceOptions,
 };
 use crate::tls::SslMode;
 
@@ -56,6 +56,29 @@ pub static KEYS: KeySet = KeySet {
         key("column.exclude.list", "", "regexes of schema.table.column to leave out"),
         key("snapshot.mode", "initial", "initial, always, initial_only, no_data, when_needed"),
         key("snapshot.max.threads", "1", "tables read in parallel during a snapshot"),
+        key(
+            "snapshot.include.collection.list",
+            "",
+            "regexes of schema.table to snapshot, of the captured tables; unset: all of them",
+        ),
+        key(
+            "snapshot.select.statement.overrides",
+            "",
+            "schema.table list whose snapshot reads `snapshot.select.statement.overrides.<schema>.<table>`'s SELECT",
+        ),
+        key(
+            "snapshot.fetch.size",
+            "",
+            "accepted; the snapshot streams with COPY, whose rows are never fetched in pages",
+        ),
+        key(
+            "database.initial.statements",
+            "",
+            "SQL run on every non-replication connection; `;` separates, `;;` is a `;`",
+        ),
+        key("message.prefix.include.list", "", "regexes of logical decoding message prefixes to emit"),
+        key("message.prefix.exclude.list", "", "regexes of logical decoding message prefixes to leave out"),
+        key("slot.drop.on.stop", "false", "drop the replication slot when Sluice stops gracefully (tests, trials)"),
         key("skipped.operations", "t", "comma list of c, u, d, t to drop, or none"),
         key("status.update.interval.ms", "10000", "how often the confirmed position is sent at the latest"),
         key("slot.max.retries", "6", "retries of a start while another connection holds the slot"),
@@ -77,10 +100,7 @@ pub static KEYS: KeySet = KeySet {
         "heartbeat.",
         "signal.",
         "incremental.snapshot.",
-        "snapshot.select.statement.overrides",
-        "snapshot.fetch.size",
         "snapshot.lock.timeout.ms",
-        "snapshot.include.collection.list",
         "snapshot.delay.ms",
         "snapshot.locking.mode",
         "snapshot.isolation.mode",
@@ -94,20 +114,16 @@ pub static KEYS: KeySet = KeySet {
         "max.batch.size",
         "max.queue.size",
         "poll.interval.ms",
-        "database.initial.statements",
         "database.tcpKeepAlive",
         "database.sslcert",
         "database.sslkey",
         "database.sslpassword",
         "database.sslfactory",
         "slot.stream.params",
-        "slot.drop.on.stop",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
         "include.schema.comments",
-        "message.prefix.include.list",
-        "message.prefix.exclude.list",
         "column.mask.",
         "column.truncate.",
         "column.propagate.source.type",
@@ -154,7 +170,6 @@ pub static KEYS: KeySet = KeySet {
         ("include.schema.changes", &["true", "false"]),
         ("include.schema.comments", &["false"]),
         ("provide.transaction.metadata", &["false"]),
-        ("slot.drop.on.stop", &["false"]),
         ("poll.interval.ms", &["*"]),
         ("max.batch.size", &["2048"]),
         ("max.queue.size", &["8192"]),
@@ -194,8 +209,12 @@ pub static KEYS: KeySet = KeySet {
         "gtid.source.excludes",
         "binlog.buffer.size",
     ],
+    open_prefixes: &[OVERRIDE_PREFIX],
     ..KeySet::EMPTY
 };
+
+/// `snapshot.select.statement.overrides.<schema>.<table>`, after `debezium.source.`.
+const OVERRIDE_PREFIX: &str = "snapshot.select.statement.overrides.";
 
 /// Debezium's include/exclude lists, as anchored regular expressions.
 #[derive(Clone, Debug, Default)]
@@ -324,6 +343,11 @@ pub struct PostgresSettings {
     pub heartbeat: HeartbeatConfig,
     /// `outbox.cleanup.*`: delete delivered outbox rows (off unless `outbox.cleanup.table` is set).
     pub outbox_cleanup: Option<OutboxCleanup>,
+    pub snapshot_selection: SnapshotSelection,
+    /// `database.initial.statements`, split.
+    pub initial_statements: Vec<String>,
+    pub message_prefixes: MessagePrefixes,
+    pub slot_drop_on_stop: bool,
 }
 
 impl PostgresSettings {
@@ -339,6 +363,7 @@ impl PostgresSettings {
             sslrootcert: self.sslrootcert.clone(),
             application_name: format!("sluice {}", self.topic_prefix),
             receive_buffer: self.receive_buffer,
+            initial_statements: self.initial_statements.clone(),
         }
     }
 
@@ -358,6 +383,9 @@ impl PostgresSettings {
             slot_guard: self.slot_guard.clone(),
             status: status.clone(),
             chunk_bytes,
+            snapshot_selection: self.snapshot_selection.clone(),
+            message_prefixes: self.message_prefixes.clone(),
+            slot_drop_on_stop: self.slot_drop_on_stop,
         }
     }
 }
@@ -476,7 +504,79 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
                 ),
             }
         },
+        snapshot_selection: snapshot_selection(s),
+        initial_statements: initial_statements(s.get(&k("database.initial.statements")).unwrap_or("")),
+        message_prefixes: {
+            let include = s.regex_list(&k("message.prefix.include.list"));
+            let exclude = s.regex_list(&k("message.prefix.exclude.list"));
+            if include.is_some() && exclude.is_some() {
+                s.problem(format!(
+                    "`{SOURCE}message.prefix.include.list` and `{SOURCE}message.prefix.exclude.list` cannot both be set (as in Debezium): keep one"
+                ));
+            }
+            MessagePrefixes { include, exclude: exclude.unwrap_or_default() }
+        },
+        slot_drop_on_stop: {
+            let drop = s.boolean(&k("slot.drop.on.stop"), false);
+            if drop {
+                s.warn(format!(
+                    "`{SOURCE}slot.drop.on.stop` = true: the replication slot is dropped whenever Sluice stops, and the \
+                     changes made while it is stopped are not kept for it; the next start then finds no slot and acts \
+                     as after a lost one (a new snapshot under snapshot.mode=always or when_needed, or \
+                     slot.lost.policy=recreate; otherwise it stops and says so). Meant for tests and trials"
+                ));
+            }
+            drop
+        },
     }
+}
+
+/// `database.initial.statements`: Debezium's syntax, statements separated by `;`, with `;;` for a `;` inside one.
+fn initial_statements(value: &str) -> Vec<String> {
+    let mut statements = Vec::new();
+    let mut current = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            ';' if chars.peek() == Some(&';') => {
+                chars.next();
+                current.push(';');
+            }
+            ';' => statements.push(std::mem::take(&mut current)),
+            c => current.push(c),
+        }
+    }
+    statements.push(current);
+    statements.into_iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect()
+}
+
+/// `snapshot.include.collection.list` and `snapshot.select.statement.overrides` with its per-table keys.
+fn snapshot_selection(s: &mut Settings) -> SnapshotSelection {
+    let tables = s.regex_list(&k("snapshot.include.collection.list"));
+    let listed_key = k("snapshot.select.statement.overrides");
+    let listed = s.list(&listed_key);
+    let mut overrides = std::collections::HashMap::new();
+    for name in &listed {
+        let Some((schema, table)) = name.split_once('.').filter(|(a, b)| !a.is_empty() && !b.is_empty()) else {
+            s.problem(format!("`{listed_key}`: `{name}` is not `schema.table`"));
+            continue;
+        };
+        let key = k(&format!("{OVERRIDE_PREFIX}{name}"));
+        let select = s.get(&key).map(|v| v.trim().trim_end_matches(';').trim_end().to_string());
+        match select.filter(|v| !v.is_empty()) {
+            Some(select) => {
+                overrides.insert(TableId::new(schema, table), select);
+            }
+            None => s.problem(format!("`{listed_key}` lists `{name}`, but `{key}` (its SELECT) is not set")),
+        }
+    }
+    for (name, _) in s.below(&k(OVERRIDE_PREFIX)) {
+        let key = k(&format!("{OVERRIDE_PREFIX}{name}"));
+        if !listed.contains(&name) {
+            s.warn(format!("`{key}` has no effect: `{listed_key}` does not list `{name}` (as in Debezium)"));
+        }
+    }
+    SnapshotSelection { tables, overrides }
 }
 
 /// `slot.name`, checked against PostgreSQL's rule for slot names, so that `sluice check` catches what

@@ -21,6 +21,7 @@ fn options(db: &TestDb, user: &str, password: Option<&str>, sslmode: SslMode) ->
         sslrootcert: None,
         application_name: "sluice-test".into(),
         receive_buffer: ReceiveBuffer::default(),
+        initial_statements: Vec::new(),
     }
 }
 

@@ -60,6 +60,9 @@ pub struct ConnectOptions {
     pub application_name: String,
     /// The replication socket's receive buffer.
     pub receive_buffer: ReceiveBuffer,
+    /// `database.initial.statements`: run, in order, on every connection but the replication one (as Debezium runs
+    /// them on its JDBC connections, never on the one that reads the log).
+    pub initial_statements: Vec<String>,
 }
 
 impl ConnectOptions {
@@ -676,7 +679,11 @@ pub async fn connect_sql(opts: &ConnectOptions) -> Result<tokio_postgres::Client
         config.ssl_mode(tokio_postgres::config::SslMode::Disable);
         spawn_connection(config.connect(tokio_postgres::NoTls).await)
     };
-    connected.map_err(|e| connect_error(e, opts))
+    let client = connected.map_err(|e| connect_error(e, opts))?;
+    for (i, statement) in opts.initial_statements.iter().enumerate() {
+        client.batch_execute(statement).await.map_err(|source| PgError::InitialStatement { number: i + 1, source })?;
+    }
+    Ok(client)
 }
 
 fn spawn_connection<S, T>(

@@ -17,6 +17,7 @@ pub(crate) mod setup;
 mod snapshot;
 mod stream;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,6 +46,39 @@ pub struct SkippedOperations {
     pub truncate: bool,
 }
 
+/// Which captured tables a snapshot reads, and with what (`snapshot.include.collection.list`,
+/// `snapshot.select.statement.overrides`). Streaming is not affected: every captured table's changes flow.
+#[derive(Clone, Debug, Default)]
+pub struct SnapshotSelection {
+    /// Anchored regexes of `schema.table`; `None`: every captured table.
+    pub tables: Option<Vec<regex::Regex>>,
+    /// A table's own SELECT, read in place of the whole table. Its result must have the captured columns by name;
+    /// the snapshot reads exactly those from it.
+    pub overrides: HashMap<TableId, String>,
+}
+
+impl SnapshotSelection {
+    pub fn includes(&self, table: &TableId) -> bool {
+        let name = table.to_string();
+        self.tables.as_ref().is_none_or(|list| list.iter().any(|r| r.is_match(&name)))
+    }
+}
+
+/// `message.prefix.include.list` / `message.prefix.exclude.list`: which logical decoding messages become events.
+#[derive(Clone, Debug, Default)]
+pub struct MessagePrefixes {
+    /// Anchored regexes; `None`: every prefix.
+    pub include: Option<Vec<regex::Regex>>,
+    pub exclude: Vec<regex::Regex>,
+}
+
+impl MessagePrefixes {
+    pub fn emits(&self, prefix: &str) -> bool {
+        self.include.as_ref().is_none_or(|list| list.iter().any(|r| r.is_match(prefix)))
+            && !self.exclude.iter().any(|r| r.is_match(prefix))
+    }
+}
+
 /// Everything the source needs to know.
 #[derive(Clone)]
 pub struct SourceOptions {
@@ -66,6 +100,10 @@ pub struct SourceOptions {
     /// A chunk closes once the messages or COPY data its items were decoded from reach this many bytes (at least
     /// one item, however large); `usize::MAX` for no byte limit. Split among the snapshot's readers.
     pub chunk_bytes: usize,
+    pub snapshot_selection: SnapshotSelection,
+    pub message_prefixes: MessagePrefixes,
+    /// `slot.drop.on.stop`: drop the slot after a graceful stop.
+    pub slot_drop_on_stop: bool,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.
@@ -178,6 +216,10 @@ impl ChangeSource for PostgresSource {
             while acknowledged.changed().await.is_ok() {}
             return Ok(SourceOutcome::SnapshotOnly);
         }
-        stream::run(&options, prepared, items, acknowledged, shutdown).await
+        let outcome = stream::run(&options, prepared, items, acknowledged, shutdown).await?;
+        if outcome == SourceOutcome::Stopped && options.slot_drop_on_stop {
+            setup::drop_slot_after_stop(&options).await;
+        }
+        Ok(outcome)
     }
 }

@@ -131,7 +131,19 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
         None => None,
         Some(plan) => {
             let (to_read, progress_tables, done) = match plan {
-                Plan::All => (tables.clone(), tables.iter().map(|t| t.id.clone()).collect(), Vec::new()),
+                Plan::All => {
+                    let chosen: Vec<CatalogTable> =
+                        tables.iter().filter(|t| options.snapshot_selection.includes(&t.id)).cloned().collect();
+                    if chosen.len() < tables.len() {
+                        tracing::info!(
+                            captured = tables.len(),
+                            snapshot = chosen.len(),
+                            "snapshot.include.collection.list: the snapshot reads some of the captured tables"
+                        );
+                    }
+                    let ids = chosen.iter().map(|t| t.id.clone()).collect();
+                    (chosen, ids, Vec::new())
+                }
                 Plan::Resume(progress) => {
                     let todo: Vec<CatalogTable> =
                         tables.iter().filter(|t| !progress.tables_done.contains(&t.id)).cloned().collect();
@@ -165,6 +177,44 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
         }
     };
     Ok(Prepared { repl, catalog, start_lsn, snapshot })
+}
+
+/// `slot.drop.on.stop`: drops the slot once the stream has stopped. The walsender lets go of the slot a moment
+/// after the replication connection closes, so an active slot is asked again for a few seconds. A failure is a
+/// warning: the slot stays, as it would without the key.
+pub(crate) async fn drop_slot_after_stop(options: &SourceOptions) {
+    const ATTEMPTS: u32 = 50;
+    const PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+    let slot = &options.slot_name;
+    let client = match connect_sql(&options.connect).await {
+        Ok(client) => client,
+        Err(e) => {
+            tracing::warn!(%slot, error = %e, "slot.drop.on.stop: cannot connect to drop the slot; it stays");
+            return;
+        }
+    };
+    for attempt in 1..=ATTEMPTS {
+        let dropped = client
+            .execute(
+                "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1",
+                &[slot],
+            )
+            .await;
+        match dropped {
+            Ok(_) => {
+                tracing::info!(%slot, "slot.drop.on.stop: dropped the replication slot");
+                return;
+            }
+            // 55006 object_in_use: the walsender has not let go yet.
+            Err(e) if e.code().is_some_and(|c| c.code() == "55006") && attempt < ATTEMPTS => {
+                tokio::time::sleep(PAUSE).await;
+            }
+            Err(e) => {
+                tracing::warn!(%slot, error = %crate::error::describe(&e), "slot.drop.on.stop: cannot drop the slot; it stays");
+                return;
+            }
+        }
+    }
 }
 
 /// The name of the temporary slot that exports a later snapshot: the slot's name and the process, cut to fit

@@ -45,6 +45,8 @@ struct Shared {
     tables_left: AtomicUsize,
     /// The byte bound of each reader's chunks: the readers fill chunks side by side, so they share one chunk's.
     chunk_bytes: usize,
+    /// `snapshot.select.statement.overrides`: the tables read through the operator's SELECT.
+    overrides: std::collections::HashMap<sluice_core::TableId, String>,
 }
 
 /// Takes the planned snapshot, if any. Returns the prepared state for streaming, or `None` when the pipeline
@@ -79,6 +81,7 @@ pub(crate) async fn run_if_planned(
         next_ordinal: AtomicU64::new(0),
         first_sent: AtomicBool::new(false),
         chunk_bytes: options.chunk_bytes / options.snapshot_max_threads.max(1),
+        overrides: options.snapshot_selection.overrides.clone(),
     });
     let started = Instant::now();
     let readers = clients.into_iter().map(|client| reader(client, &options.status, shared.clone(), items.clone()));
@@ -146,9 +149,26 @@ async fn read_table(
     items: &mpsc::Sender<ItemChunk>,
     status: &sluice_core::PipelineStatus,
 ) -> Result<bool, SourceError> {
-    let snapshot_error = |message: String| SourceError::Snapshot { table: table.id.clone(), message };
+    let overridden = shared.overrides.contains_key(&table.id);
+    let snapshot_error = |message: String| SourceError::Snapshot {
+        table: table.id.clone(),
+        message: match overridden {
+            true => format!(
+                "{message} (it is read with snapshot.select.statement.overrides.{}, whose SELECT must return the \
+                 captured columns by name)",
+                table.id
+            ),
+            false => message,
+        },
+    };
     let columns = schema.columns.iter().map(|c| quote_ident(&c.name)).collect::<Vec<_>>().join(", ");
-    let sql = format!("COPY (SELECT {columns} FROM {}) TO STDOUT", quote_table(&table.id));
+    let source = match shared.overrides.get(&table.id) {
+        // The operator's SELECT, read by column name: it may filter, order or join, as long as the captured
+        // columns come out of it.
+        Some(select) => format!("({select}) AS snapshot_select_override"),
+        None => quote_table(&table.id),
+    };
+    let sql = format!("COPY (SELECT {columns} FROM {source}) TO STDOUT");
     let estimate: f32 = client
         .query_one("SELECT reltuples FROM pg_class WHERE oid = $1", &[&table.oid])
         .await
@@ -157,8 +177,8 @@ async fn read_table(
     let table_name = table.id.to_string();
     status.table_started(&table_name, estimate.max(0.0) as u64);
     tracing::info!(table = %table.id, estimated_rows = estimate.max(0.0) as u64, "snapshot of table starting");
-    let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(e.to_string()))?;
-    let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(e.to_string())));
+    let stream = client.copy_out(sql.as_str()).await.map_err(|e| snapshot_error(crate::error::describe(&e)))?;
+    let mut stream = std::pin::pin!(stream.map_err(|e| snapshot_error(crate::error::describe(&e))));
     let mut parser = CopyTextParser::new(schema.columns.len());
     let mut chunk = ChunkBuilder::new(shared.chunk_bytes);
     let mut held: Option<Tuple> = None;

@@ -273,6 +273,10 @@ impl Decoder<'_> {
                     }
                     _ => (Position::new(m.lsn, 0), None, sluice_core::unix_micros()),
                 };
+                // After the ordinal is taken, so the positions of later changes do not depend on this filter.
+                if !self.options.message_prefixes.emits(&m.prefix) {
+                    return Ok(());
+                }
                 self.chunk.push(SourceItem::Event(ChangeEvent {
                     op: Op::Message,
                     table: None,

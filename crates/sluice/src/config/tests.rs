@@ -451,8 +451,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
     for key in [
         "heartbeat.topics.prefix",
         "incremental.snapshot.chunk.size",
-        "snapshot.select.statement.overrides",
-        "snapshot.fetch.size",
         "snapshot.lock.timeout.ms",
         "message.key.columns",
         "converters",
@@ -462,13 +460,10 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "field.name.adjustment.mode",
         "max.batch.size",
         "max.queue.size",
-        "database.initial.statements",
         "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
-        "message.prefix.include.list",
-        "message.prefix.exclude.list",
         "column.mask.with.12.chars",
         "column.truncate.to.20.chars",
         "column.propagate.source.type",
@@ -961,7 +956,7 @@ fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_s
     ] {
         ok(&format!("debezium.source.{accepted}\n"));
     }
-    for refused in ["include.schema.comments=true", "provide.transaction.metadata=true", "slot.drop.on.stop=true"] {
+    for refused in ["include.schema.comments=true", "provide.transaction.metadata=true"] {
         let p = one_problem(&format!("debezium.source.{refused}\n"));
         assert!(p.contains("does not support yet"), "{refused}: {p}");
     }

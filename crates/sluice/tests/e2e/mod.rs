@@ -13,6 +13,7 @@ mod observe;
 mod outbox;
 mod pipeline;
 mod poison;
+mod source_options;
 mod transforms;
 mod types;
 mod unwrap;

@@ -1,0 +1,156 @@
+//! Debezium's source keys that shape what is read and how Sluice uses its connections: which tables the snapshot
+//! reads and with what SELECT, session statements, which logical decoding messages become events, and a slot that
+//! goes when Sluice stops. Expectations follow Debezium's PostgreSQL connector documentation for each key.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use super::support::{Setup, WAIT};
+
+fn ids_of(records: &[Value], topic: &str, op: &str) -> BTreeSet<i64> {
+    records
+        .iter()
+        .filter(|r| r["topic"] == topic && r["value"]["op"] == op)
+        .filter_map(|r| r["value"]["after"]["id"].as_i64())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_snapshot_reads_only_the_listed_tables_and_an_overridden_table_through_its_select() {
+    let mut setup = Setup::new("snapshot_select").await;
+    setup.db.psql(
+        "CREATE TABLE a (id int PRIMARY KEY, v text);
+         CREATE TABLE b (id int PRIMARY KEY, status text NOT NULL);
+         CREATE TABLE c (id int PRIMARY KEY);
+         INSERT INTO a VALUES (1, 'x'), (2, 'y');
+         INSERT INTO b VALUES (1, 'open'), (2, 'archived'), (3, 'open');
+         INSERT INTO c VALUES (1);",
+    );
+    setup
+        .set("debezium.source.snapshot.include.collection.list", "public\\.a,public\\.b")
+        .set("debezium.source.snapshot.select.statement.overrides", "public.b")
+        .set(
+            "debezium.source.snapshot.select.statement.overrides.public.b",
+            "SELECT * FROM public.b WHERE status <> 'archived' ORDER BY id DESC;",
+        );
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO c VALUES (2)");
+    let records = setup.wait_for_records("c's streamed insert", WAIT, |r| {
+        r.iter().any(|r| r["topic"] == "test.public.c" && r["value"]["op"] == "c")
+    });
+    sluice.stop();
+    assert_eq!(ids_of(&records, "test.public.a", "r"), BTreeSet::from([1, 2]), "a listed table is read whole");
+    assert_eq!(ids_of(&records, "test.public.b", "r"), BTreeSet::from([1, 3]), "b is read through its SELECT");
+    let b: Vec<&Value> = records.iter().filter(|r| r["topic"] == "test.public.b").collect();
+    assert_eq!(b[0]["value"]["after"], json!({"id": 3, "status": "open"}), "in the SELECT's order, every column");
+    assert!(ids_of(&records, "test.public.c", "r").is_empty(), "c is not in the snapshot list: {records:?}");
+    assert_eq!(ids_of(&records, "test.public.c", "c"), BTreeSet::from([2]), "but its changes are captured");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_select_override_that_lacks_a_captured_column_stops_the_snapshot_naming_its_key() {
+    let mut setup = Setup::new("snapshot_select_bad").await;
+    setup.db.psql("CREATE TABLE b (id int PRIMARY KEY, status text); INSERT INTO b VALUES (1, 'open');");
+    setup
+        .set("debezium.source.snapshot.select.statement.overrides", "public.b")
+        .set("debezium.source.snapshot.select.statement.overrides.public.b", "SELECT id FROM public.b");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("snapshot.select.statement.overrides.public.b"), "{log}");
+    assert!(log.contains("status"), "the missing column is named: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_listed_override_without_its_select_is_a_configuration_error() {
+    let mut setup = Setup::new("snapshot_select_missing").await;
+    setup.set("debezium.source.snapshot.select.statement.overrides", "public.b");
+    let (code, output) = setup.check();
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("debezium.source.snapshot.select.statement.overrides.public.b"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn database_initial_statements_run_on_sluices_sql_connections_with_double_semicolons_kept() {
+    let mut setup = Setup::new("initial_statements").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    setup.set(
+        "debezium.source.database.initial.statements",
+        "SET application_name = 'sluice;;initial'; SET statement_timeout = 0",
+    );
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    // The slot guard keeps its connection open while Sluice runs.
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let named = setup.db.psql("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'sluice;initial'");
+        if named.trim() != "0" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no connection ran the statements");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let replication = setup.db.psql(
+        "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'walsender' AND application_name = 'sluice;initial'",
+    );
+    assert_eq!(replication.trim(), "0", "not on the replication connection, as in Debezium");
+    sluice.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_failing_initial_statement_stops_sluice_naming_its_place() {
+    let mut setup = Setup::new("initial_statements_bad").await;
+    setup.set("debezium.source.database.initial.statements", "SET statement_timeout = 0;SET no_such_setting = 1");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("statement 2 of database.initial.statements failed"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_messages_whose_prefix_the_include_list_matches_become_events() {
+    let mut setup = Setup::new("message_prefixes").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    setup.set("debezium.source.message.prefix.include.list", "audit\\..*");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql(
+        "SELECT pg_logical_emit_message(true, 'audit.login', 'kept');
+         SELECT pg_logical_emit_message(true, 'metrics', 'left out');
+         SELECT pg_logical_emit_message(false, 'audit', 'left out: anchored');
+         INSERT INTO t VALUES (1);",
+    );
+    let records = setup
+        .wait_for_records("the insert after the messages", WAIT, |r| r.iter().any(|r| r["topic"] == "test.public.t"));
+    sluice.stop();
+    let prefixes: Vec<&Value> =
+        records.iter().filter(|r| r["topic"] == "test.message").map(|r| &r["value"]["message"]["prefix"]).collect();
+    assert_eq!(prefixes, [&json!("audit.login")]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn message_prefix_include_and_exclude_lists_cannot_both_be_set() {
+    let mut setup = Setup::new("message_prefixes_both").await;
+    setup
+        .set("debezium.source.message.prefix.include.list", "a")
+        .set("debezium.source.message.prefix.exclude.list", "b");
+    let (code, output) = setup.check();
+    assert_eq!(code, 2, "{output}");
+    assert!(output.contains("cannot both be set"), "{output}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slot_drop_on_stop_drops_the_slot_after_a_graceful_stop_and_says_what_it_costs() {
+    let mut setup = Setup::new("slot_drop").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    setup.set("debezium.source.slot.drop.on.stop", "true");
+    let slot = format!("slot_{}", setup.db.name);
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    let count = format!("SELECT count(*) FROM pg_replication_slots WHERE slot_name = '{slot}'");
+    assert_eq!(setup.db.psql(&count).trim(), "1");
+    let log = sluice.log();
+    assert!(log.contains("slot.drop.on.stop") && log.contains("Meant for tests and trials"), "{log}");
+    sluice.stop();
+    assert_eq!(setup.db.psql(&count).trim(), "0", "the slot is gone after the stop");
+}
