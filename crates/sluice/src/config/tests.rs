@@ -1226,11 +1226,20 @@ fn message_key_columns_and_column_mappers_are_read() {
 #[test]
 fn bad_key_columns_and_column_mapper_keys_are_named() {
     for (line, expected) in [
-        ("message.key.columns=inventory.customers", "`debezium.source.message.key.columns`: `inventory.customers` is not"),
-        ("message.key.columns=a.b:(x", "`debezium.source.message.key.columns`: `a.b.(x` is not a valid regular expression"),
+        (
+            "message.key.columns=inventory.customers",
+            "`debezium.source.message.key.columns`: `inventory.customers` is not",
+        ),
+        (
+            "message.key.columns=a.b:(x",
+            "`debezium.source.message.key.columns`: `a.b.(x` is not a valid regular expression",
+        ),
         ("column.mask.with.five.chars=a.b.c", "`debezium.source.column.mask.with.five.chars`: `five` is not a number"),
         ("column.truncate.to.3=a.b.c", "`debezium.source.column.truncate.to.3`: the name is not one of"),
-        ("column.mask.hash.MD2.with.salt.x=a.b.c", "`debezium.source.column.mask.hash.MD2.with.salt.x`: `MD2` is not a hash"),
+        (
+            "column.mask.hash.MD2.with.salt.x=a.b.c",
+            "`debezium.source.column.mask.hash.MD2.with.salt.x`: `MD2` is not a hash",
+        ),
         ("column.mask.with.3.chars=a.(b", "`debezium.source.column.mask.with.3.chars`: `a.(b` is not a valid regular"),
         ("column.propagate.source.type=a.(b", "`debezium.source.column.propagate.source.type`: `a.(b` is not a valid"),
     ] {
