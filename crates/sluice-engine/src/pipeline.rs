@@ -713,6 +713,7 @@ mod tests {
             include_unknown_datatypes: false,
             money_fraction_digits: 2,
             tombstones_on_delete: true,
+            columns: Default::default(),
         })
     }
 

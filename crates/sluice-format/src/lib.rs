@@ -19,6 +19,7 @@
 //! `schemas.enable` a record does not copy its table's schema (kilobytes, most of the record) but shares it
 //! (`Payload::JsonWithSchema`): on the reference machine that copy alone was a third of the encoder's time.
 
+pub mod columns;
 mod decimal;
 mod defaults;
 mod hstore;
@@ -34,8 +35,11 @@ pub mod unwrap;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use sluice_core::{unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, TableId, TableSchema, Tuple};
+use sluice_core::{
+    unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, ReplicaIdentity, TableId, TableSchema, Tuple,
+};
 
+use columns::{ColumnOptions, ColumnPlan, ValueMapping};
 use types::Kind;
 use unwrap::{DeleteMode, MetaContext, Unwrap, UnwrapOptions};
 
@@ -86,6 +90,8 @@ pub struct EncoderOptions {
     pub include_unknown_datatypes: bool,
     pub money_fraction_digits: u8,
     pub tombstones_on_delete: bool,
+    /// `message.key.columns` and the column mappers (crate::columns).
+    pub columns: ColumnOptions,
 }
 
 /// `event.processing.failure.handling.mode`: what the pipeline does with an event that cannot be encoded.
@@ -121,7 +127,10 @@ struct TableCache {
     schema: Arc<TableSchema>,
     topic: Arc<str>,
     kinds: Vec<Option<Kind>>,
+    /// The key's columns, in key order: `message.key.columns`' where they name some, else the primary key's.
     key_columns: Vec<usize>,
+    /// Per column, the rewrite a column mapper makes of its values (crate::columns), if any.
+    value_maps: Vec<Option<ValueMapping>>,
     key_schema: Arc<[u8]>,
     envelope_schema: Arc<[u8]>,
     /// The flattened value's schema, when the encoder unwraps (crate::unwrap).
@@ -595,26 +604,35 @@ fn build_table(
         .zip(&kinds)
         .map(|(c, kind)| kind.as_ref().and_then(|k| defaults::default_json(c, k)).map(Vec::into_boxed_slice))
         .collect();
-    let key_columns: Vec<usize> = schema
+    let key_columns: Vec<usize> = match opts.columns.key_columns(schema) {
+        Some(columns) => {
+            let columns: Vec<usize> = columns.into_iter().filter(|i| kinds[*i].is_some()).collect();
+            warn_unlogged_key_columns(schema, &columns);
+            columns
+        }
+        None => (0..schema.columns.len()).filter(|&i| schema.columns[i].primary_key && kinds[i].is_some()).collect(),
+    };
+    let plans: Vec<ColumnPlan> = schema
         .columns
         .iter()
-        .enumerate()
-        .filter(|(i, c)| c.primary_key && kinds[*i].is_some())
-        .map(|(i, _)| i)
+        .zip(&kinds)
+        .map(|(c, kind)| kind.as_ref().map(|k| opts.columns.plan(schema, c, k)).unwrap_or_default())
         .collect();
 
-    let fields = |out: &mut Vec<u8>, only: Option<&[usize]>| {
+    // The key's fields in key order, as Debezium's key schema lists them, and with no mapper's parameters (Debezium
+    // builds key fields without the column mappers); the row's in column order, with them.
+    let fields = |out: &mut Vec<u8>, key: Option<&[usize]>| {
+        let all: Vec<usize> = (0..schema.columns.len()).collect();
         let mut first = true;
-        for (i, c) in schema.columns.iter().enumerate() {
+        for &i in key.unwrap_or(&all) {
             let Some(kind) = &kinds[i] else { continue };
-            if only.is_some_and(|o| !o.contains(&i)) {
-                continue;
-            }
+            let c = &schema.columns[i];
             if !first {
                 out.push(b',');
             }
             first = false;
-            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&c.name));
+            let params = if key.is_some() { None } else { plans[i].params.as_deref() };
+            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&c.name), params);
         }
     };
     let mut key_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
@@ -696,6 +714,7 @@ fn build_table(
         topic,
         kinds,
         key_columns,
+        value_maps: plans.into_iter().map(|p| p.value).collect(),
         key_schema: key_schema.into(),
         envelope_schema: envelope_schema.into(),
         flat_schema,
@@ -706,13 +725,29 @@ fn build_table(
     }
 }
 
-/// Writes a row (or just the `only` columns) as a JSON object.
+/// Under `message.key.columns`, Debezium's documentation warns that a delete's key (and so its tombstone) lacks key
+/// columns outside the replica identity: PostgreSQL logs only the identity's old values. Said once per table version,
+/// where the key is chosen.
+fn warn_unlogged_key_columns(schema: &TableSchema, key_columns: &[usize]) {
+    if schema.replica_identity == ReplicaIdentity::Full {
+        return;
+    }
+    let unlogged: Vec<&str> =
+        key_columns.iter().map(|&i| &schema.columns[i]).filter(|c| !c.primary_key).map(|c| c.name.as_str()).collect();
+    if !unlogged.is_empty() {
+        tracing::warn!(table = %schema.id, columns = ?unlogged,
+            "message.key.columns makes these columns part of the key, but PostgreSQL does not log their old values under the table's replica identity: deletes (and their tombstones) and key changes will have them null; set REPLICA IDENTITY FULL, as Debezium advises");
+    }
+}
+
+/// Writes a row as a JSON object: every column in column order, with the column mappers' rewrites (`key: None`), or
+/// just the key's columns in key order, as they are (`key: Some`).
 fn write_row(
     out: &mut Vec<u8>,
     cache: &TableCache,
     opts: &EncoderOptions,
     row: &Tuple,
-    only: Option<&[usize]>,
+    key: Option<&[usize]>,
 ) -> Result<(), EncodeError> {
     let columns = &cache.schema.columns;
     if row.len() != columns.len() {
@@ -724,45 +759,71 @@ fn write_row(
     }
     out.push(b'{');
     let mut first = true;
-    for (i, (datum, column)) in row.iter().zip(columns).enumerate() {
-        let Some(kind) = &cache.kinds[i] else { continue };
-        if only.is_some_and(|o| !o.contains(&i)) {
-            continue;
+    match key {
+        Some(key) => {
+            for &i in key {
+                write_field(out, cache, opts, &row[i], i, &mut first, false)?;
+            }
         }
-        if !first {
-            out.push(b',');
-        }
-        first = false;
-        out.extend_from_slice(&cache.field_heads[i]);
-        match datum {
-            Datum::Null => out.extend_from_slice(cache.null_values[i].as_deref().unwrap_or(b"null")),
-            Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
-            Datum::Text(text) => {
-                let start = out.len();
-                if let Err(message) = kind.write_value(out, text) {
-                    out.truncate(start);
-                    // A NaN or infinite numeric has no Decimal form (Debezium fails here); a column that may be
-                    // null gets null rather than blocking the stream (docs/events.md#values-debezium-cannot-encode).
-                    let optional = column.nullable && !column.primary_key;
-                    if optional && kind.is_precise_decimal() && types::is_special_numeric(text) {
-                        if !cache.special_decimal_logged.replace(true) {
-                            tracing::warn!(table = %cache.schema.id, column = %column.name,
-                                "a NaN or infinite numeric becomes null under decimal.handling.mode=precise (Connect's Decimal cannot hold it); set decimal.handling.mode=string to keep it (logged once per table)");
-                        }
-                        out.extend_from_slice(b"null");
-                    } else {
-                        return Err(EncodeError::Value {
-                            table: cache.schema.id.to_string(),
-                            column: column.name.clone(),
-                            type_name: column.type_name.clone(),
-                            message,
-                        });
-                    }
-                }
+        None => {
+            for (i, datum) in row.iter().enumerate() {
+                write_field(out, cache, opts, datum, i, &mut first, true)?;
             }
         }
     }
     out.push(b'}');
+    Ok(())
+}
+
+/// Writes column `i`'s `"name":value`, unless its type is left out of events.
+fn write_field(
+    out: &mut Vec<u8>,
+    cache: &TableCache,
+    opts: &EncoderOptions,
+    datum: &Datum,
+    i: usize,
+    first: &mut bool,
+    mapped: bool,
+) -> Result<(), EncodeError> {
+    let Some(kind) = &cache.kinds[i] else { return Ok(()) };
+    let column = &cache.schema.columns[i];
+    if !*first {
+        out.push(b',');
+    }
+    *first = false;
+    out.extend_from_slice(&cache.field_heads[i]);
+    let start = out.len();
+    match datum {
+        Datum::Null => out.extend_from_slice(cache.null_values[i].as_deref().unwrap_or(b"null")),
+        Datum::Unchanged => kind.write_placeholder(out, &opts.unavailable_value_placeholder),
+        Datum::Text(text) => {
+            if let Err(message) = kind.write_value(out, text) {
+                out.truncate(start);
+                // A NaN or infinite numeric has no Decimal form (Debezium fails here); a column that may be
+                // null gets null rather than blocking the stream (docs/events.md#values-debezium-cannot-encode).
+                let optional = column.nullable && !column.primary_key;
+                if optional && kind.is_precise_decimal() && types::is_special_numeric(text) {
+                    if !cache.special_decimal_logged.replace(true) {
+                        tracing::warn!(table = %cache.schema.id, column = %column.name,
+                            "a NaN or infinite numeric becomes null under decimal.handling.mode=precise (Connect's Decimal cannot hold it); set decimal.handling.mode=string to keep it (logged once per table)");
+                    }
+                    out.extend_from_slice(b"null");
+                } else {
+                    return Err(EncodeError::Value {
+                        table: cache.schema.id.to_string(),
+                        column: column.name.clone(),
+                        type_name: column.type_name.clone(),
+                        message,
+                    });
+                }
+            }
+        }
+    }
+    if mapped {
+        if let Some(mapping) = &cache.value_maps[i] {
+            mapping.rewrite(out, start, matches!(datum, Datum::Null));
+        }
+    }
     Ok(())
 }
 

@@ -21,6 +21,7 @@ pub(crate) fn opts() -> EncoderOptions {
         include_unknown_datatypes: false,
         money_fraction_digits: 2,
         tombstones_on_delete: true,
+        columns: ColumnOptions::default(),
     }
 }
 

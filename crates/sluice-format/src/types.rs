@@ -101,7 +101,7 @@ fn extension_kind(type_name: &str) -> Option<Kind> {
     })
 }
 
-fn array_element(oid: u32) -> Option<u32> {
+pub(crate) fn array_element(oid: u32) -> Option<u32> {
     Some(match oid {
         1000 => 16,
         1001 => 17,
@@ -207,8 +207,16 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
 
 impl Kind {
     /// Writes this kind's Connect schema for a field (`field` included when `Some`), with the field's default value
-    /// (its JSON, crate::defaults) when it has one.
-    pub fn write_schema(&self, out: &mut Vec<u8>, optional: bool, default: Option<&[u8]>, field: Option<&str>) {
+    /// (its JSON, crate::defaults) when it has one and the parameters a column mapper adds (`extra`, `"k":"v"` pairs,
+    /// after the kind's own as Connect's `SchemaBuilder` keeps them in insertion order).
+    pub fn write_schema(
+        &self,
+        out: &mut Vec<u8>,
+        optional: bool,
+        default: Option<&[u8]>,
+        field: Option<&str>,
+        extra: Option<&[u8]>,
+    ) {
         let (ty, name, params): (&str, Option<&str>, Option<String>) = match self {
             Kind::Bool | Kind::Bit => ("boolean", None, None),
             Kind::Bits(length) => {
@@ -242,10 +250,11 @@ impl Kind {
                 );
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
                 out.extend_from_slice(b",\"name\":\"io.debezium.data.VariableScaleDecimal\",\"version\":1,\"doc\":\"Variable scaled decimal\"");
+                write_params(out, None, extra);
                 close_field(out, None, field);
                 return;
             }
-            Kind::Money(inner, _) => return inner.write_schema(out, optional, default, field),
+            Kind::Money(inner, _) => return inner.write_schema(out, optional, default, field, extra),
             Kind::Date(true) => ("int32", Some("org.apache.kafka.connect.data.Date"), None),
             Kind::Date(false) => ("int32", Some("io.debezium.time.Date"), None),
             Kind::TimeMillis(name) => ("int32", Some(*name), None),
@@ -265,15 +274,17 @@ impl Kind {
                 out.extend_from_slice(
                     b",\"name\":\"io.debezium.data.geometry.Point\",\"version\":1,\"doc\":\"Geometry (POINT)\"",
                 );
+                write_params(out, None, extra);
                 close_field(out, None, field);
                 return;
             }
             Kind::Array(elem) => {
                 out.extend_from_slice(b"{\"type\":\"array\",\"items\":");
                 // Debezium builds element schemas optional, except enums'.
-                elem.write_schema(out, !matches!(**elem, Kind::Enum(_)), None, None);
+                elem.write_schema(out, !matches!(**elem, Kind::Enum(_)), None, None, None);
                 out.extend_from_slice(b",\"optional\":");
                 out.extend_from_slice(if optional { b"true" } else { b"false" });
+                write_params(out, None, extra);
                 close_field(out, None, field);
                 return;
             }
@@ -287,10 +298,7 @@ impl Kind {
             out.extend_from_slice(name.as_bytes());
             out.extend_from_slice(b"\",\"version\":1");
         }
-        if let Some(params) = params {
-            out.extend_from_slice(b",\"parameters\":");
-            out.extend_from_slice(params.as_bytes());
-        }
+        write_params(out, params.as_deref(), extra);
         close_field(out, default, field);
     }
 
@@ -392,6 +400,27 @@ impl Kind {
             }
         }
         Ok(())
+    }
+
+    /// The Java type Debezium holds this kind's converted value in, which decides what `column.truncate.to.<N>.chars`
+    /// does to it: strings and byte buffers are cut, other values left alone.
+    pub(crate) fn value_holder(&self) -> crate::columns::Holder {
+        use crate::columns::Holder;
+        match self {
+            Kind::Text(_)
+            | Kind::Enum(_)
+            | Kind::HStore
+            | Kind::DecimalAsString
+            | Kind::TimeTz
+            | Kind::TimestampTz(_)
+            | Kind::Bytes(BinaryHandlingMode::Base64 | BinaryHandlingMode::Base64UrlSafe | BinaryHandlingMode::Hex)
+            | Kind::Unknown(BinaryHandlingMode::Base64 | BinaryHandlingMode::Base64UrlSafe | BinaryHandlingMode::Hex) => {
+                Holder::String
+            }
+            Kind::Bytes(BinaryHandlingMode::Bytes) => Holder::ByteBuffer,
+            Kind::Money(inner, _) => inner.value_holder(),
+            _ => Holder::Other,
+        }
     }
 
     /// A Connect Decimal (`decimal.handling.mode=precise`), which has no NaN or infinities.
@@ -524,6 +553,26 @@ fn quoted(s: &str) -> String {
 }
 
 /// Ends a schema: Kafka's JsonConverter writes `default` after the parameters, and a struct adds `field` last.
+/// `,"parameters":{…}`: the kind's own (a JSON object) followed by a column mapper's (`"k":"v"` pairs), if any.
+fn write_params(out: &mut Vec<u8>, own: Option<&str>, extra: Option<&[u8]>) {
+    match (own, extra) {
+        (None, None) => {}
+        (Some(own), None) => {
+            out.extend_from_slice(b",\"parameters\":");
+            out.extend_from_slice(own.as_bytes());
+        }
+        (own, Some(extra)) => {
+            out.extend_from_slice(b",\"parameters\":{");
+            if let Some(own) = own.and_then(|o| o.strip_prefix('{')).and_then(|o| o.strip_suffix('}')) {
+                out.extend_from_slice(own.as_bytes());
+                out.push(b',');
+            }
+            out.extend_from_slice(extra);
+            out.push(b'}');
+        }
+    }
+}
+
 fn close_field(out: &mut Vec<u8>, default: Option<&[u8]>, field: Option<&str>) {
     if let Some(default) = default {
         out.extend_from_slice(b",\"default\":");

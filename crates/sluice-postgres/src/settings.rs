@@ -104,7 +104,6 @@ pub static KEYS: KeySet = KeySet {
         "snapshot.delay.ms",
         "snapshot.locking.mode",
         "snapshot.isolation.mode",
-        "message.key.columns",
         "converters",
         "provide.transaction.metadata",
         "hstore.handling.mode",
@@ -124,10 +123,6 @@ pub static KEYS: KeySet = KeySet {
         "truncate.handling.mode",
         "include.schema.changes",
         "include.schema.comments",
-        "column.mask.",
-        "column.truncate.",
-        "column.propagate.source.type",
-        "datatype.propagate.source.type",
         "errors.max.retries",
         "retriable.restart.connector.wait.ms",
         "topic.naming.strategy",
@@ -173,9 +168,6 @@ pub static KEYS: KeySet = KeySet {
         ("poll.interval.ms", &["*"]),
         ("max.batch.size", &["2048"]),
         ("max.queue.size", &["8192"]),
-        ("message.key.columns", &[""]),
-        ("column.propagate.source.type", &[""]),
-        ("datatype.propagate.source.type", &[""]),
         ("slot.failover", &["false"]),
         // The modes Sluice carries out, which are Debezium's defaults: hstore as a JSON string, intervals as
         // microseconds.

@@ -6,6 +6,7 @@ mod transforms;
 
 use sluice_config::{key, KeySet, Settings};
 
+use crate::columns::{self, ColumnOptions, Family, Mapper, MapperRule, Pattern};
 use crate::{
     BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, TimePrecisionMode,
 };
@@ -20,10 +21,10 @@ const SOURCE: &str = "debezium.source.";
 const FORMAT: &str = "debezium.format.";
 
 /// The keys that decide how a change becomes an event (under `debezium.source.`, as in Debezium).
-pub static EVENT_KEYS: KeySet = KeySet::new(
-    "the event format",
-    SOURCE,
-    &[
+pub static EVENT_KEYS: KeySet = KeySet {
+    owner: "the event format",
+    prefix: SOURCE,
+    keys: &[
         key("tombstones.on.delete", "true", "a null-value record with the same key after each delete"),
         key("decimal.handling.mode", "precise", "precise, double, string"),
         key("time.precision.mode", "adaptive", "adaptive, adaptive_time_microseconds, connect"),
@@ -32,8 +33,34 @@ pub static EVENT_KEYS: KeySet = KeySet::new(
         key("include.unknown.datatypes", "false", "columns of unsupported types as their text form's bytes"),
         key("money.fraction.digits", "2", "scale of money values"),
         key("event.processing.failure.handling.mode", "fail", "an event that cannot be encoded: fail, warn, skip"),
+        key(
+            "message.key.columns",
+            "",
+            "`<table regex>:<column>,<column>;…`: the key's columns instead of the primary key's",
+        ),
+        key("column.mask.with.<N>.chars", "", "regexes of schema.table.column whose strings become N `*`"),
+        key(
+            "column.mask.hash.<algorithm>.with.salt.<salt>",
+            "",
+            "regexes of schema.table.column whose strings become their salted hash (e.g. SHA-256)",
+        ),
+        key(
+            "column.mask.hash.v2.<algorithm>.with.salt.<salt>",
+            "",
+            "the same, hashing the string's UTF-8 bytes rather than its Java serialization",
+        ),
+        key("column.truncate.to.<N>.chars", "", "regexes of schema.table.column whose strings are cut to N characters"),
+        key(
+            "column.propagate.source.type",
+            "",
+            "regexes of schema.table.column whose schemas carry `__debezium.source.column.*` parameters",
+        ),
+        key("datatype.propagate.source.type", "", "the same for regexes of schema.table.<type name>"),
     ],
-);
+    // `column.mask.with.<N>.chars` and the like: the name carries a parameter, checked when read.
+    open_prefixes: &["column.mask.", "column.truncate."],
+    ..KeySet::EMPTY
+};
 
 /// The converters.
 pub static FORMAT_KEYS: KeySet = KeySet {
@@ -70,6 +97,8 @@ pub struct EventSettings {
     pub money_fraction_digits: u8,
     /// `event.processing.failure.handling.mode`: stop on an event that cannot be encoded, or skip it.
     pub failure_handling_mode: FailureHandlingMode,
+    /// `message.key.columns` and the column mappers.
+    pub columns: ColumnOptions,
 }
 
 impl EventSettings {
@@ -87,6 +116,7 @@ impl EventSettings {
             include_unknown_datatypes: self.include_unknown_datatypes,
             money_fraction_digits: self.money_fraction_digits,
             tombstones_on_delete: self.tombstones_on_delete,
+            columns: self.columns.clone(),
         }
     }
 }
@@ -144,7 +174,51 @@ pub fn read(s: &mut Settings) -> EventSettings {
                 ("skip", FailureHandlingMode::Skip),
             ],
         ),
+        columns: column_options(s),
     }
+}
+
+/// `message.key.columns` and the column mapper keys, each bad one reported naming its key.
+fn column_options(s: &mut Settings) -> ColumnOptions {
+    let key_columns = match s.get(&k("message.key.columns")).map(str::trim) {
+        // Empty: no custom keys (Debezium refuses an empty value; Sluice has always accepted it as unset).
+        None | Some("") => Vec::new(),
+        Some(value) => {
+            let value = value.to_string();
+            columns::parse_key_columns(&value).unwrap_or_else(|e| {
+                s.problem(format!("`{SOURCE}message.key.columns`: {e}"));
+                Vec::new()
+            })
+        }
+    };
+    let mut rules: Vec<(Family, String, MapperRule)> = Vec::new();
+    let patterns = |s: &mut Settings, key: &str| -> Vec<Pattern> {
+        s.regex_list(&k(key)).unwrap_or_default().into_iter().map(Pattern::from).collect()
+    };
+    for (family, key) in [
+        (Family::PropagateColumn, "column.propagate.source.type"),
+        (Family::PropagateDataType, "datatype.propagate.source.type"),
+    ] {
+        let patterns = patterns(s, key);
+        let by_data_type = family == Family::PropagateDataType;
+        let rule = MapperRule { patterns, by_data_type, mapper: Mapper::PropagateSourceType };
+        rules.push((family, key.to_string(), rule));
+    }
+    let names: Vec<String> = ["column.mask.", "column.truncate."]
+        .iter()
+        .flat_map(|prefix| s.below(&k(prefix)).into_iter().map(move |(rest, _)| format!("{prefix}{rest}")))
+        .collect();
+    for name in names {
+        match columns::mapper_for_key(&name) {
+            Ok((family, mapper)) => {
+                let patterns = patterns(s, &name);
+                rules.push((family, name, MapperRule { patterns, by_data_type: false, mapper }));
+            }
+            Err(e) => s.problem(format!("`{SOURCE}{name}`: {e}")),
+        }
+    }
+    rules.retain(|(_, _, rule)| !rule.patterns.is_empty());
+    ColumnOptions { key_columns, mappers: columns::ordered(rules) }
 }
 
 fn converter(s: &mut Settings, which: &str) -> Converter {

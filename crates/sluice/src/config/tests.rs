@@ -452,7 +452,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "heartbeat.topics.prefix",
         "incremental.snapshot.chunk.size",
         "snapshot.lock.timeout.ms",
-        "message.key.columns",
         "converters",
         "hstore.handling.mode",
         "interval.handling.mode",
@@ -464,10 +463,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
-        "column.mask.with.12.chars",
-        "column.truncate.to.20.chars",
-        "column.propagate.source.type",
-        "datatype.propagate.source.type",
         "errors.max.retries",
         "retriable.restart.connector.wait.ms",
         "topic.naming.strategy",
@@ -1204,5 +1199,46 @@ fn hstore_and_interval_modes_at_the_values_sluice_carries_out_are_accepted() {
     assert_eq!(loaded.ignored_keys, ["debezium.source.hstore.handling.mode", "debezium.source.interval.handling.mode"]);
     for other in ["debezium.source.hstore.handling.mode=map\n", "debezium.source.interval.handling.mode=string\n"] {
         assert!(one_problem(other).contains("does not support yet"), "{other}");
+    }
+}
+
+#[test]
+fn message_key_columns_and_column_mappers_are_read() {
+    let loaded = ok("debezium.source.message.key.columns=inventory.customers:id,email;(.*).orders:pk\n\
+                     debezium.source.column.mask.with.5.chars=inventory.customers.email\n\
+                     debezium.source.column.mask.hash.SHA-256.with.salt.CzQMA0cB5K=.*\\.ssn\n\
+                     debezium.source.column.mask.hash.v2.MD5.with.salt.s=.*\\.name\n\
+                     debezium.source.column.truncate.to.20.chars=.*\\.notes\n\
+                     debezium.source.column.propagate.source.type=.*\\.price\n\
+                     debezium.source.datatype.propagate.source.type=.+\\.NUMERIC\n");
+    let columns = &loaded.config.events.columns;
+    assert_eq!(columns.key_columns.len(), 3);
+    assert_eq!(columns.mappers.len(), 6);
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
+    assert!(ok("debezium.source.message.key.columns=\n").config.events.columns.key_columns.is_empty());
+}
+
+#[test]
+fn bad_key_columns_and_column_mapper_keys_are_named() {
+    for (line, expected) in [
+        (
+            "message.key.columns=inventory.customers",
+            "`debezium.source.message.key.columns`: `inventory.customers` is not",
+        ),
+        (
+            "message.key.columns=a.b:(x",
+            "`debezium.source.message.key.columns`: `a.b.(x` is not a valid regular expression",
+        ),
+        ("column.mask.with.five.chars=a.b.c", "`debezium.source.column.mask.with.five.chars`: `five` is not a number"),
+        ("column.truncate.to.3=a.b.c", "`debezium.source.column.truncate.to.3`: the name is not one of"),
+        (
+            "column.mask.hash.MD2.with.salt.x=a.b.c",
+            "`debezium.source.column.mask.hash.MD2.with.salt.x`: `MD2` is not a hash",
+        ),
+        ("column.mask.with.3.chars=a.(b", "`debezium.source.column.mask.with.3.chars`: `a.(b` is not a valid regular"),
+        ("column.propagate.source.type=a.(b", "`debezium.source.column.propagate.source.type`: `a.(b` is not a valid"),
+    ] {
+        let p = one_problem(&format!("debezium.source.{line}\n"));
+        assert!(p.contains(expected), "{line}: {p}");
     }
 }

@@ -1,5 +1,6 @@
 mod support;
 
+mod column_options;
 mod connect_rest;
 mod connect_security;
 mod crash;
