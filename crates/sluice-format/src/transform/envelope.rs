@@ -67,9 +67,7 @@ impl HeaderToValue {
             .filter_map(|(bytes, path)| Some((path.as_slice(), String::from_utf8_lossy((*bytes)?).into_owned())))
             .collect();
         let mut out = Vec::with_capacity(json.len() + 64);
-        insert(json, &[], &added, &mut out).ok_or_else(|| {
-            "Only Struct objects supported for [Header field insertion]: the value is not a struct".to_string()
-        })?;
+        insert(json, &[], &added, &mut out)?;
         let updated = match schema {
             None => Payload::Json(out),
             Some(schema) => {
@@ -138,9 +136,11 @@ fn add_string_field(schema: &mut Value, path: &[String]) -> Result<(), String> {
 }
 
 /// Appends the object `json` with the `added` fields whose path runs through `at`, recursing into the nested
-/// structs they name; a null nested struct stays null. `None` when `json` is not an object.
-fn insert(json: &[u8], at: &[String], added: &[(&[String], String)], out: &mut Vec<u8>) -> Option<()> {
-    let fields: Vec<Member> = members(json)?;
+/// structs they name; a null nested struct stays null. An error when `json` is not an object or already has a
+/// field of an added name.
+fn insert(json: &[u8], at: &[String], added: &[(&[String], String)], out: &mut Vec<u8>) -> Result<(), String> {
+    let fields: Vec<Member> =
+        members(json).ok_or("Only Struct objects supported for [Header field insertion]: the value is not a struct")?;
     let start = out.len();
     out.push(b'{');
     for member in &fields {
@@ -164,16 +164,20 @@ fn insert(json: &[u8], at: &[String], added: &[(&[String], String)], out: &mut V
     }
     for (path, text) in added {
         if path.len() == at.len() + 1 && path[..at.len()] == *at {
+            let field = &path[at.len()];
+            if fields.iter().any(|m| name(json, m) == field.as_str()) {
+                return Err(format!("Cannot create field because of field name duplication {field}"));
+            }
             if out.len() > start + 1 {
                 out.push(b',');
             }
-            json::string(out, &path[at.len()]);
+            json::string(out, field);
             out.push(b':');
             json::string(out, text);
         }
     }
     out.push(b'}');
-    Some(())
+    Ok(())
 }
 
 /// `partition.hash.function`.

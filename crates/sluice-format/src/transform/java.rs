@@ -548,6 +548,21 @@ mod tests {
     }
 
     #[test]
+    fn dates_read_as_simple_date_format_parses_them_in_utc() {
+        let read = |p: &str, text: &str| DateFormat::parse(p).unwrap().read(text);
+        // Kafka's TimestampConverterTest: "1970 01 02 00 00 01 000 UTC" is 86401000.
+        assert_eq!(read("yyyy MM dd HH mm ss SSS z", "1970 01 02 00 00 01 000 UTC"), Some(86_401_000));
+        assert_eq!(read("yyyyMMdd", "20170103"), Some(1_483_401_600_000), "abutting fields take their width");
+        assert_eq!(read("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "2017-01-03T07:30:01.864+01:00"), Some(1_483_425_001_864));
+        assert_eq!(read("yyyy-MM-dd'T'HH:mm:ss.SSSX", "2017-01-03T06:30:01.864Z"), Some(1_483_425_001_864));
+        assert_eq!(read("EEE, d MMM yyyy hh:mm a", "Tue, 3 jan 2017 06:30 PM"), Some(1_483_468_200_000));
+        assert_eq!(read("yyyy-MM-dd", "2016-13-01"), read("yyyy-MM-dd", "2017-01-01"), "lenient: month 13");
+        assert_eq!(read("yyyy-MM-dd", "2017-01-03 and more"), Some(1_483_401_600_000), "trailing text ignored");
+        assert_eq!(read("yyyy-MM-dd", "2017/01/03"), None);
+        assert_eq!(read("yyyy-MM-dd", "2017-01"), None);
+    }
+
+    #[test]
     fn date_pattern_mistakes_are_refused_with_java_s_messages() {
         assert_eq!(DateFormat::parse("yyyyb").unwrap_err(), "Illegal pattern character 'b'");
         assert_eq!(DateFormat::parse("'yyyy").unwrap_err(), "Unterminated quote");
