@@ -189,6 +189,9 @@ pub enum HashFunction {
     Murmur,
 }
 
+/// The type of each `partition.payload.fields` path, as read under `after` and under `before`.
+type PathTypes = Arc<Vec<[Option<FieldType>; 2]>>;
+
 /// `PartitionRouting`: the record's partition from the hashes of envelope fields.
 #[derive(Debug)]
 pub struct PartitionRouting {
@@ -197,7 +200,7 @@ pub struct PartitionRouting {
     pub partitions: i32,
     pub hash: HashFunction,
     /// Each field's type, per envelope schema: for a path through `change`, as read under `after` and `before`.
-    types: HashMap<usize, (Schema, Arc<Vec<[Option<FieldType>; 2]>>)>,
+    types: HashMap<usize, (Schema, PathTypes)>,
 }
 
 impl PartitionRouting {
@@ -251,7 +254,7 @@ impl PartitionRouting {
         Ok(())
     }
 
-    fn types_of(&mut self, schema: &Schema) -> Arc<Vec<[Option<FieldType>; 2]>> {
+    fn types_of(&mut self, schema: &Schema) -> PathTypes {
         let address = Arc::as_ptr(schema) as *const u8 as usize;
         if let Some((held, types)) = self.types.get(&address) {
             if Arc::ptr_eq(held, schema) {
