@@ -2,7 +2,8 @@
 //! `InsertHeader`, `DropHeaders` and `Filter`, which read and change a record's topic, headers and tombstone-ness
 //! only; the field transforms (`ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey`,
 //! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`, `Flatten`) and Debezium's `ByLogicalTableRouter`, which read or change its
-//! key or value (`super::fields`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
+//! key or value (`super::fields`); `Cast` and `TimestampConverter` (`super::values`); Debezium's `HeaderToValue` and
+//! `PartitionRouting` (`super::envelope`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
 //!
 //! Why on encoded records rather than on events: they act on what the encoder made (a topic, a header list, the
 //! top-level members of a JSON object), in a few comparisons per record, and the encoder's fast path stays as it
