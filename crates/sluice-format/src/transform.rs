@@ -29,9 +29,11 @@
 //! records for it or dropped it, so a dropped event never pins WAL. With no transform configured the pipeline
 //! calls the encoder directly and none of this runs.
 
+pub mod envelope;
 pub mod fields;
 pub mod java;
 pub mod records;
+pub mod values;
 
 use std::collections::HashMap;
 use std::sync::Arc;

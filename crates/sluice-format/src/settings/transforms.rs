@@ -4,8 +4,10 @@
 use sluice_config::{closest, key, list, KeySet, Settings};
 
 use crate::outbox::{AdditionalField, EventRouterOptions, InvalidOpBehavior, JsonNullBehavior, Placement};
+use crate::transform::envelope::HashFunction;
 use crate::transform::fields::{FieldSelection, Insertion, SchemaNameAdjustment, Side};
 use crate::transform::records::{Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
+use crate::transform::values::{TimeType, UnixPrecision};
 use crate::unwrap::{DeleteMode, MetaField, UnwrapOptions};
 use crate::Converter;
 
@@ -80,6 +82,16 @@ const INSERT_FIELD_OPTIONS: &[&str] = &[
     "replace.null.with.default",
 ];
 
+pub const CAST_VALUE: &str = "org.apache.kafka.connect.transforms.Cast$Value";
+pub const CAST_KEY: &str = "org.apache.kafka.connect.transforms.Cast$Key";
+const CAST_OPTIONS: &[&str] = &["spec", "replace.null.with.default"];
+pub const TIMESTAMP_CONVERTER_VALUE: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Value";
+pub const TIMESTAMP_CONVERTER_KEY: &str = "org.apache.kafka.connect.transforms.TimestampConverter$Key";
+const TIMESTAMP_CONVERTER_OPTIONS: &[&str] =
+    &["field", "target.type", "format", "unix.precision", "replace.null.with.default"];
+pub const HEADER_TO_VALUE: &str = "io.debezium.transforms.HeaderToValue";
+pub const PARTITION_ROUTING: &str = "io.debezium.transforms.partitions.PartitionRouting";
+
 const TOPIC_NAME_MATCHES: &str = "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";
 const HAS_HEADER_KEY: &str = "org.apache.kafka.connect.transforms.predicates.HasHeaderKey";
 const RECORD_IS_TOMBSTONE: &str = "org.apache.kafka.connect.transforms.predicates.RecordIsTombstone";
@@ -110,6 +122,12 @@ const RECORD_TRANSFORMS: &[(&str, &[&str])] = &[
     (FLATTEN_KEY, &["delimiter"]),
     (BY_LOGICAL_TABLE_ROUTER, LOGICAL_ROUTER_OPTIONS),
     (TO_LOGICAL_TOPIC_ROUTER, LOGICAL_ROUTER_OPTIONS),
+    (CAST_VALUE, CAST_OPTIONS),
+    (CAST_KEY, CAST_OPTIONS),
+    (TIMESTAMP_CONVERTER_VALUE, TIMESTAMP_CONVERTER_OPTIONS),
+    (TIMESTAMP_CONVERTER_KEY, TIMESTAMP_CONVERTER_OPTIONS),
+    (HEADER_TO_VALUE, &["headers", "fields", "operation"]),
+    (PARTITION_ROUTING, &["partition.payload.fields", "partition.topic.num", "partition.hash.function"]),
 ];
 
 /// Kafka Connect's predicates: class, and the options each takes.
@@ -188,6 +206,12 @@ pub const SUPPORTED: &[&str] = &[
     FLATTEN_KEY,
     BY_LOGICAL_TABLE_ROUTER,
     TO_LOGICAL_TOPIC_ROUTER,
+    CAST_VALUE,
+    CAST_KEY,
+    TIMESTAMP_CONVERTER_VALUE,
+    TIMESTAMP_CONVERTER_KEY,
+    HEADER_TO_VALUE,
+    PARTITION_ROUTING,
 ];
 
 /// The predicates Sluice evaluates.
@@ -197,13 +221,9 @@ pub const PREDICATES_SUPPORTED: &[&str] = &[TOPIC_NAME_MATCHES, HAS_HEADER_KEY, 
 pub const NOT_YET: &[&str] = &[
     "io.debezium.transforms.Filter",
     "io.debezium.transforms.ContentBasedRouter",
-    "io.debezium.transforms.HeaderToValue",
     "io.debezium.transforms.ExtractChangedRecordState",
-    "io.debezium.transforms.partitions.PartitionRouting",
     "io.debezium.transforms.TimezoneConverter",
     "io.debezium.transforms.SchemaChangeEventFilter",
-    "org.apache.kafka.connect.transforms.Cast$Value",
-    "org.apache.kafka.connect.transforms.TimestampConverter$Value",
 ];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -248,7 +268,12 @@ pub fn check_converters(s: &mut Settings, transforms: &[TransformConfig], key: &
             | TransformType::Record(RecordTransformConfig::ExtractField { side, .. })
             | TransformType::Record(RecordTransformConfig::HeaderFrom { side, .. })
             | TransformType::Record(RecordTransformConfig::HoistField { side, .. })
-            | TransformType::Record(RecordTransformConfig::Flatten { side, .. }) => *side,
+            | TransformType::Record(RecordTransformConfig::Flatten { side, .. })
+            | TransformType::Record(RecordTransformConfig::Cast { side, .. })
+            | TransformType::Record(RecordTransformConfig::TimestampConverter { side, .. }) => *side,
+            TransformType::Record(
+                RecordTransformConfig::HeaderToValue { .. } | RecordTransformConfig::PartitionRouting { .. },
+            ) => Side::Value,
             TransformType::Record(RecordTransformConfig::SetSchemaMetadata { side, .. }) => {
                 let (converter, format_key) = match side {
                     Side::Key => (key, "debezium.format.key"),
@@ -503,6 +528,40 @@ fn renames(s: &mut Settings, prefix: &str) -> Option<Vec<(String, String)>> {
     (!bad).then_some(pairs)
 }
 
+/// One of an option's values, compared exactly as Kafka's `ValidString` compares them; a problem naming the key
+/// and the allowed values otherwise.
+fn exact_choice<T: Copy>(
+    s: &mut Settings,
+    prefix: &str,
+    option: &str,
+    value: &str,
+    allowed: &[(&str, T)],
+) -> Option<T> {
+    let found = allowed.iter().find(|(name, _)| *name == value).map(|(_, t)| *t);
+    if found.is_none() {
+        let names: Vec<&str> = allowed.iter().map(|(name, _)| *name).collect();
+        s.problem(format!("`{prefix}{option}` = `{value}` is not valid; allowed values: {}", names.join(", ")));
+    }
+    found
+}
+
+/// A required Debezium list option: comma separated, each element trimmed, none empty
+/// (`Field::notContainEmptyElements`) and, unless `spaces` allows it, none with a space inside
+/// (`notContainSpaceInAnyElement`).
+fn debezium_list(s: &mut Settings, prefix: &str, option: &str, what: &str, spaces: bool) -> Option<Vec<String>> {
+    let raw = required(s, prefix, option, what)?;
+    let elements: Vec<String> = raw.split(',').map(|e| e.trim().to_string()).collect();
+    if elements.iter().any(String::is_empty) {
+        s.problem(format!("`{prefix}{option}` = `{raw}`: Empty string element(s) not permitted"));
+        return None;
+    }
+    if !spaces && elements.iter().any(|e| e.contains(char::is_whitespace)) {
+        s.problem(format!("`{prefix}{option}` = `{raw}`: Element(s) containing space not permitted"));
+        return None;
+    }
+    Some(elements)
+}
+
 /// A required option's value, trimmed as Kafka's `ConfigDef` trims strings (it may be empty); a problem naming the
 /// key when it is missing.
 fn required(s: &mut Settings, prefix: &str, option: &str, what: &str) -> Option<String> {
@@ -717,6 +776,77 @@ fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<Recor
                 key_field_replacement,
                 adjustment,
             }
+        }
+        CAST_VALUE | CAST_KEY => {
+            let side = if class == CAST_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            required(s, prefix, "spec", "`field:type` pairs, or one type for the whole key or value")?;
+            RecordTransformConfig::Cast { side, spec: s.list(&format!("{prefix}spec")) }
+        }
+        TIMESTAMP_CONVERTER_VALUE | TIMESTAMP_CONVERTER_KEY => {
+            let side = if class == TIMESTAMP_CONVERTER_KEY { Side::Key } else { Side::Value };
+            replace_null_with_default(s, prefix);
+            let target = required(s, prefix, "target.type", "string, unix, Date, Time or Timestamp").and_then(|t| {
+                exact_choice(
+                    s,
+                    prefix,
+                    "target.type",
+                    &t,
+                    &[
+                        ("string", TimeType::String),
+                        ("unix", TimeType::Unix),
+                        ("Date", TimeType::Date),
+                        ("Time", TimeType::Time),
+                        ("Timestamp", TimeType::Timestamp),
+                    ],
+                )
+            });
+            let precision = exact_choice(
+                s,
+                prefix,
+                "unix.precision",
+                &s.string(&format!("{prefix}unix.precision"), "milliseconds"),
+                &[
+                    ("nanoseconds", UnixPrecision::Nanoseconds),
+                    ("microseconds", UnixPrecision::Microseconds),
+                    ("milliseconds", UnixPrecision::Milliseconds),
+                    ("seconds", UnixPrecision::Seconds),
+                ],
+            );
+            RecordTransformConfig::TimestampConverter {
+                side,
+                field: s.string(&format!("{prefix}field"), ""),
+                target: target?,
+                format: s.string(&format!("{prefix}format"), ""),
+                precision: precision?,
+            }
+        }
+        HEADER_TO_VALUE => {
+            let headers = debezium_list(s, prefix, "headers", "the headers to put in the value", false);
+            let fields = debezium_list(s, prefix, "fields", "the value fields, one per header", false);
+            let operation = required(s, prefix, "operation", "move or copy")
+                .and_then(|o| exact_choice(s, prefix, "operation", &o, &[("move", true), ("copy", false)]));
+            RecordTransformConfig::HeaderToValue { headers: headers?, fields: fields?, moving: operation? }
+        }
+        PARTITION_ROUTING => {
+            let fields = debezium_list(s, prefix, "partition.payload.fields", "the envelope fields to hash", true);
+            let partitions =
+                required(s, prefix, "partition.topic.num", "the topic's number of partitions").and_then(|n| {
+                    let parsed = n.parse::<i32>().ok().filter(|n| *n > 0);
+                    if parsed.is_none() {
+                        s.problem(format!("`{prefix}partition.topic.num` = `{n}`: A positive integer is expected"));
+                    }
+                    parsed
+                });
+            let hash = s.string(&format!("{prefix}partition.hash.function"), "java").to_ascii_lowercase();
+            let hash = exact_choice(
+                s,
+                prefix,
+                "partition.hash.function",
+                &hash,
+                &[("java", HashFunction::Java), ("murmur", HashFunction::Murmur)],
+            );
+            RecordTransformConfig::PartitionRouting { fields: fields?, partitions: partitions?, hash: hash? }
         }
         _ => RecordTransformConfig::Filter,
     };

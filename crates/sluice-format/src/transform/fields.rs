@@ -26,13 +26,13 @@ use crate::json;
 
 /// One member of a JSON object: the range of its name (with the quotes) and of its value.
 #[derive(Clone, Debug, PartialEq, Eq)]
-struct Member {
-    key: Range<usize>,
-    value: Range<usize>,
+pub(super) struct Member {
+    pub(super) key: Range<usize>,
+    pub(super) value: Range<usize>,
 }
 
 /// The members of the JSON object `json`, or `None` when it is not one.
-fn members(json: &[u8]) -> Option<Vec<Member>> {
+pub(super) fn members(json: &[u8]) -> Option<Vec<Member>> {
     let mut i = skip_ws(json, 0);
     if json.get(i) != Some(&b'{') {
         return None;
@@ -119,7 +119,7 @@ fn value_end(json: &[u8], i: usize) -> Option<usize> {
 }
 
 /// A member's name, unescaped.
-fn name<'a>(json: &'a [u8], member: &Member) -> Cow<'a, str> {
+pub(super) fn name<'a>(json: &'a [u8], member: &Member) -> Cow<'a, str> {
     let quoted = &json[member.key.clone()];
     let inner = &quoted[1..quoted.len() - 1];
     if !inner.contains(&b'\\') {
@@ -151,12 +151,16 @@ impl Side {
 pub struct SchemaCache(HashMap<usize, (Schema, Option<Schema>)>);
 
 /// A Connect schema as JSON, shared by the records of a table version.
-type Schema = Arc<[u8]>;
+pub(super) type Schema = Arc<[u8]>;
 
-const SCHEMA_CACHE_ENTRIES: usize = 256;
+pub(super) const SCHEMA_CACHE_ENTRIES: usize = 256;
 
 impl SchemaCache {
-    fn get_or(&mut self, schema: &Arc<[u8]>, make: impl FnOnce(&[u8]) -> Option<Vec<u8>>) -> Option<Arc<[u8]>> {
+    pub(super) fn get_or(
+        &mut self,
+        schema: &Arc<[u8]>,
+        make: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+    ) -> Option<Arc<[u8]>> {
         let address = Arc::as_ptr(schema) as *const u8 as usize;
         if let Some((held, made)) = self.0.get(&address) {
             if Arc::ptr_eq(held, schema) {
@@ -173,7 +177,7 @@ impl SchemaCache {
 }
 
 /// Rewrites a struct schema's `fields` with `edit`, as `copySchemaBasics` rebuilds it (no longer optional).
-fn edit_struct_schema(schema: &[u8], edit: impl FnOnce(&mut Vec<Value>)) -> Option<Vec<u8>> {
+pub(super) fn edit_struct_schema(schema: &[u8], edit: impl FnOnce(&mut Vec<Value>)) -> Option<Vec<u8>> {
     let mut schema: Value = serde_json::from_slice(schema).ok()?;
     let object = schema.as_object_mut()?;
     if object.get("type")? != "struct" {
@@ -185,11 +189,11 @@ fn edit_struct_schema(schema: &[u8], edit: impl FnOnce(&mut Vec<Value>)) -> Opti
 }
 
 /// A field schema's name.
-fn field_name(field: &Value) -> &str {
+pub(super) fn field_name(field: &Value) -> &str {
     field.get("field").and_then(Value::as_str).unwrap_or_default()
 }
 
-fn operand_ref(record: &Record, side: Side) -> &Option<Payload> {
+pub(super) fn operand_ref(record: &Record, side: Side) -> &Option<Payload> {
     match side {
         Side::Key => &record.key,
         Side::Value => &record.value,
@@ -197,7 +201,7 @@ fn operand_ref(record: &Record, side: Side) -> &Option<Payload> {
 }
 
 /// The struct a transform changes.
-fn operand(record: &mut Record, side: Side) -> &mut Option<Payload> {
+pub(super) fn operand(record: &mut Record, side: Side) -> &mut Option<Payload> {
     match side {
         Side::Key => &mut record.key,
         Side::Value => &mut record.value,
@@ -416,10 +420,10 @@ impl InsertField {
 
 /// A struct field's Connect type, from its schema: `type`, and a logical type's `name` and `scale`.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-struct FieldType {
-    kind: String,
-    logical: Option<String>,
-    scale: Option<String>,
+pub(super) struct FieldType {
+    pub(super) kind: String,
+    pub(super) logical: Option<String>,
+    pub(super) scale: Option<String>,
 }
 
 /// Each field's type, by the schema it was read from.
@@ -427,10 +431,10 @@ struct FieldType {
 pub struct FieldTypes(HashMap<usize, (Schema, Types)>);
 
 /// The type of each field of a struct, by name.
-type Types = Arc<HashMap<String, FieldType>>;
+pub(super) type Types = Arc<HashMap<String, FieldType>>;
 
 impl FieldTypes {
-    fn of(&mut self, schema: &Schema) -> Types {
+    pub(super) fn of(&mut self, schema: &Schema) -> Types {
         let address = Arc::as_ptr(schema) as *const u8 as usize;
         if let Some((held, types)) = self.0.get(&address) {
             if Arc::ptr_eq(held, schema) {
@@ -472,7 +476,7 @@ pub struct MaskField {
 }
 
 /// Connect's `Decimal` logical type.
-const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
+pub(super) const DECIMAL: &str = "org.apache.kafka.connect.data.Decimal";
 
 impl MaskField {
     /// Applies the transform. Errors are Kafka's: a type that has no empty value (bytes, a struct, a `Decimal`
@@ -1155,7 +1159,7 @@ impl Flatten {
 static EMPTY: Vec<String> = Vec::new();
 
 /// The JSON of a struct payload and its schema, when it has one.
-fn struct_parts(payload: &Payload, side: Side) -> Result<(&[u8], Option<&Schema>), String> {
+pub(super) fn struct_parts(payload: &Payload, side: Side) -> Result<(&[u8], Option<&Schema>), String> {
     match payload {
         Payload::Json(bytes) => Ok((bytes, None)),
         Payload::JsonWithSchema { schema, payload } => Ok((payload, Some(schema))),
@@ -1163,7 +1167,7 @@ fn struct_parts(payload: &Payload, side: Side) -> Result<(&[u8], Option<&Schema>
     }
 }
 
-fn not_a_struct(side: Side) -> String {
+pub(super) fn not_a_struct(side: Side) -> String {
     let what = match side {
         Side::Key => "key",
         Side::Value => "value",

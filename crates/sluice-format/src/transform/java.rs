@@ -239,6 +239,30 @@ impl DateFormat {
         Ok(DateFormat(pieces))
     }
 
+    /// Reads a date as `SimpleDateFormat.parse(String)` does, in UTC and leniently: fields may spill over (month
+    /// 13 is January of the next year), a numeric field followed directly by another takes exactly its count of
+    /// digits, otherwise as many as there are; spaces before a field are skipped; text after the pattern is
+    /// ignored. Day names and `F`/`u` are read and do not change the date, as when a date names its day. A
+    /// two-digit year (`yy` given two digits) falls in the 100 years from 80 years before now, as Java's default
+    /// century. `None` where Java throws `ParseException`.
+    pub fn read(&self, text: &str) -> Option<i64> {
+        let mut parsed = Parsed::default();
+        let mut rest = text;
+        for (index, piece) in self.0.iter().enumerate() {
+            let (letter, count) = match piece {
+                DatePiece::Literal(literal) => {
+                    rest = rest.strip_prefix(literal.as_str())?;
+                    continue;
+                }
+                DatePiece::Field(letter, count) => (*letter, *count),
+            };
+            rest = rest.trim_start_matches([' ', '\t']);
+            let abutting = matches!(self.0.get(index + 1), Some(DatePiece::Field(next, n)) if is_numeric(*next, *n));
+            rest = parsed.field(letter, count, abutting, rest)?;
+        }
+        parsed.millis()
+    }
+
     /// Formats a Unix time in milliseconds, in UTC.
     pub fn format(&self, millis: i64) -> String {
         let days = millis.div_euclid(86_400_000);
@@ -300,6 +324,160 @@ impl DateFormat {
         }
         out
     }
+}
+
+/// Whether a pattern letter, repeated `count` times, is read as a number.
+fn is_numeric(letter: char, count: usize) -> bool {
+    match letter {
+        'M' | 'L' => count <= 2,
+        'y' | 'd' | 'D' | 'F' | 'u' | 'H' | 'k' | 'K' | 'h' | 'm' | 's' | 'S' => true,
+        _ => false,
+    }
+}
+
+/// The fields a parse has read so far; unset ones are January 1, 1970, midnight.
+#[derive(Default)]
+struct Parsed {
+    year: Option<i64>,
+    before_christ: bool,
+    month: Option<i64>,
+    day: Option<i64>,
+    day_of_year: Option<i64>,
+    hour: i64,
+    /// `h`/`K` read (hour of the half day), with `a`.
+    half_day_hour: Option<i64>,
+    pm: bool,
+    minute: i64,
+    second: i64,
+    milli: i64,
+    offset_ms: i64,
+}
+
+impl Parsed {
+    /// Reads one field from the front of `text`, returning what follows it.
+    fn field<'t>(&mut self, letter: char, count: usize, abutting: bool, text: &'t str) -> Option<&'t str> {
+        if is_numeric(letter, count) {
+            let width = if abutting { count } else { usize::MAX };
+            let end = text.bytes().take(width).take_while(u8::is_ascii_digit).count();
+            if end == 0 || (abutting && end < count) {
+                return None;
+            }
+            let n: i64 = text[..end].parse().ok()?;
+            match letter {
+                'y' if count <= 2 && end == 2 => self.year = Some(two_digit_year(n)),
+                'y' => self.year = Some(n),
+                'M' | 'L' => self.month = Some(n),
+                'd' => self.day = Some(n),
+                'D' => self.day_of_year = Some(n),
+                'H' => self.hour = n,
+                'k' => self.hour = if n == 24 { 0 } else { n },
+                'K' => self.half_day_hour = Some(n),
+                'h' => self.half_day_hour = Some(if n == 12 { 0 } else { n }),
+                'm' => self.minute = n,
+                's' => self.second = n,
+                'S' => self.milli = n,
+                _ => {}
+            }
+            return Some(&text[end..]);
+        }
+        match letter {
+            'M' | 'L' => {
+                let (index, rest) = name_prefix(text, &MONTHS)?;
+                self.month = Some(index as i64 + 1);
+                Some(rest)
+            }
+            'E' => name_prefix(text, &DAYS).map(|(_, rest)| rest),
+            'G' => {
+                let (index, rest) = name_prefix(text, &["AD", "BC"])?;
+                self.before_christ = index == 1;
+                Some(rest)
+            }
+            'a' => {
+                let (index, rest) = name_prefix(text, &["AM", "PM"])?;
+                self.pm = index == 1;
+                Some(rest)
+            }
+            _ => {
+                let (offset, rest) = zone(text, letter == 'X')?;
+                self.offset_ms = offset;
+                Some(rest)
+            }
+        }
+    }
+
+    /// The instant, with Java's lenient carrying from each field into the next larger one.
+    fn millis(&self) -> Option<i64> {
+        let year = self.year.unwrap_or(1970);
+        let year = if self.before_christ { 1 - year } else { year };
+        let days = match (self.day_of_year, self.month, self.day) {
+            (Some(day_of_year), None, None) => crate::time::days_from_civil(year, 1, 1) + day_of_year - 1,
+            (_, month, day) => {
+                let month0 = month.unwrap_or(1) - 1;
+                let year = year.checked_add(month0.div_euclid(12))?;
+                let first = crate::time::days_from_civil(year, month0.rem_euclid(12) as u32 + 1, 1);
+                first + day.unwrap_or(1) - 1
+            }
+        };
+        let hour = match self.half_day_hour {
+            Some(h) => h + if self.pm { 12 } else { 0 },
+            None => self.hour,
+        };
+        let clock = ((hour * 60 + self.minute) * 60 + self.second).checked_mul(1000)?.checked_add(self.milli)?;
+        days.checked_mul(86_400_000)?.checked_add(clock)?.checked_sub(self.offset_ms)
+    }
+}
+
+/// Java's default century for `yy`: the 100 years from 80 years before now.
+fn two_digit_year(yy: i64) -> i64 {
+    let now_year = crate::time::civil_from_days(sluice_core::unix_micros() / 86_400_000_000).0;
+    let start = now_year - 80;
+    let candidate = start - start.rem_euclid(100) + yy;
+    if candidate < start {
+        candidate + 100
+    } else {
+        candidate
+    }
+}
+
+/// The name (full, else its three-letter form) at the front of `text`, case-insensitively: its index and the rest.
+fn name_prefix<'t>(text: &'t str, names: &[&str]) -> Option<(usize, &'t str)> {
+    let starts = |name: &str| text.get(..name.len()).is_some_and(|head| head.eq_ignore_ascii_case(name));
+    names.iter().position(|name| starts(name)).map(|index| (index, &text[names[index].len()..])).or_else(|| {
+        let short = names.iter().position(|name| starts(&name[..name.len().min(3)]))?;
+        Some((short, &text[names[short].len().min(3)..]))
+    })
+}
+
+/// A zone at the front of `text`: `Z` (ISO letters only), `UTC`/`GMT` optionally followed by an offset, or an
+/// offset `±hh`, `±hhmm`, `±hh:mm`. Returns its offset from UTC in milliseconds and the rest.
+fn zone(text: &str, iso: bool) -> Option<(i64, &str)> {
+    if iso {
+        if let Some(rest) = text.strip_prefix('Z') {
+            return Some((0, rest));
+        }
+    }
+    let text = match ["UTC", "GMT"].iter().find_map(|name| text.strip_prefix(name)) {
+        Some(rest) if !rest.starts_with(['+', '-']) => return Some((0, rest)),
+        Some(rest) => rest,
+        None => text,
+    };
+    let sign = match text.as_bytes().first()? {
+        b'+' => 1,
+        b'-' => -1,
+        _ => return None,
+    };
+    let digits = |s: &str, n: usize| s.get(..n).filter(|d| d.bytes().all(|b| b.is_ascii_digit()))?.parse::<i64>().ok();
+    let body = &text[1..];
+    let hours = digits(body, 2)?;
+    let after = &body[2..];
+    let (minutes, rest) = match after.strip_prefix(':') {
+        Some(m) => (digits(m, 2)?, &m[2..]),
+        None => match digits(after, 2) {
+            Some(m) => (m, &after[2..]),
+            None => (0, after),
+        },
+    };
+    Some((sign * (hours * 60 + minutes) * 60_000, rest))
 }
 
 #[cfg(test)]
@@ -367,6 +545,21 @@ mod tests {
         assert_eq!(DateFormat::parse("HH").unwrap().format(0), "00");
         assert_eq!(DateFormat::parse("k h a").unwrap().format(0), "24 12 AM");
         assert_eq!(DateFormat::parse("yyyy-MM-dd").unwrap().format(-1), "1969-12-31", "before the epoch");
+    }
+
+    #[test]
+    fn dates_read_as_simple_date_format_parses_them_in_utc() {
+        let read = |p: &str, text: &str| DateFormat::parse(p).unwrap().read(text);
+        // Kafka's TimestampConverterTest: "1970 01 02 00 00 01 000 UTC" is 86401000.
+        assert_eq!(read("yyyy MM dd HH mm ss SSS z", "1970 01 02 00 00 01 000 UTC"), Some(86_401_000));
+        assert_eq!(read("yyyyMMdd", "20170103"), Some(1_483_401_600_000), "abutting fields take their width");
+        assert_eq!(read("yyyy-MM-dd'T'HH:mm:ss.SSSXXX", "2017-01-03T07:30:01.864+01:00"), Some(1_483_425_001_864));
+        assert_eq!(read("yyyy-MM-dd'T'HH:mm:ss.SSSX", "2017-01-03T06:30:01.864Z"), Some(1_483_425_001_864));
+        assert_eq!(read("EEE, d MMM yyyy hh:mm a", "Tue, 3 jan 2017 06:30 PM"), Some(1_483_468_200_000));
+        assert_eq!(read("yyyy-MM-dd", "2016-13-01"), read("yyyy-MM-dd", "2017-01-01"), "lenient: month 13");
+        assert_eq!(read("yyyy-MM-dd", "2017-01-03 and more"), Some(1_483_401_600_000), "trailing text ignored");
+        assert_eq!(read("yyyy-MM-dd", "2017/01/03"), None);
+        assert_eq!(read("yyyy-MM-dd", "2017-01"), None);
     }
 
     #[test]

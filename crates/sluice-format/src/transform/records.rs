@@ -2,7 +2,8 @@
 //! `InsertHeader`, `DropHeaders` and `Filter`, which read and change a record's topic, headers and tombstone-ness
 //! only; the field transforms (`ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey`,
 //! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`, `Flatten`) and Debezium's `ByLogicalTableRouter`, which read or change its
-//! key or value (`super::fields`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
+//! key or value (`super::fields`); `Cast` and `TimestampConverter` (`super::values`); Debezium's `HeaderToValue` and
+//! `PartitionRouting` (`super::envelope`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
 //!
 //! Why on encoded records rather than on events: they act on what the encoder made (a topic, a header list, the
 //! top-level members of a JSON object), in a few comparisons per record, and the encoder's fast path stays as it
@@ -16,12 +17,14 @@ use std::sync::Arc;
 use regex::Regex;
 use sluice_core::{Payload, Record};
 
+use super::envelope::{HashFunction, HeaderToValue, PartitionRouting};
 use super::fields::{
     ExtractField, FieldSelection, FieldTypes, Flatten, HeaderFrom, HoistField, InsertField, Insertion,
     LogicalTableRouter, MaskField, ReplaceField, SchemaCache, SchemaNameAdjustment, SetSchemaMetadata, Side,
     ValueToKey,
 };
 use super::java::{self, DateFormat, Replacement};
+use super::values::{Cast, CastSpec, TimeType, TimestampConverter, UnixPrecision};
 
 /// A predicate's configuration, checked by [`Predicate::new`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -136,6 +139,15 @@ pub enum RecordTransformConfig {
         key_field_replacement: String,
         adjustment: SchemaNameAdjustment,
     },
+    /// `org.apache.kafka.connect.transforms.Cast$Key` / `$Value`, with its `spec` entries as configured.
+    Cast { side: Side, spec: Vec<String> },
+    /// `org.apache.kafka.connect.transforms.TimestampConverter$Key` / `$Value`; `field` empty for the whole key or
+    /// value, `format` empty when unset.
+    TimestampConverter { side: Side, field: String, target: TimeType, format: String, precision: UnixPrecision },
+    /// `io.debezium.transforms.HeaderToValue`; `moving` for `operation=move`.
+    HeaderToValue { headers: Vec<String>, fields: Vec<String>, moving: bool },
+    /// `io.debezium.transforms.partitions.PartitionRouting`.
+    PartitionRouting { fields: Vec<String>, partitions: i32, hash: HashFunction },
 }
 
 /// Topics a router made, by the topic it was given, so a table's records share one `Arc` instead of allocating a
@@ -183,6 +195,10 @@ pub enum RecordTransform {
     HoistField(HoistField),
     SetSchemaMetadata(SetSchemaMetadata),
     Flatten(Flatten),
+    Cast(Cast),
+    TimestampConverter(Box<TimestampConverter>),
+    HeaderToValue(HeaderToValue),
+    PartitionRouting(PartitionRouting),
 }
 
 impl RecordTransform {
@@ -343,6 +359,56 @@ impl RecordTransform {
                     value_schemas: SchemaCache::default(),
                 }))
             }
+            RecordTransformConfig::Cast { side, spec } => {
+                RecordTransform::Cast(Cast::new(*side, CastSpec::parse(spec).map_err(|e| ("spec", e))?))
+            }
+            RecordTransformConfig::TimestampConverter { side, field, target, format, precision } => {
+                let pattern = format.trim();
+                if *target == TimeType::String && pattern.is_empty() {
+                    return Err((
+                        "format",
+                        "TimestampConverter requires format option to be specified when using string timestamps".into(),
+                    ));
+                }
+                let format = if pattern.is_empty() {
+                    None
+                } else {
+                    let parsed = DateFormat::parse(format).map_err(|e| {
+                        (
+                            "format",
+                            format!(
+                                "TimestampConverter requires a SimpleDateFormat-compatible pattern for string \
+                                 timestamps: {format} ({e})"
+                            ),
+                        )
+                    })?;
+                    Some((parsed, format.clone()))
+                };
+                RecordTransform::TimestampConverter(Box::new(TimestampConverter::new(
+                    *side,
+                    field.clone(),
+                    *target,
+                    format,
+                    *precision,
+                )))
+            }
+            RecordTransformConfig::HeaderToValue { headers, fields, moving } => {
+                if headers.len() != fields.len() {
+                    return Err((
+                        "fields",
+                        "'fields' config must have the same number of elements as 'headers' config.".into(),
+                    ));
+                }
+                let paths = fields.iter().map(|f| f.split('.').map(String::from).collect()).collect();
+                RecordTransform::HeaderToValue(HeaderToValue::new(headers.clone(), paths, *moving))
+            }
+            RecordTransformConfig::PartitionRouting { fields, partitions, hash } => {
+                if *partitions <= 0 {
+                    return Err(("partition.topic.num", "A positive integer is expected".into()));
+                }
+                let paths = fields.iter().map(|f| f.split('.').map(|p| p.trim().to_string()).collect()).collect();
+                RecordTransform::PartitionRouting(PartitionRouting::new(paths, *partitions, *hash))
+            }
         })
     }
 
@@ -377,6 +443,10 @@ impl RecordTransform {
             RecordTransform::HoistField(t) => t.apply(record)?,
             RecordTransform::SetSchemaMetadata(t) => t.apply(record)?,
             RecordTransform::Flatten(t) => t.apply(record)?,
+            RecordTransform::Cast(t) => t.apply(record)?,
+            RecordTransform::TimestampConverter(t) => t.apply(record)?,
+            RecordTransform::HeaderToValue(t) => t.apply(record)?,
+            RecordTransform::PartitionRouting(t) => t.apply(record)?,
         }
         Ok(true)
     }

@@ -201,3 +201,45 @@ fn field_transforms_work_on_the_envelope_without_unwrap_schema_included() {
     assert_eq!(value["schema"]["name"], "app.inventory.customers.Envelope");
     assert_eq!(value["schema"]["optional"], false);
 }
+
+#[test]
+fn partition_routing_under_a_predicate_sets_the_partition_of_the_envelopes_it_applies_to() {
+    // PartitionRouting is documented for use under TopicNameMatches (its partition.topic.num is one topic's).
+    let config = RecordTransformConfig::PartitionRouting {
+        fields: vec!["change.id".into()],
+        partitions: 4,
+        hash: super::envelope::HashFunction::Java,
+    };
+    let customers = Some((PredicateKind::TopicNameMatches { pattern: ".*customers".into() }, false));
+    let records = run(
+        vec![record_step("partition", config.clone(), customers)],
+        &[event(Op::Create, None, row("7")), event(Op::Delete, row("6"), None)],
+    );
+    // Integer.hashCode(7) % 4 and, for the delete, `before.id` 6; its tombstone has no value and keeps none.
+    let partitions: Vec<Option<i32>> = records.iter().map(|r| r.partition).collect();
+    assert_eq!(partitions, [Some(3), Some(2), None]);
+    let elsewhere = Some((PredicateKind::TopicNameMatches { pattern: ".*orders".into() }, false));
+    let records = run(vec![record_step("partition", config, elsewhere)], &[event(Op::Create, None, row("7"))]);
+    assert_eq!(records[0].partition, None);
+}
+
+#[test]
+fn cast_after_extract_field_turns_the_key_into_a_string() {
+    // A usual pair: the key's one field extracted, then cast whole (Kafka's Cast$Key with spec=string).
+    let records = run(
+        vec![
+            record_step(
+                "extract",
+                RecordTransformConfig::ExtractField { side: super::fields::Side::Key, field: "id".into() },
+                None,
+            ),
+            record_step(
+                "cast",
+                RecordTransformConfig::Cast { side: super::fields::Side::Key, spec: vec!["string".into()] },
+                None,
+            ),
+        ],
+        &[event(Op::Create, None, row("7"))],
+    );
+    assert_eq!(records[0].key.as_ref().unwrap().bytes().as_ref(), br#""7""#);
+}

@@ -25,6 +25,7 @@ use sluice_testkit::kafka::Broker;
 
 use super::{producer_settings, KafkaSink, TopicCreation};
 use crate::conformance::{suite, Destination, Seen, TOPIC};
+use sluice_core::{Lsn, Payload, Position, Record, Sink};
 
 const MESSAGE_MAX_BYTES: usize = 100_000;
 /// librdkafka's `RD_KAFKAP_MESSAGE_V2_MAX_OVERHEAD`.
@@ -136,3 +137,29 @@ suite!(KafkaDestination::new(false);
     a_failed_batch_written_again_leaves_repeats_never_gaps,
     health_fails_retriably_while_the_destination_is_down_and_recovers,
 );
+
+/// A record that names its partition (Debezium's `PartitionRouting`, the outbox router's `partition` placement)
+/// is produced to that partition, not to the one its key hashes to; a record without one goes where the key says.
+#[tokio::test]
+async fn a_record_s_own_partition_is_the_partition_it_lands_in() {
+    let mut destination = KafkaDestination::new(true);
+    let mut sink = destination.open().await;
+    let record = |partition: Option<i32>, n: u64| Record {
+        topic: TOPIC.into(),
+        partition,
+        key: Some(Payload::Json(br#"{"k":1}"#.to_vec())),
+        value: Some(Payload::Json(format!(r#"{{"n":{n}}}"#).into_bytes())),
+        headers: Vec::new(),
+        timestamp_ms: 1_700_000_000_000,
+        position: Position::new(Lsn(1), n),
+    };
+    let batch = [record(Some(3), 1), record(Some(1), 2), record(Some(3), 3)];
+    sink.write(&batch).await.expect("written");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while destination.read().await.len() < 3 && std::time::Instant::now() < deadline {}
+    let values = |p: i32| -> Vec<Value> {
+        destination.by_partition.get(&p).map_or(vec![], |seen| seen.iter().map(|s| s.value["n"].clone()).collect())
+    };
+    assert_eq!(values(3), [1, 3]);
+    assert_eq!(values(1), [2]);
+}

@@ -717,7 +717,9 @@ fn transform_mistakes_are_named() {
     let p = problems(&format!("{BASE}debezium.transforms=route\ndebezium.transforms.route.type=org.apache.kafka.connect.transforms.RegexRouter\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.regex`")), "{p:?}");
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.route.replacement`")), "{p:?}");
-    let p = problems(&format!("{BASE}debezium.transforms=mask\ndebezium.transforms.mask.type=org.apache.kafka.connect.transforms.Cast$Value\n"));
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=tz\ndebezium.transforms.tz.type=io.debezium.transforms.TimezoneConverter\n"
+    ));
     assert!(p.iter().any(|p| p.contains("does not support yet")), "{p:?}");
     let p = problems(&format!("{BASE}debezium.transforms=x\n"));
     assert!(p.iter().any(|p| p.contains("missing required key `debezium.transforms.x.type`")), "{p:?}");
@@ -1175,6 +1177,108 @@ fn set_schema_metadata_needs_schemas_and_a_name_or_version() {
     has("`debezium.transforms.meta.schema.version` = `v2` is not a schema version");
     has("`debezium.transforms.none.schema.name`: neither schema name nor version configured");
     has("`debezium.transforms.key.type`: SetSchemaMetadata changes the key schema, which needs `debezium.format.key=json` with `debezium.format.key.schemas.enable=true`");
+}
+
+#[test]
+fn cast_timestamp_converter_header_to_value_and_partition_routing_are_read_with_their_options() {
+    let loaded = ok(&format!(
+        "debezium.transforms=cast,ts,h2v,part\n\
+         debezium.transforms.cast.type={KAFKA_TRANSFORMS}.Cast$Value\n\
+         debezium.transforms.cast.spec=id:string, score:float64\n\
+         debezium.transforms.ts.type={KAFKA_TRANSFORMS}.TimestampConverter$Key\n\
+         debezium.transforms.ts.field=created\n\
+         debezium.transforms.ts.target.type=string\n\
+         debezium.transforms.ts.format=yyyy-MM-dd\n\
+         debezium.transforms.ts.unix.precision=microseconds\n\
+         debezium.transforms.h2v.type=io.debezium.transforms.HeaderToValue\n\
+         debezium.transforms.h2v.headers= h1 , h2\n\
+         debezium.transforms.h2v.fields=f1,after.f2\n\
+         debezium.transforms.h2v.operation=move\n\
+         debezium.transforms.part.type=io.debezium.transforms.partitions.PartitionRouting\n\
+         debezium.transforms.part.partition.payload.fields=change . id,source.table\n\
+         debezium.transforms.part.partition.topic.num=4\n\
+         debezium.transforms.part.partition.hash.function=Murmur\n\
+         debezium.transforms.part.predicate=orders\n\
+         debezium.predicates=orders\n\
+         debezium.predicates.orders.type={KAFKA_TRANSFORMS}.predicates.TopicNameMatches\n\
+         debezium.predicates.orders.pattern=.*orders\n"
+    ));
+    let kinds: Vec<String> = loaded.config.transforms.iter().map(|t| format!("{:?}", t.kind)).collect();
+    assert!(kinds[0].contains(r#"Cast { side: Value, spec: ["id:string", "score:float64"] }"#), "{kinds:?}");
+    assert!(kinds[1]
+        .contains("side: Key, field: \"created\", target: String, format: \"yyyy-MM-dd\", precision: Microseconds"));
+    assert!(kinds[2].contains(r#"HeaderToValue { headers: ["h1", "h2"], fields: ["f1", "after.f2"], moving: true }"#));
+    assert!(kinds[3]
+        .contains(r#"PartitionRouting { fields: ["change . id", "source.table"], partitions: 4, hash: Murmur }"#));
+    assert!(loaded.config.transforms[3].predicate.is_some(), "chainable with a predicate");
+}
+
+#[test]
+fn cast_timestamp_converter_header_to_value_and_partition_routing_name_the_bad_option() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=a,b,c,d,e,f,g,h,i,j,k\n\
+         debezium.transforms.a.type={KAFKA_TRANSFORMS}.Cast$Value\n\
+         debezium.transforms.a.spec=id:bytes\n\
+         debezium.transforms.b.type={KAFKA_TRANSFORMS}.Cast$Key\n\
+         debezium.transforms.b.spec=int8,id:int16\n\
+         debezium.transforms.c.type={KAFKA_TRANSFORMS}.Cast$Value\n\
+         debezium.transforms.c.spec=id:faketype\n\
+         debezium.transforms.d.type={KAFKA_TRANSFORMS}.TimestampConverter$Value\n\
+         debezium.transforms.d.target.type=string\n\
+         debezium.transforms.e.type={KAFKA_TRANSFORMS}.TimestampConverter$Value\n\
+         debezium.transforms.e.target.type=timestamp\n\
+         debezium.transforms.e.unix.precision=hours\n\
+         debezium.transforms.f.type={KAFKA_TRANSFORMS}.TimestampConverter$Value\n\
+         debezium.transforms.f.target.type=Timestamp\n\
+         debezium.transforms.f.format=bad-format\n\
+         debezium.transforms.g.type=io.debezium.transforms.HeaderToValue\n\
+         debezium.transforms.g.headers=h1,h2\n\
+         debezium.transforms.g.fields=f1\n\
+         debezium.transforms.g.operation=invalidOp\n\
+         debezium.transforms.h.type=io.debezium.transforms.HeaderToValue\n\
+         debezium.transforms.h.headers=header one\n\
+         debezium.transforms.h.fields=,f2\n\
+         debezium.transforms.h.operation=copy\n\
+         debezium.transforms.i.type=io.debezium.transforms.partitions.PartitionRouting\n\
+         debezium.transforms.i.partition.payload.fields=,source.table\n\
+         debezium.transforms.i.partition.topic.num=0\n\
+         debezium.transforms.j.type=io.debezium.transforms.partitions.PartitionRouting\n\
+         debezium.transforms.j.partition.topic.num=2\n\
+         debezium.transforms.j.partition.hash.function=murmur3\n\
+         debezium.transforms.k.type=io.debezium.transforms.HeaderToValue\n\
+         debezium.transforms.k.headers=h1,h2\n\
+         debezium.transforms.k.fields=f1\n\
+         debezium.transforms.k.operation=copy\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    // The messages are Kafka's (CastTest, TimestampConverterTest) and Debezium's (HeaderToValueTest,
+    // PartitionRoutingTest) for the same configurations.
+    has("`debezium.transforms.a.spec`: Cast transformation does not support casting to BYTES");
+    has("`debezium.transforms.b.spec`: Cast transformations that specify a type to cast the entire value to may ony specify a single cast in their spec");
+    has("`debezium.transforms.c.spec`: Invalid type found in casting spec: faketype");
+    has("`debezium.transforms.d.format`: TimestampConverter requires format option to be specified when using string timestamps");
+    has("`debezium.transforms.e.target.type` = `timestamp` is not valid; allowed values: string, unix, Date, Time, Timestamp");
+    has("`debezium.transforms.e.unix.precision` = `hours` is not valid; allowed values: nanoseconds, microseconds, milliseconds, seconds");
+    has("`debezium.transforms.f.format`: TimestampConverter requires a SimpleDateFormat-compatible pattern for string timestamps: bad-format");
+    has("`debezium.transforms.g.operation` = `invalidOp` is not valid; allowed values: move, copy");
+    has("`debezium.transforms.h.headers` = `header one`: Element(s) containing space not permitted");
+    has("`debezium.transforms.h.fields` = `,f2`: Empty string element(s) not permitted");
+    has("`debezium.transforms.i.partition.payload.fields` = `,source.table`: Empty string element(s) not permitted");
+    has("`debezium.transforms.i.partition.topic.num` = `0`: A positive integer is expected");
+    has("missing required key `debezium.transforms.j.partition.payload.fields`");
+    has("`debezium.transforms.j.partition.hash.function` = `murmur3` is not valid; allowed values: java, murmur");
+    has("`debezium.transforms.k.fields`: 'fields' config must have the same number of elements as 'headers' config.");
+}
+
+#[test]
+fn cast_and_timestamp_converter_need_the_json_converter_on_their_side() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.key=simplestring\n\
+         debezium.transforms=cast\n\
+         debezium.transforms.cast.type={KAFKA_TRANSFORMS}.Cast$Key\n\
+         debezium.transforms.cast.spec=string\n"
+    ));
+    assert!(p.iter().any(|p| p.contains("`debezium.transforms.cast.type`: this transform changes the fields of the record's key, which needs `debezium.format.key=json`")), "{p:?}");
 }
 
 #[test]
