@@ -148,9 +148,11 @@ impl PgCluster {
 
         let port = free_port();
         let tls = generate_certificate(&data, is_root());
+        // Every test keeps the slots it made (a database per test, never dropped during the run), so the suite's
+        // slots add up: the limit leaves room for several hundred tests.
         let mut conf = format!(
             "\nlisten_addresses = '127.0.0.1'\nport = {port}\nunix_socket_directories = '{}'\n\
-             wal_level = logical\nmax_replication_slots = 100\nmax_wal_senders = 100\nmax_connections = 300\n\
+             wal_level = logical\nmax_replication_slots = 400\nmax_wal_senders = 100\nmax_connections = 300\n\
              fsync = off\nfull_page_writes = off\nshared_buffers = 128MB\nwal_sender_timeout = 60s\n\
              log_min_messages = warning\nmax_wal_size = 4GB\nlc_messages = 'C'\ntimezone = 'UTC'\n",
             dir.display()

@@ -5,8 +5,8 @@
 //! Each must be accepted as it is, or refused only with "not supported yet" naming the key that asks for what Sluice
 //! lacks: never "unknown", never a half-accepted configuration. The table below is the current state; a
 //! configuration moves from `NotYet` to `Starts` as the features land. Host names and credentials play no part in
-//! validation, which connects nowhere, so the files need no changes at all here; the end-to-end runs of such
-//! configurations against a real database and broker are in `tests/e2e/kafka.rs`.
+//! validation, which connects nowhere, so the files need no changes at all here. `tests/e2e/corpus.rs` runs every
+//! configuration that starts against a real database and broker, and checks the event its example documents.
 
 use std::collections::BTreeMap;
 

@@ -101,8 +101,10 @@ fn complete(records: &[Value], state: &BTreeMap<i64, i64>, journal: &std::collec
 
 /// Everything in the broker's `test.*` topics, read partition by partition, as the file sink's JSON shape:
 /// `{"topic", "partition", "key", "value", "headers"}` (key and value parsed as JSON; null for a null value).
-struct Reader {
+pub(super) struct Reader {
     consumer: BaseConsumer,
+    /// Reads every topic but the broker's and Sluice's internal ones (`_…`), not only `test.*` and `outbox.*`.
+    every_topic: bool,
     assigned: HashSet<(String, i32)>,
     by_partition: BTreeMap<(String, i32), Vec<Value>>,
     /// `by_partition` flattened, rebuilt when something new arrived.
@@ -110,7 +112,13 @@ struct Reader {
 }
 
 impl Reader {
+    /// Reads `test.*` and `outbox.*` topics.
     fn new(bootstrap: &str) -> Reader {
+        Reader { every_topic: false, ..Reader::every_topic(bootstrap) }
+    }
+
+    /// Reads every topic whose name does not start with `_`.
+    pub(super) fn every_topic(bootstrap: &str) -> Reader {
         let consumer: BaseConsumer = ClientConfig::new()
             .set("bootstrap.servers", bootstrap)
             .set("group.id", "sluice-tests")
@@ -118,18 +126,26 @@ impl Reader {
             .set("topic.metadata.refresh.interval.ms", "500")
             .create()
             .expect("create a consumer");
-        Reader { consumer, assigned: HashSet::new(), by_partition: BTreeMap::new(), flat: Vec::new() }
+        Reader {
+            consumer,
+            every_topic: true,
+            assigned: HashSet::new(),
+            by_partition: BTreeMap::new(),
+            flat: Vec::new(),
+        }
     }
 
     /// Assigns partitions of `test.*` topics it has not seen yet, then reads what is there; says whether anything
     /// new arrived.
-    fn poll(&mut self) -> bool {
+    pub(super) fn poll(&mut self) -> bool {
         let mut new = false;
         if let Ok(metadata) = self.consumer.fetch_metadata(None, Duration::from_secs(5)) {
             let mut list = TopicPartitionList::new();
-            for topic in
-                metadata.topics().iter().filter(|t| t.name().starts_with("test.") || t.name().starts_with("outbox."))
-            {
+            let wanted = |name: &str| match self.every_topic {
+                true => !name.starts_with('_'),
+                false => name.starts_with("test.") || name.starts_with("outbox."),
+            };
+            for topic in metadata.topics().iter().filter(|t| wanted(t.name())) {
                 for p in topic.partitions() {
                     if self.assigned.insert((topic.name().to_string(), p.id())) {
                         list.add_partition_offset(topic.name(), p.id(), Offset::Beginning).unwrap();
@@ -181,7 +197,7 @@ impl Reader {
     }
 
     /// All records, partition after partition (order is only defined within a partition, as in Kafka).
-    fn records(&self) -> &[Value] {
+    pub(super) fn records(&self) -> &[Value] {
         &self.flat
     }
 }

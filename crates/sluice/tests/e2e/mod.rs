@@ -3,6 +3,7 @@ mod support;
 mod column_options;
 mod connect_rest;
 mod connect_security;
+mod corpus;
 mod crash;
 mod dual_write;
 mod event_details;
