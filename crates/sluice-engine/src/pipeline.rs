@@ -266,6 +266,15 @@ impl<S: Sink> Pipeline<S> {
         self
     }
 
+    /// At most `records` records per batch and sink write (`max.batch.size`); `None` keeps the pipeline's own bound
+    /// (1024). The test hook `SLUICE_TEST_MAX_BATCH` wins over both.
+    pub fn with_max_batch_records(mut self, records: Option<usize>) -> Self {
+        if let (Some(records), None) = (records, self.hooks.max_batch) {
+            self.max_batch = records.max(1);
+        }
+        self
+    }
+
     /// What to do with an event that cannot be encoded (`event.processing.failure.handling.mode`).
     pub fn with_failure_handling(mut self, mode: FailureHandlingMode) -> Self {
         self.failure_mode = mode;
@@ -743,6 +752,21 @@ mod tests {
         assert_eq!(run(chunks, 6 << 10).await, [2, 1]);
         let chunks = (0..3).map(|i| vec![message(i, 4096)]).collect();
         assert_eq!(run(chunks, usize::MAX).await, [3], "without a byte limit, one batch takes all");
+    }
+
+    #[tokio::test]
+    async fn max_batch_size_bounds_every_sink_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let sink = Recording::default();
+        let store = Box::new(FileOffsetStore::new(dir.path().join("offsets.dat")));
+        let pipeline = Pipeline::new(encoder(), sink.clone(), store, Offsets::default(), Duration::ZERO)
+            .with_max_batch_records(Some(2));
+        let (tx, rx) = mpsc::channel(1);
+        tx.send((0..5).map(|i| message(i, 10)).collect()).await.unwrap();
+        drop(tx);
+        let (flush, _) = watch::channel(Lsn::ZERO);
+        pipeline.run(rx, flush).await.unwrap();
+        assert_eq!(*sink.0.lock().unwrap(), [2, 2, 1]);
     }
 
     /// A sink whose destination answers the health check only after `unhealthy` refusals, retriable or not.

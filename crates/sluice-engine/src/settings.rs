@@ -66,6 +66,12 @@ pub static KEYS: KeySet = KeySet {
             "the offsets topic clients' security protocol; sasl.* and ssl.* as for the producer",
         ),
         key("max.queue.size.in.bytes", "33554432", "bytes of change events in flight; 0: no byte limit"),
+        key("max.batch.size", "", "at most this many records per sink write; unset: 1024"),
+        key(
+            "max.queue.size",
+            "",
+            "checked as Debezium does (larger than max.batch.size); Sluice's queue is bounded by chunks and bytes",
+        ),
     ],
     open_prefixes: CLIENT_PREFIXES,
     ..KeySet::EMPTY
@@ -109,6 +115,8 @@ pub struct EngineSettings {
     /// `max.queue.size.in.bytes`: the bytes of change events in flight between the source and the sink; `None`
     /// (`0`) for no byte limit, only the count limits.
     pub max_queue_bytes: Option<u64>,
+    /// `max.batch.size`: the most records one sink write takes; `None` for the pipeline's own bound.
+    pub max_batch_records: Option<usize>,
 }
 
 fn k(name: &str) -> String {
@@ -206,5 +214,28 @@ pub fn read(s: &mut Settings) -> EngineSettings {
             0 => None,
             n => Some(n),
         },
+        max_batch_records: max_batch_records(s),
     }
+}
+
+/// `max.batch.size` and `max.queue.size` (Debezium's defaults 2048 and 8192). Sluice's queue between source and
+/// sink is bounded by chunks of events and by `max.queue.size.in.bytes`, not by a record count, so `max.queue.size`
+/// only has to pass Debezium's own check: larger than the batch.
+fn max_batch_records(s: &mut Settings) -> Option<usize> {
+    let batch_key = k("max.batch.size");
+    let queue_key = k("max.queue.size");
+    let batch = s.get(&batch_key).is_some().then(|| s.number(&batch_key, 2048usize, "a positive number of records"));
+    let queue = s.get(&queue_key).is_some().then(|| s.number(&queue_key, 8192usize, "a positive number of records"));
+    if batch == Some(0) {
+        s.problem(format!("`{batch_key}` must be at least 1"));
+    }
+    if let Some(queue) = queue {
+        if queue <= batch.unwrap_or(2048) {
+            s.problem(format!(
+                "`{queue_key}` = {queue} must be larger than `{batch_key}` ({}), as Debezium requires",
+                batch.unwrap_or(2048)
+            ));
+        }
+    }
+    batch.filter(|n| *n > 0)
 }

@@ -110,8 +110,6 @@ pub static KEYS: KeySet = KeySet {
         "interval.handling.mode",
         "schema.name.adjustment.mode",
         "field.name.adjustment.mode",
-        "max.batch.size",
-        "max.queue.size",
         "poll.interval.ms",
         "database.tcpKeepAlive",
         "database.sslcert",
@@ -166,8 +164,6 @@ pub static KEYS: KeySet = KeySet {
         ("include.schema.comments", &["false"]),
         ("provide.transaction.metadata", &["false"]),
         ("poll.interval.ms", &["*"]),
-        ("max.batch.size", &["2048"]),
-        ("max.queue.size", &["8192"]),
         ("slot.failover", &["false"]),
         // The modes Sluice carries out, which are Debezium's defaults: hstore as a JSON string, intervals as
         // microseconds.

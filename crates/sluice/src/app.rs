@@ -161,6 +161,7 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
             .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
             .with_failure_handling(config.events.failure_handling_mode)
             .with_max_batch_bytes(budget_share(config.engine.max_queue_bytes))
+            .with_max_batch_records(config.engine.max_batch_records)
             .with_transforms(transforms(config)?)
             .with_status(status.clone())
             .with_shutdown(shutdown.clone());

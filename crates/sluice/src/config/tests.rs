@@ -447,6 +447,20 @@ fn snapshot_mode_schema_only_is_read_as_no_data_with_a_note() {
 }
 
 #[test]
+fn max_batch_size_bounds_sink_writes_and_max_queue_size_must_exceed_it_as_in_debezium() {
+    assert_eq!(ok("").config.engine.max_batch_records, None, "unset: the pipeline's own bound");
+    let loaded = ok("debezium.source.max.batch.size=2048\ndebezium.source.max.queue.size=8192\n");
+    assert_eq!(loaded.config.engine.max_batch_records, Some(2048));
+    assert_eq!(ok("debezium.source.max.batch.size=100\n").config.engine.max_batch_records, Some(100));
+    let p = one_problem("debezium.source.max.batch.size=4096\ndebezium.source.max.queue.size=4096\n");
+    assert!(p.contains("must be larger than `debezium.source.max.batch.size` (4096)"), "{p}");
+    let p = one_problem("debezium.source.max.queue.size=1000\n");
+    assert!(p.contains("(2048)"), "Debezium's default batch counts: {p}");
+    assert!(one_problem("debezium.source.max.batch.size=0\n").contains("at least 1"));
+    assert!(one_problem("debezium.source.max.batch.size=many\n").contains("max.batch.size"));
+}
+
+#[test]
 fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
     for key in [
         "heartbeat.topics.prefix",
@@ -457,8 +471,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "interval.handling.mode",
         "schema.name.adjustment.mode",
         "field.name.adjustment.mode",
-        "max.batch.size",
-        "max.queue.size",
         "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",

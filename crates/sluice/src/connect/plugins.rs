@@ -176,6 +176,8 @@ const DEFINITIONS: &[Definition] = &[
     key("slot.guard.retained.wal.warn.bytes", Long, Some("1073741824"), "LOW", SLOT, "Sluice's own: retained WAL above this is logged as a warning."),
     key("status.update.interval.ms", Int, Some("10000"), "LOW", SLOT, "Milliseconds between standby status updates at the latest."),
     key("database.initial.statements", Str, None, "LOW", CONNECTION, "SQL run on every connection but the replication one; ; separates, ;; is a ;."),
+    key("max.batch.size", Int, None, "MEDIUM", ADVANCED, "At most this many records per sink write; unset: 1024."),
+    key("max.queue.size", Int, None, "LOW", ADVANCED, "Must be larger than max.batch.size, as in Debezium; Sluice bounds its queue by chunks and bytes."),
     key("max.queue.size.in.bytes", Long, Some("33554432"), "MEDIUM", ADVANCED, "Bytes of change events in flight; 0 for no byte limit."),
     key("offset.flush.interval.ms", Long, Some("0"), "LOW", ADVANCED, "How often acknowledged positions are written at most; 0 for after every batch."),
     key("outbox.cleanup.table", Str, None, "LOW", ADVANCED, "Sluice's own: schema.table of an outbox whose rows are deleted once their events are acknowledged."),
@@ -236,6 +238,7 @@ mod tests {
             // A listed table needs its own SELECT key, which no definition names.
             ("snapshot.select.statement.overrides", _) => "",
             ("message.key.columns", _) => "public.orders:id",
+            ("max.queue.size", _) => "8192",
             (_, Bool) => "true",
             (_, Int | Long) => "1",
             _ => "x",
