@@ -78,6 +78,11 @@ pub static KEYS: KeySet = KeySet {
         ),
         key("message.prefix.include.list", "", "regexes of logical decoding message prefixes to emit"),
         key("message.prefix.exclude.list", "", "regexes of logical decoding message prefixes to leave out"),
+        key(
+            "publish.via.partition.root",
+            "false",
+            "true: partitioned tables are captured as their root table; unset: as an existing publication says",
+        ),
         key("slot.drop.on.stop", "false", "drop the replication slot when Sluice stops gracefully (tests, trials)"),
         key("skipped.operations", "t", "comma list of c, u, d, t to drop, or none"),
         key("status.update.interval.ms", "10000", "how often the confirmed position is sent at the latest"),
@@ -130,7 +135,6 @@ pub static KEYS: KeySet = KeySet {
         "topic.creation.",
         "custom.metric.tags",
         "notification.",
-        "publish.via.partition.root",
         "replica.identity.autoset.values",
         "lsn.flush.mode",
         "lsn.flush.timeout.ms",
@@ -336,6 +340,7 @@ pub struct PostgresSettings {
     pub initial_statements: Vec<String>,
     pub message_prefixes: MessagePrefixes,
     pub slot_drop_on_stop: bool,
+    pub publish_via_partition_root: Option<bool>,
 }
 
 impl PostgresSettings {
@@ -374,6 +379,7 @@ impl PostgresSettings {
             snapshot_selection: self.snapshot_selection.clone(),
             message_prefixes: self.message_prefixes.clone(),
             slot_drop_on_stop: self.slot_drop_on_stop,
+            publish_via_partition_root: self.publish_via_partition_root,
         }
     }
 }
@@ -491,6 +497,10 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
                     "a number of bytes",
                 ),
             }
+        },
+        publish_via_partition_root: {
+            let key = k("publish.via.partition.root");
+            s.get(&key).is_some().then(|| s.boolean(&key, false))
         },
         snapshot_selection: snapshot_selection(s),
         initial_statements: initial_statements(s.get(&k("database.initial.statements")).unwrap_or("")),

@@ -79,19 +79,26 @@ impl Catalog {
         &self.client
     }
 
-    /// The ordinary and partitioned tables of the database that the filter captures, in a stable order.
-    pub async fn list_tables(&self, filter: &dyn CaptureFilter) -> Result<Vec<CatalogTable>, SourceError> {
+    /// The tables of the database that the filter captures, in a stable order, as the publication publishes their
+    /// changes: with `publish_via_partition_root`, ordinary tables and the roots of partitioned ones (a partition's
+    /// rows are the root's); without it, ordinary tables and every partition that holds rows (each its own table,
+    /// as Debezium shows them by default), never a partitioned parent, whose changes never arrive under its name.
+    pub async fn list_tables(
+        &self,
+        filter: &dyn CaptureFilter,
+        via_partition_root: bool,
+    ) -> Result<Vec<CatalogTable>, SourceError> {
         let rows = self
             .client
             .query(
                 "SELECT c.oid, n.nspname::text, c.relname::text, c.relreplident::text,
                         EXISTS (SELECT 1 FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary)
                    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-                  WHERE c.relkind IN ('r', 'p') AND NOT c.relispartition
+                  WHERE CASE WHEN $1 THEN c.relkind IN ('r', 'p') AND NOT c.relispartition ELSE c.relkind = 'r' END
                     AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
                     AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
                   ORDER BY 2, 3",
-                &[],
+                &[&via_partition_root],
             )
             .await
             .map_err(|e| SourceError::sql("list tables", e))?;

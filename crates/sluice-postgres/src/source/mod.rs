@@ -104,6 +104,9 @@ pub struct SourceOptions {
     pub message_prefixes: MessagePrefixes,
     /// `slot.drop.on.stop`: drop the slot after a graceful stop.
     pub slot_drop_on_stop: bool,
+    /// `publish.via.partition.root`: a partitioned table's changes arrive as its root's, not its partitions'.
+    /// `None` (unset): as an existing publication says, else `false`.
+    pub publish_via_partition_root: Option<bool>,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.

@@ -326,22 +326,45 @@ async fn existing_slot(catalog: &Catalog, options: &SourceOptions) -> Result<Opt
 async fn ensure_publication(options: &SourceOptions, catalog: &Catalog) -> Result<Vec<CatalogTable>, SourceError> {
     let name = &options.publication_name;
     let client = catalog.client();
-    let exists = client
-        .query_opt("SELECT puballtables FROM pg_publication WHERE pubname = $1", &[name])
+    let existing: Option<bool> = client
+        .query_opt("SELECT pubviaroot FROM pg_publication WHERE pubname = $1", &[name])
         .await
-        .map_err(|e| SourceError::sql("look up the publication", e))?;
-    let wanted = catalog.list_tables(options.filter.as_ref()).await?;
+        .map_err(|e| SourceError::sql("look up the publication", e))?
+        .map(|row| row.get(0));
+    let exists = existing.is_some();
+    // Unset, the key follows a publication that exists (one made for the outbox with the option, say).
+    let via_root = options.publish_via_partition_root.or(existing).unwrap_or(false);
+    if let Some(published_via_root) = existing.filter(|v| *v != via_root) {
+        if options.publication_mode != PublicationMode::Filtered {
+            return Err(SourceError::prerequisite(
+                format!(
+                    "publication `{name}` has publish_via_partition_root = {published_via_root}, but \
+                     publish.via.partition.root is {via_root}: partitions' changes would arrive under other names \
+                     than the snapshot's"
+                ),
+                format!(
+                    "ALTER PUBLICATION {} SET (publish_via_partition_root = {via_root}); or set \
+                     publish.via.partition.root={published_via_root}",
+                    quote_ident(name)
+                ),
+            ));
+        }
+    }
+    let with = if via_root { " WITH (publish_via_partition_root = true)" } else { "" };
+    let wanted = catalog.list_tables(options.filter.as_ref(), via_root).await?;
     let create_fix = "create it as a superuser or the database owner, or set publication.autocreate.mode=disabled \
                       and create it yourself (see docs/slots-and-wal.md)";
-    let ddl = match (exists.is_some(), options.publication_mode) {
+    let ddl = match (exists, options.publication_mode) {
         (false, PublicationMode::Disabled) => {
             return Err(SourceError::prerequisite(
                 format!("publication `{name}` does not exist and publication.autocreate.mode is `disabled`"),
                 format!("CREATE PUBLICATION {} FOR TABLE <the tables to capture>;", quote_ident(name)),
             ))
         }
-        (false, PublicationMode::AllTables) => Some(format!("CREATE PUBLICATION {} FOR ALL TABLES", quote_ident(name))),
-        (false, PublicationMode::NoTables) => Some(format!("CREATE PUBLICATION {}", quote_ident(name))),
+        (false, PublicationMode::AllTables) => {
+            Some(format!("CREATE PUBLICATION {} FOR ALL TABLES{with}", quote_ident(name)))
+        }
+        (false, PublicationMode::NoTables) => Some(format!("CREATE PUBLICATION {}{with}", quote_ident(name))),
         (exists, PublicationMode::Filtered) => {
             if wanted.is_empty() {
                 return Err(SourceError::prerequisite(
@@ -351,9 +374,12 @@ async fn ensure_publication(options: &SourceOptions, catalog: &Catalog) -> Resul
             }
             let list = wanted.iter().map(|t| quote_table(&t.id)).collect::<Vec<_>>().join(", ");
             Some(if exists {
-                format!("ALTER PUBLICATION {} SET TABLE {list}", quote_ident(name))
+                format!(
+                    "ALTER PUBLICATION {0} SET TABLE {list}; ALTER PUBLICATION {0} SET (publish_via_partition_root = {via_root})",
+                    quote_ident(name)
+                )
             } else {
-                format!("CREATE PUBLICATION {} FOR TABLE {list}", quote_ident(name))
+                format!("CREATE PUBLICATION {} FOR TABLE {list}{with}", quote_ident(name))
             })
         }
         (true, _) => None,

@@ -168,6 +168,7 @@ const DEFINITIONS: &[Definition] = &[
     key("heartbeat.emit.message", Bool, Some("false"), "LOW", EVENTS, "Sluice's own: a WAL message on every heartbeat, so a quiet database still moves the slot."),
     key("topic.heartbeat.prefix", Str, Some("__debezium-heartbeat"), "LOW", EVENTS, "Prefix of the heartbeat topic."),
     key("slot.name", Str, Some("debezium"), "MEDIUM", SLOT, "The replication slot; one per connector."),
+    key("publish.via.partition.root", Bool, Some("false"), "LOW", CONNECTOR, "Capture partitioned tables as their root table; unset: as an existing publication says."),
     key("slot.drop.on.stop", Bool, Some("false"), "LOW", SLOT, "Drop the slot when the connector stops; for tests and trials."),
     key("slot.max.retries", Int, Some("6"), "LOW", SLOT, "Attempts to start while another connection holds the slot."),
     key("slot.retry.delay.ms", Long, Some("10000"), "LOW", SLOT, "Milliseconds between those attempts."),

@@ -154,3 +154,65 @@ async fn slot_drop_on_stop_drops_the_slot_after_a_graceful_stop_and_says_what_it
     sluice.stop();
     assert_eq!(setup.db.psql(&count).trim(), "0", "the slot is gone after the stop");
 }
+
+const PARTITIONED: &str =
+    "CREATE TABLE orders (id int, region text, PRIMARY KEY (id, region)) PARTITION BY LIST (region);
+     CREATE TABLE orders_eu PARTITION OF orders FOR VALUES IN ('eu');
+     CREATE TABLE orders_us PARTITION OF orders FOR VALUES IN ('us');
+     INSERT INTO orders VALUES (1, 'eu'), (2, 'us');";
+
+/// (topic, op, id) of every record, sorted.
+fn topics_ops_ids(records: &[Value]) -> Vec<(String, String, i64)> {
+    let mut seen: Vec<(String, String, i64)> = records
+        .iter()
+        .filter_map(|r| {
+            let value = &r["value"];
+            Some((r["topic"].as_str()?.to_string(), value["op"].as_str()?.to_string(), value["after"]["id"].as_i64()?))
+        })
+        .collect();
+    seen.sort();
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn by_default_each_partition_is_its_own_table_in_the_snapshot_and_the_stream_as_in_debezium() {
+    let setup = Setup::new("partitions_leaf").await;
+    setup.db.psql(PARTITIONED);
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO orders VALUES (3, 'eu')");
+    let records = setup.wait_for_records("the streamed insert", WAIT, |r| r.len() >= 3);
+    sluice.stop();
+    let t = |topic: &str, op: &str, id| (format!("test.public.{topic}"), op.to_string(), id);
+    assert_eq!(
+        topics_ops_ids(&records),
+        [t("orders_eu", "c", 3), t("orders_eu", "r", 1), t("orders_us", "r", 2)],
+        "snapshot and stream agree on the partitions' topics, the parent has none"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn publish_via_partition_root_captures_a_partitioned_table_as_its_root() {
+    let mut setup = Setup::new("partitions_root").await;
+    setup.db.psql(PARTITIONED);
+    setup.set("debezium.source.publish.via.partition.root", "true");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO orders VALUES (3, 'us')");
+    let records = setup.wait_for_records("the streamed insert", WAIT, |r| r.len() >= 3);
+    sluice.stop();
+    let t = |op: &str, id| ("test.public.orders".to_string(), op.to_string(), id);
+    assert_eq!(topics_ops_ids(&records), [t("c", 3), t("r", 1), t("r", 2)]);
+    let via_root = setup.db.psql("SELECT pubviaroot FROM pg_publication WHERE pubname = 'sluice_pub'");
+    assert_eq!(via_root.trim(), "t", "the publication Sluice created publishes through the root");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_publication_that_disagrees_with_publish_via_partition_root_stops_sluice_with_the_fix() {
+    let mut setup = Setup::new("partitions_mismatch").await;
+    setup.db.psql(&format!("{PARTITIONED} CREATE PUBLICATION sluice_pub FOR ALL TABLES;"));
+    setup.set("debezium.source.publish.via.partition.root", "true");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("ALTER PUBLICATION \"sluice_pub\" SET (publish_via_partition_root = true)"), "{log}");
+}
