@@ -87,6 +87,8 @@ pub static KEYS: KeySet = KeySet {
         key("heartbeat.action.query", "", "SQL run on the source on every heartbeat"),
         key("heartbeat.emit.message", "false", "a WAL message on every heartbeat instead of a heartbeat table"),
         key("topic.heartbeat.prefix", "__debezium-heartbeat", "heartbeat topics are `<prefix>.<topic.prefix>`"),
+        key("provide.transaction.metadata", "false", "BEGIN/END records and each event's `transaction` block"),
+        key("topic.transaction", "transaction", "transaction metadata goes to `<topic.prefix>.<topic.transaction>`"),
         key("outbox.cleanup.table", "", "schema.table of an outbox whose delivered rows Sluice deletes"),
         key("outbox.cleanup.id.column", "id", "the column those deletes go by"),
         key("outbox.cleanup.interval.ms", "1000", "how often delivered rows are deleted"),
@@ -105,7 +107,6 @@ pub static KEYS: KeySet = KeySet {
         "snapshot.locking.mode",
         "snapshot.isolation.mode",
         "converters",
-        "provide.transaction.metadata",
         "hstore.handling.mode",
         "interval.handling.mode",
         "schema.name.adjustment.mode",
@@ -128,7 +129,6 @@ pub static KEYS: KeySet = KeySet {
         "topic.naming.strategy",
         "topic.delimiter",
         "topic.cache.size",
-        "topic.transaction",
         "topic.creation.",
         "custom.metric.tags",
         "notification.",
@@ -164,7 +164,6 @@ pub static KEYS: KeySet = KeySet {
         ("tasks.max", &["*"]),
         ("include.schema.changes", &["true", "false"]),
         ("include.schema.comments", &["false"]),
-        ("provide.transaction.metadata", &["false"]),
         ("poll.interval.ms", &["*"]),
         ("max.batch.size", &["2048"]),
         ("max.queue.size", &["8192"]),
@@ -340,6 +339,9 @@ pub struct PostgresSettings {
     pub initial_statements: Vec<String>,
     pub message_prefixes: MessagePrefixes,
     pub slot_drop_on_stop: bool,
+    /// `provide.transaction.metadata`: the topic of the BEGIN/END records, `<topic.prefix>.<topic.transaction>`
+    /// before sanitizing; `None` when off.
+    pub transaction_topic: Option<String>,
 }
 
 impl PostgresSettings {
@@ -378,6 +380,7 @@ impl PostgresSettings {
             snapshot_selection: self.snapshot_selection.clone(),
             message_prefixes: self.message_prefixes.clone(),
             slot_drop_on_stop: self.slot_drop_on_stop,
+            transaction_boundaries: self.transaction_topic.is_some(),
         }
     }
 }
@@ -410,7 +413,9 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
         s.replace(&snapshot_key, "no_data");
     }
     s.value_not_yet(&snapshot_key, &["custom", "configuration_based"]);
+    let topic_prefix = s.required(&k("topic.prefix"));
     PostgresSettings {
+        transaction_topic: transaction_topic(s, &topic_prefix),
         hostname: s.required(&k("database.hostname")),
         port: port(s),
         user: s.required(&k("database.user")),
@@ -430,7 +435,7 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
         ),
         sslrootcert: s.get(&k("database.sslrootcert")).map(PathBuf::from),
         receive_buffer: receive_buffer(s),
-        topic_prefix: s.required(&k("topic.prefix")),
+        topic_prefix,
         slot_name: slot_name(s),
         publication_name: publication_name(s),
         publication_autocreate_mode: s.choice(
@@ -521,6 +526,18 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
             drop
         },
     }
+}
+
+/// `provide.transaction.metadata` and `topic.transaction`.
+fn transaction_topic(s: &mut Settings, topic_prefix: &str) -> Option<String> {
+    let topic_key = k("topic.transaction");
+    let topic = s.string(&topic_key, "transaction");
+    if topic.trim().is_empty() {
+        s.problem(format!(
+            "`{topic_key}` is empty: it names the transaction metadata topic (Debezium's default: transaction)"
+        ));
+    }
+    s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}.{topic}"))
 }
 
 /// `database.initial.statements`: Debezium's syntax, statements separated by `;`, with `;;` for a `;` inside one.

@@ -104,6 +104,9 @@ pub struct SourceOptions {
     pub message_prefixes: MessagePrefixes,
     /// `slot.drop.on.stop`: drop the slot after a graceful stop.
     pub slot_drop_on_stop: bool,
+    /// `provide.transaction.metadata`: send every transaction's begin and end (`SourceItem::TransactionBegin` /
+    /// `TransactionEnd`); off, nothing of them is sent.
+    pub transaction_boundaries: bool,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.
