@@ -222,3 +222,6 @@ fn convert(converter: &Converter, schema: &Arc<[u8]>, payload: Vec<u8>) -> Paylo
         other => render(other, schema, payload),
     }
 }
+
+#[cfg(test)]
+mod tests;
