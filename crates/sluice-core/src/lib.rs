@@ -30,7 +30,9 @@ pub use lsn::{Lsn, ParseLsnError, Position};
 pub use offsets::{connect_format, FileOffsetStore, OffsetError, OffsetStore, Offsets, SnapshotProgress, StoreFuture};
 pub use record::{Payload, Record, Sink, SinkError};
 pub use schema::{ColumnSchema, ReplicaIdentity, TableId, TableSchema};
-pub use source::{AcknowledgementObserver, ChangeSource, ItemChunk, SourceChannels, SourceItem, SourceOutcome};
+pub use source::{
+    AcknowledgementObserver, ChangeSource, ItemChunk, SourceChannels, SourceItem, SourceOutcome, TransactionBoundary,
+};
 pub use status::{PipelineStatus, Retrying, TableProgress};
 pub use tuple::{Datum, Tuple};
 

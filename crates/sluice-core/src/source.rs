@@ -20,6 +20,10 @@
 //! - **Snapshots.** [`SourceItem::SnapshotStarted`] comes before the first snapshot row,
 //!   [`SourceItem::SnapshotTableDone`] after each table's last row, [`SourceItem::SnapshotDone`] after the last table,
 //!   so an interrupted snapshot resumes table by table.
+//! - **Transaction boundaries.** Only when asked (`provide.transaction.metadata`), a source sends
+//!   [`SourceItem::TransactionBegin`] before a transaction's first event and [`SourceItem::TransactionEnd`] after its
+//!   last, before its `Committed`, for every transaction the database sends, captured events or not; a transaction
+//!   replayed after a restart is sent again from its begin.
 
 use std::future::Future;
 
@@ -27,10 +31,28 @@ use tokio::sync::{mpsc, watch};
 
 use crate::{ChangeEvent, Lsn, Offsets, SnapshotProgress, TableId};
 
+/// One end of a transaction, as the database marked it: what Debezium's transaction metadata records say of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TransactionBoundary {
+    /// The transaction id (PostgreSQL's xid), as the events' `source.txId` has it.
+    pub tx_id: u64,
+    /// The commit LSN that the positions of the transaction's events carry: which transaction this is.
+    pub commit_lsn: Lsn,
+    /// The WAL position of the boundary message itself (PostgreSQL: where the server placed its Begin or Commit
+    /// message), which Debezium puts in the record's id.
+    pub lsn: Lsn,
+    /// When the transaction committed, in microseconds since the epoch.
+    pub ts_us: i64,
+}
+
 /// One item on the source's channel.
 #[derive(Debug)]
 pub enum SourceItem {
     Event(ChangeEvent),
+    /// A transaction begins (only when the source was asked for transaction boundaries).
+    TransactionBegin(TransactionBoundary),
+    /// A transaction's last event has been sent (only when asked for boundaries); its `Committed` follows.
+    TransactionEnd(TransactionBoundary),
     /// A transaction ended; once everything before this item is durable, `end_lsn` may be confirmed.
     Committed {
         end_lsn: Lsn,

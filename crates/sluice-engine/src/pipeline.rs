@@ -23,6 +23,15 @@
 //! Kafka offsets topic's brokers) is retried the same way: the batch is delivered, but until its offsets are stored
 //! nothing more is read and nothing is confirmed.
 //!
+//! Transaction metadata (`provide.transaction.metadata`): the source's [`SourceItem::TransactionBegin`] and
+//! [`SourceItem::TransactionEnd`] become BEGIN and END records in the batch, in stream order, so they are written and
+//! acknowledged with the events around them, and the encoder counts the transaction's events between them. After a
+//! restart the source sends an interrupted transaction again from its Begin: the events an earlier run delivered are
+//! not written again but still counted (encoded into a scratch buffer, so they count exactly as they did), and the
+//! BEGIN is not written again when the stored position shows it was delivered (it precedes a delivered event), nor
+//! an END that precedes one. What cannot be told apart is repeated, never lost: an END written just before a crash,
+//! and a BEGIN whose transaction had no delivered event yet, come again (as Debezium's may).
+//!
 //! An event that cannot be encoded would stop the pipeline on every restart, since it is delivered again each
 //! time, and nothing behind it would ever be delivered. `event.processing.failure.handling.mode` decides: `fail`
 //! (the default) stops with an error naming the table, the position and the column, so the operator can act;
@@ -196,6 +205,10 @@ pub struct Pipeline<S: Sink> {
     /// The acknowledged position this run started from, until the source has sent past it: streamed events at or
     /// before it were delivered by an earlier run and are not written again.
     delivered_through: Option<Position>,
+    /// The flush LSN this run started from: a transaction that committed before it was delivered whole, its END too.
+    delivered_committed: Option<Lsn>,
+    /// Where events delivered by an earlier run are encoded again, and dropped, so transaction metadata counts them.
+    recount: Vec<Record>,
     flush_interval: Duration,
     last_save: Instant,
     dirty: bool,
@@ -233,6 +246,8 @@ impl<S: Sink> Pipeline<S> {
             sink,
             store,
             delivered_through: offsets.acknowledged,
+            delivered_committed: offsets.committed,
+            recount: Vec::new(),
             offsets,
             flush_interval,
             last_save: Instant::now(),
@@ -372,7 +387,44 @@ impl<S: Sink> Pipeline<S> {
         for observer in &mut self.observers {
             observer.event(event);
         }
+        if self.encoder.tracks_transactions() {
+            // Encoded as it was the first time (a failure then skipped it uncounted, or stopped the run before it
+            // was delivered), so the transaction's counts go on where they were.
+            let _ = match &mut self.transforms {
+                Some(chain) => chain.apply(event, &mut self.encoder, &mut self.recount).map(drop),
+                None => self.encoder.encode(event, &mut self.recount).map_err(RouterError::from),
+            };
+            self.recount.clear();
+        }
         true
+    }
+
+    /// A transaction's BEGIN (`begin`) or END record into the batch, unless an earlier run delivered it, through the
+    /// record transforms.
+    fn boundary(
+        &mut self,
+        boundary: &sluice_core::TransactionBoundary,
+        begin: bool,
+        batch: &mut Batch,
+    ) -> Result<(), PipelineError> {
+        let through = self.delivered_through.map(|p| p.commit_lsn);
+        let write = if begin {
+            // A delivered event of this transaction or a later one follows the BEGIN.
+            through.is_none_or(|lsn| lsn < boundary.commit_lsn)
+                && self.delivered_committed.is_none_or(|lsn| lsn <= boundary.commit_lsn)
+        } else {
+            through.is_none_or(|lsn| lsn <= boundary.commit_lsn)
+                && self.delivered_committed.is_none_or(|lsn| lsn < boundary.lsn)
+        };
+        let first = batch.records.len();
+        match begin {
+            true => self.encoder.begin_transaction(boundary, write, &mut batch.records),
+            false => self.encoder.end_transaction(boundary, write, &mut batch.records),
+        }
+        if let Some(chain) = &mut self.transforms {
+            chain.apply_to_records(first, &mut batch.records)?;
+        }
+        Ok(())
     }
 
     fn absorb_items(&mut self, chunk: ItemChunk, batch: &mut Batch) -> Result<(), PipelineError> {
@@ -414,6 +466,8 @@ impl<S: Sink> Pipeline<S> {
                         batch.last_tx_id = event.source.tx_id;
                     }
                 }
+                SourceItem::TransactionBegin(boundary) => self.boundary(&boundary, true, batch)?,
+                SourceItem::TransactionEnd(boundary) => self.boundary(&boundary, false, batch)?,
                 SourceItem::Committed { end_lsn } => batch.watermark = Some(end_lsn),
                 SourceItem::Idle { lsn } => batch.watermark = batch.watermark.max(Some(lsn)),
                 SourceItem::SnapshotStarted(progress) => {

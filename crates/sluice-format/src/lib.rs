@@ -28,6 +28,7 @@ pub mod outbox;
 pub mod settings;
 mod time;
 pub mod topic;
+mod transaction;
 pub mod transform;
 mod types;
 pub mod unwrap;
@@ -36,10 +37,12 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use sluice_core::{
-    unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, ReplicaIdentity, TableId, TableSchema, Tuple,
+    unix_micros, ChangeEvent, Datum, Op, Payload, Position, Record, ReplicaIdentity, TableId, TableSchema,
+    TransactionBoundary, Tuple,
 };
 
 use columns::{ColumnOptions, ColumnPlan, ValueMapping};
+use transaction::{Order, TransactionMonitor};
 use types::Kind;
 use unwrap::{DeleteMode, MetaContext, Unwrap, UnwrapOptions};
 
@@ -170,6 +173,8 @@ pub struct Encoder {
     unwrap: Option<Unwrap>,
     /// The last `txId` written, formatted.
     last_tx_id: json::RepeatedUint,
+    /// `provide.transaction.metadata`: the open transaction's counts (crate::transaction); `None` when off.
+    transactions: Option<Box<TransactionMonitor>>,
 }
 
 impl Encoder {
@@ -197,7 +202,60 @@ impl Encoder {
             message_value_schema,
             unwrap: None,
             last_tx_id: json::RepeatedUint::default(),
+            transactions: None,
         }
+    }
+
+    /// Debezium's transaction metadata (crate::transaction): BEGIN and END records on `topic`
+    /// (`<topic.prefix>.<topic.transaction>`, sanitized here) and a `transaction` block in every streamed event.
+    pub fn with_transaction_metadata(mut self, topic: &str) -> Self {
+        self.transactions = Some(Box::new(TransactionMonitor::new(topic)));
+        self
+    }
+
+    /// Whether this encoder counts transactions (`provide.transaction.metadata`).
+    pub fn tracks_transactions(&self) -> bool {
+        self.transactions.is_some()
+    }
+
+    /// A transaction begins: its events are counted from here, and its BEGIN record is appended to `out` when
+    /// `write` (not when an earlier run delivered it).
+    pub fn begin_transaction(&mut self, boundary: &TransactionBoundary, write: bool, out: &mut Vec<Record>) {
+        if let Some(monitor) = self.transactions.as_mut() {
+            out.extend(monitor.begin(boundary, write, &self.opts.key, &self.opts.value));
+        }
+    }
+
+    /// A transaction ends: its END record, with what was counted, is appended to `out` when `write`.
+    pub fn end_transaction(&mut self, boundary: &TransactionBoundary, write: bool, out: &mut Vec<Record>) {
+        if let Some(monitor) = self.transactions.as_mut() {
+            out.extend(monitor.end(boundary, write, &self.opts.key, &self.opts.value));
+        }
+    }
+
+    /// Counts an event that a transform took instead of this encoder (the outbox router): as many change records as
+    /// Debezium makes of it, two for a primary-key change.
+    pub fn count_transaction_event(&mut self, event: &ChangeEvent) {
+        let Some(monitor) = self.transactions.as_mut() else { return };
+        if let Some(order) = monitor.order(event) {
+            monitor.count(event, order, if changes_primary_key(event) { 2 } else { 1 });
+        }
+    }
+
+    /// Encodes `event` with `format` (the unwrap transform's encoder) and counts its change records in this
+    /// encoder's transaction.
+    pub fn encode_as(
+        &mut self,
+        format: &mut Encoder,
+        event: &ChangeEvent,
+        out: &mut Vec<Record>,
+    ) -> Result<(), EncodeError> {
+        let order = self.transactions.as_ref().and_then(|m| m.order(event));
+        let records = format.encode_ordered(event, None, out)?;
+        if let (Some(order), Some(monitor)) = (order, self.transactions.as_mut()) {
+            monitor.count(event, order, records);
+        }
+        Ok(())
     }
 
     /// An encoder whose values are the changed rows rather than envelopes, as Debezium's `ExtractNewRecordState`
@@ -212,14 +270,35 @@ impl Encoder {
     /// the old key (header `__debezium.newkey`), its tombstone, and a create of the new key (header
     /// `__debezium.oldkey`).
     pub fn encode(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<(), EncodeError> {
+        let Some(monitor) = &self.transactions else {
+            self.encode_ordered(event, None, out)?;
+            return Ok(());
+        };
+        let order = monitor.order(event);
+        let records = self.encode_ordered(event, order, out)?;
+        if let (Some(order), Some(monitor)) = (order, self.transactions.as_mut()) {
+            monitor.count(event, order, records);
+        }
+        Ok(())
+    }
+
+    /// [`encode`](Self::encode), with the event's place in its transaction (`order`) for the envelopes' `transaction`
+    /// block; returns how many change records Debezium makes of the event (what transaction metadata counts).
+    fn encode_ordered(
+        &mut self,
+        event: &ChangeEvent,
+        order: Option<Order>,
+        out: &mut Vec<Record>,
+    ) -> Result<u64, EncodeError> {
         let now = unix_micros();
         if event.op == Op::Message {
-            return self.encode_message(event, now, out);
+            self.encode_message(event, order, now, out)?;
+            return Ok(1);
         }
         let schema = event.table.as_ref().ok_or(EncodeError::NoTable { op: event.op.code() })?;
         if event.op == Op::Truncate && self.unwrap.is_some() {
-            // A truncate has no row to extract; Debezium's unwrap drops it.
-            return Ok(());
+            // A truncate has no row to extract; Debezium's unwrap drops it (after counting it).
+            return Ok(1);
         }
         let cache = match self.tables.get(&schema.relation_oid) {
             Some(c) if Arc::ptr_eq(&c.schema, schema) => c,
@@ -250,12 +329,14 @@ impl Encoder {
                     let delete_headers = header(PK_UPDATE_NEWKEY, &new_key);
                     let create_headers = header(PK_UPDATE_OLDKEY, &old_key);
                     let (before, after) = (event.before.as_ref(), event.after.as_ref());
-                    self.emit(cache, event, Op::Delete, before, None, Some(old_key.clone()), delete_headers, now, out)?;
+                    let (first, second) = (order.map(|o| (o, 0)), order.map(|o| (o, 1)));
+                    let old = Some(old_key.clone());
+                    self.emit(cache, event, Op::Delete, before, None, old, delete_headers, first, now, out)?;
                     if self.opts.tombstones_on_delete {
                         self.tombstone(cache, event, old_key, now, out);
                     }
-                    self.emit(cache, event, Op::Create, None, after, Some(new_key), create_headers, now, out)?;
-                    return Ok(());
+                    self.emit(cache, event, Op::Create, None, after, Some(new_key), create_headers, second, now, out)?;
+                    return Ok(2);
                 }
             }
         }
@@ -268,13 +349,14 @@ impl Encoder {
         };
         let key = key_payload(key_row)?.map(key_of).transpose()?;
         let (before, after) = (event.before.as_ref(), event.after.as_ref());
-        self.emit(cache, event, event.op, before, after, key.clone(), Vec::new(), now, out)?;
+        let nth = order.map(|o| (o, 0));
+        self.emit(cache, event, event.op, before, after, key.clone(), Vec::new(), nth, now, out)?;
         if event.op == Op::Delete && self.opts.tombstones_on_delete {
             if let Some(key) = key {
                 self.tombstone(cache, event, key, now, out);
             }
         }
-        Ok(())
+        Ok(1)
     }
 
     /// Appends one change's record: its envelope, or what the unwrap transform makes of it.
@@ -288,11 +370,12 @@ impl Encoder {
         after: Option<&Tuple>,
         key: Option<Payload>,
         mut headers: Vec<(String, Vec<u8>)>,
+        order: Option<(Order, u64)>,
         now: i64,
         out: &mut Vec<Record>,
     ) -> Result<(), EncodeError> {
         let Some(unwrap) = &self.unwrap else {
-            let value = self.envelope(cache, event, op, before, after, now)?;
+            let value = self.envelope(cache, event, op, before, after, order, now)?;
             out.push(record(cache, event, key, Some(value), headers, now));
             return Ok(());
         };
@@ -395,7 +478,9 @@ impl Encoder {
         Ok(())
     }
 
-    /// The value of a row event: the envelope with `before`, `after`, `source`, `transaction`, `op` and `ts_*`.
+    /// The value of a row event: the envelope with `before`, `after`, `source`, `transaction`, `op` and `ts_*`;
+    /// `order` is the event's place in its transaction and which of its change records this is.
+    #[allow(clippy::too_many_arguments)]
     fn envelope(
         &self,
         cache: &TableCache,
@@ -403,6 +488,7 @@ impl Encoder {
         op: Op,
         before: Option<&Tuple>,
         after: Option<&Tuple>,
+        order: Option<(Order, u64)>,
         now: i64,
     ) -> Result<Payload, EncodeError> {
         let opts = &self.opts;
@@ -419,7 +505,8 @@ impl Encoder {
         }
         payload.extend_from_slice(b",\"source\":");
         self.write_source(&mut payload, event, &cache.source_table, event.source.tx_id);
-        payload.extend_from_slice(b",\"transaction\":null,\"op\":\"");
+        write_transaction(&mut payload, order);
+        payload.extend_from_slice(b",\"op\":\"");
         payload.extend_from_slice(op.code().as_bytes());
         payload.extend_from_slice(b"\"");
         write_ts(&mut payload, now);
@@ -459,7 +546,13 @@ impl Encoder {
     /// A logical decoding message, shaped as Debezium's `LogicalDecodingMessageMonitor` shapes it: key
     /// `MessageKey{prefix}`, value `MessageValue{op, ts_ms, source, transaction, message{prefix, content}}` with
     /// the content per `binary.handling.mode`, and no `txId` for non-transactional messages.
-    fn encode_message(&self, event: &ChangeEvent, now: i64, out: &mut Vec<Record>) -> Result<(), EncodeError> {
+    fn encode_message(
+        &self,
+        event: &ChangeEvent,
+        order: Option<Order>,
+        now: i64,
+        out: &mut Vec<Record>,
+    ) -> Result<(), EncodeError> {
         let Some(message) = &event.message else { return Err(EncodeError::NoTable { op: "m" }) };
         let mut key = b"{\"prefix\":".to_vec();
         json::string(&mut key, &message.prefix);
@@ -469,7 +562,8 @@ impl Encoder {
         value.extend_from_slice(b",\"source\":");
         let tx_id = if message.transactional { event.source.tx_id } else { None };
         self.write_source(&mut value, event, b"\"schema\":\"\",\"table\":\"\",", tx_id);
-        value.extend_from_slice(b",\"transaction\":null,\"message\":{\"prefix\":");
+        write_transaction(&mut value, order.map(|o| (o, 0)));
+        value.extend_from_slice(b",\"message\":{\"prefix\":");
         json::string(&mut value, &message.prefix);
         value.extend_from_slice(b",\"content\":");
         types::write_binary(&mut value, &message.content, self.opts.binary_handling_mode);
@@ -556,6 +650,25 @@ fn record(
         timestamp_ms: now_us / 1000,
         position: event.source.position,
     }
+}
+
+/// `,"transaction":…`: the block of an event's `nth` change record in its transaction, or null.
+fn write_transaction(out: &mut Vec<u8>, order: Option<(Order, u64)>) {
+    out.extend_from_slice(b",\"transaction\":");
+    match order {
+        Some((order, nth)) => order.write_block(out, nth),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// Whether an update changes the primary key (Debezium then makes a delete and a create of it), judged on the
+/// primary key's values as they came.
+fn changes_primary_key(event: &ChangeEvent) -> bool {
+    let (Some(table), Some(before), Some(after)) = (&event.table, &event.before, &event.after) else { return false };
+    event.op == Op::Update
+        && table.columns.iter().enumerate().any(|(i, c)| {
+            c.primary_key && before.get(i) != after.get(i) && !matches!(after.get(i), Some(Datum::Unchanged))
+        })
 }
 
 fn write_ts(out: &mut Vec<u8>, now_us: i64) {

@@ -115,6 +115,14 @@ impl Transforms {
         Ok(taker != Taker::Encoder)
     }
 
+    /// Runs the record transforms on records that stand for no change event (transaction metadata's BEGIN and
+    /// END), from `first` on: event transforms pass them on unchanged, as Debezium's unwrap and outbox router pass
+    /// on every record that is not a change event envelope, and Kafka Connect's transforms act on them as on any
+    /// record.
+    pub fn apply_to_records(&mut self, first: usize, out: &mut Vec<Record>) -> Result<(), RouterError> {
+        self.transform_records(Taker::Encoder, first, out).inspect_err(|_| out.truncate(first))
+    }
+
     fn table_topic(&mut self, event: &ChangeEvent) -> Arc<str> {
         match &event.table {
             Some(table) => match self.table_topics.get(&table.relation_oid) {
@@ -187,6 +195,7 @@ impl Transforms {
                         }
                     };
                     router.route(event, row, &topic, out)?;
+                    encoder.count_transaction_event(event);
                     return Ok(Taker::Router(index));
                 }
                 TransformKind::Unwrap(unwrapping) => {
@@ -194,7 +203,7 @@ impl Transforms {
                     if event.table.is_none() {
                         continue;
                     }
-                    unwrapping.encode(event, out)?;
+                    encoder.encode_as(unwrapping, event, out)?;
                     return Ok(Taker::Unwrap);
                 }
                 TransformKind::Record(_) => {}

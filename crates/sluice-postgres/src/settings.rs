@@ -92,6 +92,8 @@ pub static KEYS: KeySet = KeySet {
         key("heartbeat.action.query", "", "SQL run on the source on every heartbeat"),
         key("heartbeat.emit.message", "false", "a WAL message on every heartbeat instead of a heartbeat table"),
         key("topic.heartbeat.prefix", "__debezium-heartbeat", "heartbeat topics are `<prefix>.<topic.prefix>`"),
+        key("provide.transaction.metadata", "false", "BEGIN/END records and each event's `transaction` block"),
+        key("topic.transaction", "transaction", "transaction metadata goes to `<topic.prefix>.<topic.transaction>`"),
         key("outbox.cleanup.table", "", "schema.table of an outbox whose delivered rows Sluice deletes"),
         key("outbox.cleanup.id.column", "id", "the column those deletes go by"),
         key("outbox.cleanup.interval.ms", "1000", "how often delivered rows are deleted"),
@@ -110,7 +112,6 @@ pub static KEYS: KeySet = KeySet {
         "snapshot.locking.mode",
         "snapshot.isolation.mode",
         "converters",
-        "provide.transaction.metadata",
         "hstore.handling.mode",
         "interval.handling.mode",
         "schema.name.adjustment.mode",
@@ -131,7 +132,6 @@ pub static KEYS: KeySet = KeySet {
         "topic.naming.strategy",
         "topic.delimiter",
         "topic.cache.size",
-        "topic.transaction",
         "topic.creation.",
         "custom.metric.tags",
         "notification.",
@@ -166,7 +166,6 @@ pub static KEYS: KeySet = KeySet {
         ("tasks.max", &["*"]),
         ("include.schema.changes", &["true", "false"]),
         ("include.schema.comments", &["false"]),
-        ("provide.transaction.metadata", &["false"]),
         ("poll.interval.ms", &["*"]),
         ("slot.failover", &["false"]),
         // The modes Sluice carries out, which are Debezium's defaults: hstore as a JSON string, intervals as
@@ -341,6 +340,9 @@ pub struct PostgresSettings {
     pub message_prefixes: MessagePrefixes,
     pub slot_drop_on_stop: bool,
     pub publish_via_partition_root: Option<bool>,
+    /// `provide.transaction.metadata`: the topic of the BEGIN/END records, `<topic.prefix>.<topic.transaction>`
+    /// before sanitizing; `None` when off.
+    pub transaction_topic: Option<String>,
 }
 
 impl PostgresSettings {
@@ -380,6 +382,7 @@ impl PostgresSettings {
             message_prefixes: self.message_prefixes.clone(),
             slot_drop_on_stop: self.slot_drop_on_stop,
             publish_via_partition_root: self.publish_via_partition_root,
+            transaction_boundaries: self.transaction_topic.is_some(),
         }
     }
 }
@@ -412,7 +415,9 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
         s.replace(&snapshot_key, "no_data");
     }
     s.value_not_yet(&snapshot_key, &["custom", "configuration_based"]);
+    let topic_prefix = s.required(&k("topic.prefix"));
     PostgresSettings {
+        transaction_topic: transaction_topic(s, &topic_prefix),
         hostname: s.required(&k("database.hostname")),
         port: port(s),
         user: s.required(&k("database.user")),
@@ -432,7 +437,7 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
         ),
         sslrootcert: s.get(&k("database.sslrootcert")).map(PathBuf::from),
         receive_buffer: receive_buffer(s),
-        topic_prefix: s.required(&k("topic.prefix")),
+        topic_prefix,
         slot_name: slot_name(s),
         publication_name: publication_name(s),
         publication_autocreate_mode: s.choice(
@@ -527,6 +532,18 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
             drop
         },
     }
+}
+
+/// `provide.transaction.metadata` and `topic.transaction`.
+fn transaction_topic(s: &mut Settings, topic_prefix: &str) -> Option<String> {
+    let topic_key = k("topic.transaction");
+    let topic = s.string(&topic_key, "transaction");
+    if topic.trim().is_empty() {
+        s.problem(format!(
+            "`{topic_key}` is empty: it names the transaction metadata topic (Debezium's default: transaction)"
+        ));
+    }
+    s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}.{topic}"))
 }
 
 /// `database.initial.statements`: Debezium's syntax, statements separated by `;`, with `;;` for a `;` inside one.

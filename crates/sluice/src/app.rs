@@ -86,6 +86,15 @@ fn encoder_options(config: &Config) -> EncoderOptions {
     config.events.encoder_options(&config.source.topic_prefix, &config.source.dbname)
 }
 
+/// The pipeline's encoder: with transaction metadata when `provide.transaction.metadata` is on.
+fn encoder(config: &Config) -> Encoder {
+    let encoder = Encoder::new(encoder_options(config));
+    match &config.source.transaction_topic {
+        Some(topic) => encoder.with_transaction_metadata(topic),
+        None => encoder,
+    }
+}
+
 /// The `debezium.transforms` chain; its options were validated with the configuration.
 fn transforms(config: &Config) -> Result<Transforms, RunError> {
     let invalid = |name: &str, e: String| RunError::Task(format!("transform `{name}`: {e}"));
@@ -156,15 +165,14 @@ async fn run_once(config: &Config, status: &PipelineStatus, shutdown: watch::Rec
         .unwrap_or_else(|| Offsets { slot_name: slot_name.clone(), ..Offsets::default() });
     let sink = config.sink.open()?;
     let heartbeat = &config.source.heartbeat;
-    let pipeline =
-        Pipeline::new(Encoder::new(encoder_options(config)), sink, store, offsets, config.offsets().flush_interval)
-            .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
-            .with_failure_handling(config.events.failure_handling_mode)
-            .with_max_batch_bytes(budget_share(config.engine.max_queue_bytes))
-            .with_max_batch_records(config.engine.max_batch_records)
-            .with_transforms(transforms(config)?)
-            .with_status(status.clone())
-            .with_shutdown(shutdown.clone());
+    let pipeline = Pipeline::new(encoder(config), sink, store, offsets, config.offsets().flush_interval)
+        .with_heartbeat(heartbeat.interval, heartbeat.topic_prefix.clone())
+        .with_failure_handling(config.events.failure_handling_mode)
+        .with_max_batch_bytes(budget_share(config.engine.max_queue_bytes))
+        .with_max_batch_records(config.engine.max_batch_records)
+        .with_transforms(transforms(config)?)
+        .with_status(status.clone())
+        .with_shutdown(shutdown.clone());
     let (pipeline, cleaner) = match &config.source.outbox_cleanup {
         Some(cleanup) => {
             let (tx, rx) = mpsc::unbounded_channel();

@@ -107,6 +107,9 @@ pub struct SourceOptions {
     /// `publish.via.partition.root`: a partitioned table's changes arrive as its root's, not its partitions'.
     /// `None` (unset): as an existing publication says, else `false`.
     pub publish_via_partition_root: Option<bool>,
+    /// `provide.transaction.metadata`: send every transaction's begin and end (`SourceItem::TransactionBegin` /
+    /// `TransactionEnd`); off, nothing of them is sent.
+    pub transaction_boundaries: bool,
 }
 
 /// `slot.lost.policy`: what a slot that was invalidated (`wal_status = lost`) or dropped behind Sluice's back means.

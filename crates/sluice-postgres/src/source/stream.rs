@@ -13,12 +13,19 @@
 //! - **Batching.** One socket read brings many frames; all complete frames already buffered are decoded into one
 //!   chunk before the chunk is handed over, so the channel is crossed once per read, not once per row. A chunk
 //!   closes early at its count or byte bound (`chunk`), so large values do not pile up in one.
+//!
+//! Under `provide.transaction.metadata` every Begin and Commit the server sends also becomes a
+//! [`SourceItem::TransactionBegin`] / [`SourceItem::TransactionEnd`], with the WAL position of the message, as
+//! Debezium's PostgreSQL connector turns every Begin and Commit into its BEGIN and END records; the delivery loop
+//! makes the records, in order with the events and acknowledged with them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice_core::{ChangeEvent, Datum, Lsn, Op, Position, SnapshotMarker, SourceInfo, TableId, TableSchema, Tuple};
+use sluice_core::{
+    ChangeEvent, Datum, Lsn, Op, Position, SnapshotMarker, SourceInfo, TableId, TableSchema, TransactionBoundary, Tuple,
+};
 use tokio::sync::{mpsc, watch};
 
 use crate::pgoutput::{self, PgOutputMessage};
@@ -45,6 +52,13 @@ struct Transaction {
     xid: u32,
     ts_us: i64,
     next_ordinal: u64,
+}
+
+impl Transaction {
+    /// The transaction's boundary at the message at `lsn` (its Begin or Commit).
+    fn boundary(&self, lsn: Lsn) -> TransactionBoundary {
+        TransactionBoundary { tx_id: u64::from(self.xid), commit_lsn: self.commit_lsn, lsn, ts_us: self.ts_us }
+    }
 }
 
 struct Decoder<'a> {
@@ -216,15 +230,21 @@ impl Decoder<'_> {
     async fn apply(&mut self, lsn: Lsn, message: PgOutputMessage) -> Result<(), SourceError> {
         match message {
             PgOutputMessage::Begin(b) => {
-                self.tx = Some(Transaction {
+                let tx = Transaction {
                     commit_lsn: b.final_lsn,
                     xid: b.xid,
                     ts_us: pgoutput::pg_time_to_unix_micros(b.commit_time),
                     next_ordinal: 0,
-                });
+                };
+                if self.options.transaction_boundaries {
+                    self.chunk.push(SourceItem::TransactionBegin(tx.boundary(lsn)));
+                }
+                self.tx = Some(tx);
             }
             PgOutputMessage::Commit(c) => {
-                self.tx = None;
+                if let Some(tx) = self.tx.take().filter(|_| self.options.transaction_boundaries) {
+                    self.chunk.push(SourceItem::TransactionEnd(tx.boundary(lsn)));
+                }
                 self.push_watermark(SourceItem::Committed { end_lsn: c.end_lsn });
             }
             PgOutputMessage::Origin(_) => {}

@@ -136,7 +136,7 @@ fn debezium_keys_not_implemented_yet_say_so() {
     for key in [
         "debezium.source.heartbeat.topics.prefix",
         "debezium.source.signal.data.collection",
-        "debezium.source.provide.transaction.metadata",
+        "debezium.source.topic.naming.strategy",
     ] {
         let p = one_problem(&format!("{key}=1\n"));
         assert!(p.contains("does not support yet"), "{p}");
@@ -965,10 +965,20 @@ fn debezium_keys_at_their_default_or_off_value_are_accepted_and_others_are_not_s
     ] {
         ok(&format!("debezium.source.{accepted}\n"));
     }
-    for refused in ["include.schema.comments=true", "provide.transaction.metadata=true"] {
+    for refused in ["include.schema.comments=true"] {
         let p = one_problem(&format!("debezium.source.{refused}\n"));
         assert!(p.contains("does not support yet"), "{refused}: {p}");
     }
+}
+
+#[test]
+fn transaction_metadata_goes_to_the_prefixed_transaction_topic_when_provided() {
+    assert_eq!(ok("").config.source.transaction_topic, None, "off by default, as in Debezium");
+    let on = ok("debezium.source.provide.transaction.metadata=true\n");
+    assert_eq!(on.config.source.transaction_topic.as_deref(), Some("shop.transaction"));
+    let renamed = ok("debezium.source.provide.transaction.metadata=true\ndebezium.source.topic.transaction=tx\n");
+    assert_eq!(renamed.config.source.transaction_topic.as_deref(), Some("shop.tx"));
+    assert!(one_problem("debezium.source.provide.transaction.metadata=yes\n").contains("not a boolean"));
 }
 
 const KAFKA_TRANSFORMS: &str = "org.apache.kafka.connect.transforms";

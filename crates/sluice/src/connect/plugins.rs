@@ -167,6 +167,8 @@ const DEFINITIONS: &[Definition] = &[
     key("heartbeat.action.query", Str, None, "MEDIUM", EVENTS, "SQL run on the source database on every heartbeat."),
     key("heartbeat.emit.message", Bool, Some("false"), "LOW", EVENTS, "Sluice's own: a WAL message on every heartbeat, so a quiet database still moves the slot."),
     key("topic.heartbeat.prefix", Str, Some("__debezium-heartbeat"), "LOW", EVENTS, "Prefix of the heartbeat topic."),
+    key("provide.transaction.metadata", Bool, Some("false"), "LOW", EVENTS, "BEGIN and END records of every transaction, and a transaction block in each change event."),
+    key("topic.transaction", Str, Some("transaction"), "LOW", EVENTS, "Suffix of the transaction metadata topic: <topic.prefix>.<topic.transaction>."),
     key("slot.name", Str, Some("debezium"), "MEDIUM", SLOT, "The replication slot; one per connector."),
     key("publish.via.partition.root", Bool, Some("false"), "LOW", CONNECTOR, "Capture partitioned tables as their root table; unset: as an existing publication says."),
     key("slot.drop.on.stop", Bool, Some("false"), "LOW", SLOT, "Drop the slot when the connector stops; for tests and trials."),

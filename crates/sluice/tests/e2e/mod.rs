@@ -16,6 +16,7 @@ mod outbox;
 mod pipeline;
 mod poison;
 mod source_options;
+mod transaction_metadata;
 mod transforms;
 mod types;
 mod unwrap;
