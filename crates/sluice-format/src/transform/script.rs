@@ -175,7 +175,13 @@ impl ParseError {
         } else {
             format!("at character {} (`{rest}`)", expression[..self.at.min(expression.len())].chars().count() + 1)
         };
-        format!("`{expression}` stops {place}: {}. {SUBSET}", self.message)
+        // A long expression (one sent over REST, say) is quoted by its start only.
+        let quoted = if expression.chars().count() > 120 {
+            format!("{}…", expression.chars().take(120).collect::<String>())
+        } else {
+            expression.to_string()
+        };
+        format!("`{quoted}` stops {place}: {}. {SUBSET}", self.message)
     }
 }
 

@@ -135,7 +135,9 @@ fn refusals_name_the_place_and_the_reason_and_state_the_subset() {
 #[test]
 fn hostile_expressions_are_refused_by_length_and_depth_without_recursing_far() {
     let long = format!("value.op == '{}'", "x".repeat(MAX_LENGTH));
-    assert!(refusal(&long).contains("longer than 4096 bytes"));
+    let message = refusal(&long);
+    assert!(message.contains("longer than 4096 bytes"));
+    assert!(message.len() < 1000, "the expression is quoted by its start only: {message}");
     let nested = format!("{}true{}", "(".repeat(10_000), ")".repeat(10_000));
     assert!(refusal(&nested[..MAX_LENGTH]).contains("nested more than 64 levels deep"));
     let negations = "!".repeat(1000) + "true";
@@ -399,4 +401,36 @@ fn a_value_that_is_not_json_is_an_error_when_read() {
     let error = filter("value.op == 'd'", None, NullHandling::Keep).apply(&mut record).unwrap_err();
     assert!(error.contains("not JSON"), "{error}");
     assert!(kept(&mut filter("topic == 'dummy1'", None, NullHandling::Keep), delete(1)));
+}
+
+#[test]
+fn every_prefix_and_byte_flip_of_an_expression_parses_or_is_refused_and_evaluates_without_panicking() {
+    let seeds = [
+        "value.after != null ? (value.after?.name == 'UK' ? 'uk' : null) : (value.before?.name == \"x\" ? 'y' : null)",
+        "!(headers['idh']?.value == '1') || key.id >= -2.5 && topic + 1 < 'z' && value.get('op') != '\\u00e9'",
+    ];
+    let record = update(2);
+    let mut seen = 0;
+    for seed in seeds {
+        let mut variants: Vec<String> = (0..=seed.len()).filter_map(|i| seed.get(..i).map(String::from)).collect();
+        for i in 0..seed.len() {
+            for replacement in ["(", ")", "'", "\"", "?", ".", "\\", "$", "!", "é", " "] {
+                let mut flipped = seed.as_bytes().to_vec();
+                flipped.splice(i..=i, replacement.bytes());
+                if let Ok(text) = String::from_utf8(flipped) {
+                    variants.push(text);
+                }
+            }
+        }
+        for text in &variants {
+            match Expression::parse(text) {
+                Ok(parsed) => {
+                    let _ = parsed.evaluate(&record);
+                    seen += 1;
+                }
+                Err(e) => assert!(!e.describe(text).is_empty()),
+            }
+        }
+    }
+    assert!(seen > 0, "some variants still parse");
 }
