@@ -282,6 +282,14 @@ impl Encoder {
         Ok(())
     }
 
+    /// The records [`encode`](Self::encode) would append, without counting the event in its transaction: for a
+    /// look at the envelope (what scripted transforms before unwrap are evaluated on) whose event is then encoded
+    /// and counted by another encoder.
+    pub fn encode_uncounted(&mut self, event: &ChangeEvent, out: &mut Vec<Record>) -> Result<(), EncodeError> {
+        let order = self.transactions.as_ref().and_then(|m| m.order(event));
+        self.encode_ordered(event, order, out).map(|_| ())
+    }
+
     /// [`encode`](Self::encode), with the event's place in its transaction (`order`) for the envelopes' `transaction`
     /// block; returns how many change records Debezium makes of the event (what transaction metadata counts).
     fn encode_ordered(

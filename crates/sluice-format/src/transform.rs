@@ -22,6 +22,13 @@
 //! its new topic replaces theirs); and a predicate of a record transform listed before unwrap tests unwrap's
 //! records (`RecordIsTombstone` is true for the tombstone unwrap makes of a delete).
 //!
+//! Debezium's scripted `Filter` and `ContentBasedRouter` (`script`) read the envelope's fields, which unwrap's and
+//! the outbox router's records no longer have. So when one is listed before an event transform, the event stage
+//! evaluates it on the event's envelope (the plain encoder's record, made once per event and only then), as Kafka
+//! Connect would: a `Filter` that removes it removes the whole event (a delete's tombstone too, where Kafka Connect
+//! would pass the tombstone on under `null.handling.mode=keep`), and the topic a router chose is given to the records
+//! the event transform makes, at the router's place in the chain.
+//!
 //! Predicates see an event's topic as the encoder would name it, sanitized (crate::topic), as Debezium's predicates
 //! see the record's real topic; it is worked out once per table version and cached.
 //!
@@ -33,6 +40,7 @@ pub mod envelope;
 pub mod fields;
 pub mod java;
 pub mod records;
+pub mod script;
 pub mod values;
 
 use std::collections::HashMap;
@@ -74,6 +82,8 @@ pub struct Transforms {
     /// How many steps the event stage walks: up to the last event transform (none: the encoder takes every event,
     /// and record transforms run once, on the records).
     event_stage: usize,
+    /// The topics the scripted routers before the event transform that took the current event chose, by step.
+    routed: Vec<(usize, Arc<str>)>,
 }
 
 /// Which event transform took an event.
@@ -81,10 +91,12 @@ pub struct Transforms {
 enum Taker {
     /// None did: the plain encoder made the records.
     Encoder,
-    /// The unwrap transform.
-    Unwrap,
+    /// The unwrap transform at this index.
+    Unwrap(usize),
     /// The outbox router at this index.
     Router(usize),
+    /// A scripted `Filter` before the event transforms removed the event.
+    Dropped,
 }
 
 impl Transforms {
@@ -93,7 +105,7 @@ impl Transforms {
         let message_topic = Arc::from(crate::topic::sanitize(&format!("{topic_prefix}.message")));
         let event_stage =
             steps.iter().rposition(|step| !matches!(step.kind, TransformKind::Record(_))).map_or(0, |last| last + 1);
-        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new(), event_stage }
+        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new(), event_stage, routed: Vec::new() }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -111,6 +123,9 @@ impl Transforms {
     ) -> Result<bool, RouterError> {
         let first = out.len();
         let taker = self.encode(event, encoder, out).inspect_err(|_| out.truncate(first))?;
+        if taker == Taker::Dropped {
+            return Ok(true);
+        }
         self.transform_records(taker, first, out).inspect_err(|_| out.truncate(first))?;
         Ok(taker != Taker::Encoder)
     }
@@ -163,12 +178,40 @@ impl Transforms {
             position: event.source.position,
         };
         let mut decoded: Option<OutboxRow<'static>> = None;
+        // The event's envelope, for scripted transforms, which read its fields: made once, when one needs it.
+        let mut envelope: Option<Option<Record>> = None;
+        self.routed.clear();
         for (index, step) in self.steps[..self.event_stage].iter_mut().enumerate() {
             if let TransformKind::Record(transform) = &mut step.kind {
                 let probe = probe.get_or_insert_with(make_probe);
-                if step.predicate.as_ref().is_none_or(|c| c.holds(probe)) {
+                if step.predicate.as_ref().is_some_and(|c| !c.holds(probe)) {
+                    continue;
+                }
+                let RecordTransform::Scripted(script) = transform else {
                     // Only the probe's topic and headers matter; it has no fields for a field transform to change.
                     let _ = transform.apply(probe);
+                    continue;
+                };
+                let envelope = match &mut envelope {
+                    Some(made) => made,
+                    None => envelope.insert(event_envelope(event, encoder)?),
+                };
+                let Some(record) = envelope else { continue };
+                record.topic = probe.topic.clone();
+                record.headers.clone_from(&probe.headers);
+                match script.apply(record) {
+                    Ok(true) => {
+                        if !Arc::ptr_eq(&record.topic, &probe.topic) {
+                            probe.topic = record.topic.clone();
+                            self.routed.push((index, record.topic.clone()));
+                        }
+                    }
+                    Ok(false) => {
+                        // Debezium counts an event in its transaction before any transform drops it.
+                        encoder.count_transaction_event(event);
+                        return Ok(Taker::Dropped);
+                    }
+                    Err(message) => return Err(RouterError::Record { transform: step.name.clone(), message }),
                 }
                 continue;
             }
@@ -204,7 +247,7 @@ impl Transforms {
                         continue;
                     }
                     encoder.encode_as(unwrapping, event, out)?;
-                    return Ok(Taker::Unwrap);
+                    return Ok(Taker::Unwrap(index));
                 }
                 TransformKind::Record(_) => {}
             }
@@ -216,14 +259,22 @@ impl Transforms {
     /// The record stage: every record transform, in order, on each record from `first` on; a filtered record is
     /// removed. The outbox router's records skip the record transforms listed before it.
     fn transform_records(&mut self, taker: Taker, first: usize, out: &mut Vec<Record>) -> Result<(), RouterError> {
-        let skip_before = match taker {
-            Taker::Router(index) => index,
-            Taker::Encoder | Taker::Unwrap => 0,
+        let (skip_before, decided_before) = match taker {
+            Taker::Router(index) => (index, 0),
+            Taker::Unwrap(index) => (0, index),
+            Taker::Encoder | Taker::Dropped => (0, 0),
         };
         let mut i = first;
         'records: while i < out.len() {
-            for step in &mut self.steps[skip_before..] {
+            for (index, step) in self.steps.iter_mut().enumerate().skip(skip_before) {
                 let TransformKind::Record(transform) = &mut step.kind else { continue };
+                if index < decided_before && matches!(transform, RecordTransform::Scripted(_)) {
+                    // Decided on the event's envelope, which unwrap's records no longer are.
+                    if let Some((_, topic)) = self.routed.iter().find(|(at, _)| *at == index) {
+                        out[i].topic = topic.clone();
+                    }
+                    continue;
+                }
                 if step.predicate.as_ref().is_some_and(|c| !c.holds(&out[i])) {
                     continue;
                 }
@@ -240,6 +291,15 @@ impl Transforms {
         }
         Ok(())
     }
+}
+
+/// The record of an event's envelope that scripted transforms before an event transform are evaluated on: the
+/// plain encoder's last record that is not a tombstone (the envelope itself; for a primary-key change, the create
+/// that carries the new row).
+fn event_envelope(event: &ChangeEvent, encoder: &mut Encoder) -> Result<Option<Record>, RouterError> {
+    let mut made = Vec::new();
+    encoder.encode_uncounted(event, &mut made)?;
+    Ok(made.into_iter().rev().find(|r| r.value.is_some()))
 }
 
 #[cfg(test)]

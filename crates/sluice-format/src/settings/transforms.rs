@@ -7,6 +7,7 @@ use crate::outbox::{AdditionalField, EventRouterOptions, InvalidOpBehavior, Json
 use crate::transform::envelope::HashFunction;
 use crate::transform::fields::{FieldSelection, Insertion, SchemaNameAdjustment, Side};
 use crate::transform::records::{Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
+use crate::transform::script::{Expression, NullHandling, ScriptKind};
 use crate::transform::values::{TimeType, UnixPrecision};
 use crate::unwrap::{DeleteMode, MetaField, UnwrapOptions};
 use crate::Converter;
@@ -91,6 +92,10 @@ const TIMESTAMP_CONVERTER_OPTIONS: &[&str] =
     &["field", "target.type", "format", "unix.precision", "replace.null.with.default"];
 pub const HEADER_TO_VALUE: &str = "io.debezium.transforms.HeaderToValue";
 pub const PARTITION_ROUTING: &str = "io.debezium.transforms.partitions.PartitionRouting";
+pub const SCRIPTED_FILTER: &str = "io.debezium.transforms.Filter";
+pub const CONTENT_BASED_ROUTER: &str = "io.debezium.transforms.ContentBasedRouter";
+/// The `language` values whose expressions Sluice evaluates (crate::transform::script).
+const SCRIPT_LANGUAGES: &[&str] = &["jsr223.groovy", "jsr223.graal.js"];
 
 const TOPIC_NAME_MATCHES: &str = "org.apache.kafka.connect.transforms.predicates.TopicNameMatches";
 const HAS_HEADER_KEY: &str = "org.apache.kafka.connect.transforms.predicates.HasHeaderKey";
@@ -128,6 +133,8 @@ const RECORD_TRANSFORMS: &[(&str, &[&str])] = &[
     (TIMESTAMP_CONVERTER_KEY, TIMESTAMP_CONVERTER_OPTIONS),
     (HEADER_TO_VALUE, &["headers", "fields", "operation"]),
     (PARTITION_ROUTING, &["partition.payload.fields", "partition.topic.num", "partition.hash.function"]),
+    (SCRIPTED_FILTER, &["topic.regex", "language", "condition", "null.handling.mode"]),
+    (CONTENT_BASED_ROUTER, &["topic.regex", "language", "topic.expression", "null.handling.mode"]),
 ];
 
 /// Kafka Connect's predicates: class, and the options each takes.
@@ -212,6 +219,8 @@ pub const SUPPORTED: &[&str] = &[
     TIMESTAMP_CONVERTER_KEY,
     HEADER_TO_VALUE,
     PARTITION_ROUTING,
+    SCRIPTED_FILTER,
+    CONTENT_BASED_ROUTER,
 ];
 
 /// The predicates Sluice evaluates.
@@ -219,8 +228,6 @@ pub const PREDICATES_SUPPORTED: &[&str] = &[TOPIC_NAME_MATCHES, HAS_HEADER_KEY, 
 
 /// Transforms Debezium users often chain that Sluice does not have yet.
 pub const NOT_YET: &[&str] = &[
-    "io.debezium.transforms.Filter",
-    "io.debezium.transforms.ContentBasedRouter",
     "io.debezium.transforms.ExtractChangedRecordState",
     "io.debezium.transforms.TimezoneConverter",
     "io.debezium.transforms.SchemaChangeEventFilter",
@@ -274,6 +281,22 @@ pub fn check_converters(s: &mut Settings, transforms: &[TransformConfig], key: &
             TransformType::Record(
                 RecordTransformConfig::HeaderToValue { .. } | RecordTransformConfig::PartitionRouting { .. },
             ) => Side::Value,
+            TransformType::Record(RecordTransformConfig::Scripted { expression, .. }) => {
+                // Checked when read; the expression reads the key and value only as the json converter writes them.
+                let Ok(parsed) = Expression::parse(expression) else { continue };
+                for (reads, converter, format_key, what) in [
+                    (parsed.reads_key(), key, "debezium.format.key", "key"),
+                    (parsed.reads_value(), value, "debezium.format.value", "value"),
+                ] {
+                    if reads && !matches!(converter, Converter::Json { .. }) {
+                        s.problem(format!(
+                            "`{TRANSFORMS}.{}.type`: the expression reads the record's {what}, which needs `{format_key}=json`",
+                            t.name
+                        ));
+                    }
+                }
+                continue;
+            }
             TransformType::Record(RecordTransformConfig::SetSchemaMetadata { side, .. }) => {
                 let (converter, format_key) = match side {
                     Side::Key => (key, "debezium.format.key"),
@@ -847,6 +870,29 @@ fn record_transform(s: &mut Settings, prefix: &str, class: &str) -> Option<Recor
                 &[("java", HashFunction::Java), ("murmur", HashFunction::Murmur)],
             );
             RecordTransformConfig::PartitionRouting { fields: fields?, partitions: partitions?, hash: hash? }
+        }
+        SCRIPTED_FILTER | CONTENT_BASED_ROUTER => {
+            let kind = if class == SCRIPTED_FILTER { ScriptKind::Filter } else { ScriptKind::Router };
+            let language = required(s, prefix, "language", "jsr223.groovy or jsr223.graal.js");
+            if let Some(language) = &language {
+                if !SCRIPT_LANGUAGES.contains(&language.as_str()) {
+                    s.problem(format!(
+                        "`{prefix}language` = `{language}`: Sluice evaluates a documented subset of Groovy and \
+                         JavaScript expressions, for `language` {} (docs/configuration.md)",
+                        SCRIPT_LANGUAGES.join(" or ")
+                    ));
+                }
+            }
+            let expression = required(s, prefix, kind.option(), "the expression to evaluate for each record");
+            // Debezium reads an empty `topic.regex` as none, as `optional` does.
+            let topic_regex = s.optional(&format!("{prefix}topic.regex"));
+            let nulls = s.choice(
+                &format!("{prefix}null.handling.mode"),
+                NullHandling::Keep,
+                &[("keep", NullHandling::Keep), ("drop", NullHandling::Drop), ("evaluate", NullHandling::Evaluate)],
+            );
+            language?;
+            RecordTransformConfig::Scripted { kind, expression: expression?, topic_regex, nulls }
         }
         _ => RecordTransformConfig::Filter,
     };

@@ -3,7 +3,8 @@
 //! only; the field transforms (`ReplaceField`, `InsertField`, `MaskField`, `ExtractField`, `ValueToKey`,
 //! `HeaderFrom`, `HoistField`, `SetSchemaMetadata`, `Flatten`) and Debezium's `ByLogicalTableRouter`, which read or change its
 //! key or value (`super::fields`); `Cast` and `TimestampConverter` (`super::values`); Debezium's `HeaderToValue` and
-//! `PartitionRouting` (`super::envelope`); and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
+//! `PartitionRouting` (`super::envelope`); Debezium's scripted `Filter` and `ContentBasedRouter` (`super::script`);
+//! and the predicates `TopicNameMatches`, `HasHeaderKey` and `RecordIsTombstone`.
 //!
 //! Why on encoded records rather than on events: they act on what the encoder made (a topic, a header list, the
 //! top-level members of a JSON object), in a few comparisons per record, and the encoder's fast path stays as it
@@ -24,6 +25,7 @@ use super::fields::{
     ValueToKey,
 };
 use super::java::{self, DateFormat, Replacement};
+use super::script::{NullHandling, ScriptKind, Scripted};
 use super::values::{Cast, CastSpec, TimeType, TimestampConverter, UnixPrecision};
 
 /// A predicate's configuration, checked by [`Predicate::new`].
@@ -148,6 +150,9 @@ pub enum RecordTransformConfig {
     HeaderToValue { headers: Vec<String>, fields: Vec<String>, moving: bool },
     /// `io.debezium.transforms.partitions.PartitionRouting`.
     PartitionRouting { fields: Vec<String>, partitions: i32, hash: HashFunction },
+    /// `io.debezium.transforms.Filter` or `io.debezium.transforms.ContentBasedRouter`: the expression (`condition` or
+    /// `topic.expression`), `topic.regex` and `null.handling.mode`.
+    Scripted { kind: ScriptKind, expression: String, topic_regex: Option<String>, nulls: NullHandling },
 }
 
 /// Topics a router made, by the topic it was given, so a table's records share one `Arc` instead of allocating a
@@ -199,6 +204,7 @@ pub enum RecordTransform {
     TimestampConverter(Box<TimestampConverter>),
     HeaderToValue(HeaderToValue),
     PartitionRouting(PartitionRouting),
+    Scripted(Box<Scripted>),
 }
 
 impl RecordTransform {
@@ -409,6 +415,9 @@ impl RecordTransform {
                 let paths = fields.iter().map(|f| f.split('.').map(|p| p.trim().to_string()).collect()).collect();
                 RecordTransform::PartitionRouting(PartitionRouting::new(paths, *partitions, *hash))
             }
+            RecordTransformConfig::Scripted { kind, expression, topic_regex, nulls } => {
+                RecordTransform::Scripted(Box::new(Scripted::new(*kind, expression, topic_regex.as_deref(), *nulls)?))
+            }
         })
     }
 
@@ -447,6 +456,7 @@ impl RecordTransform {
             RecordTransform::TimestampConverter(t) => t.apply(record)?,
             RecordTransform::HeaderToValue(t) => t.apply(record)?,
             RecordTransform::PartitionRouting(t) => t.apply(record)?,
+            RecordTransform::Scripted(t) => return t.apply(record),
         }
         Ok(true)
     }

@@ -5,6 +5,7 @@ use serde_json::{json, Value};
 use sluice_core::{ChangeEvent, Datum, Lsn, Op, Payload, Position, Record, SnapshotMarker, SourceInfo};
 
 use super::records::{Condition, Predicate, PredicateKind, RecordTransform, RecordTransformConfig};
+use super::script::{NullHandling, ScriptKind};
 use super::{Transform, TransformKind, Transforms};
 use crate::tests::customers;
 use crate::unwrap::UnwrapOptions;
@@ -242,4 +243,108 @@ fn cast_after_extract_field_turns_the_key_into_a_string() {
         &[event(Op::Create, None, row("7"))],
     );
     assert_eq!(records[0].key.as_ref().unwrap().bytes().as_ref(), br#""7""#);
+}
+
+fn scripted(kind: ScriptKind, expression: &str, nulls: NullHandling) -> RecordTransformConfig {
+    RecordTransformConfig::Scripted { kind, expression: expression.into(), topic_regex: None, nulls }
+}
+
+fn update_of(id: &str) -> ChangeEvent {
+    event(Op::Update, row(id), row(id))
+}
+
+#[test]
+fn a_scripted_filter_before_unwrap_reads_the_envelope_as_in_kafka_connect() {
+    // Kafka Connect runs `filter` on the envelope, then unwrap on what it kept: `value.op` is the envelope's.
+    let steps = vec![
+        record_step("filter", scripted(ScriptKind::Filter, "value.op != 'd'", NullHandling::Keep), None),
+        unwrap_step(None),
+    ];
+    let records = run(steps, &[event(Op::Create, None, row("1")), event(Op::Delete, row("1"), None), update_of("2")]);
+    assert_eq!(
+        summary(&records),
+        [
+            ("app.inventory.customers".to_string(), json!({"id": 1, "email": "a@example.com"})),
+            ("app.inventory.customers".to_string(), json!({"id": 2, "email": "a@example.com"})),
+        ],
+        "the delete is gone, its tombstone with it"
+    );
+}
+
+#[test]
+fn a_content_based_router_before_unwrap_routes_by_the_envelope_and_unwrap_s_records_keep_its_topic() {
+    let steps = vec![
+        record_step(
+            "route",
+            scripted(ScriptKind::Router, "value.op == 'u' ? 'updates' : null", NullHandling::Keep),
+            None,
+        ),
+        unwrap_step(None),
+        record_step("suffix", route("(.*)", "$1.v1"), None),
+    ];
+    let records = run(steps, &[update_of("1"), event(Op::Create, None, row("2"))]);
+    assert_eq!(
+        summary(&records),
+        [
+            ("updates.v1".to_string(), json!({"id": 1, "email": "a@example.com"})),
+            ("app.inventory.customers.v1".to_string(), json!({"id": 2, "email": "a@example.com"})),
+        ]
+    );
+}
+
+#[test]
+fn an_event_transform_s_predicate_sees_the_topic_a_content_based_router_before_it_chose() {
+    let updates = Some((PredicateKind::TopicNameMatches { pattern: "updates".into() }, false));
+    let steps = vec![
+        record_step(
+            "route",
+            scripted(ScriptKind::Router, "value.op == 'u' ? 'updates' : null", NullHandling::Keep),
+            None,
+        ),
+        unwrap_step(updates),
+    ];
+    let records = run(steps, &[update_of("1"), event(Op::Create, None, row("2"))]);
+    assert_eq!(records[0].topic.as_ref(), "updates");
+    assert_eq!(summary(&records[..1])[0].1, json!({"id": 1, "email": "a@example.com"}), "unwrapped");
+    assert_eq!(summary(&records[1..])[0].1["op"], "c", "not routed, so unwrap's predicate did not hold");
+}
+
+#[test]
+fn scripted_transforms_after_unwrap_read_the_row_under_their_predicates() {
+    let customers = Some((PredicateKind::TopicNameMatches { pattern: ".*customers".into() }, false));
+    let steps = vec![
+        unwrap_step(None),
+        record_step("keepOne", scripted(ScriptKind::Filter, "value.id == 1", NullHandling::Keep), customers.clone()),
+        record_step(
+            "route",
+            scripted(ScriptKind::Router, "'customer-' + key.id", NullHandling::Evaluate),
+            Some((PredicateKind::RecordIsTombstone, true)),
+        ),
+    ];
+    let records = run(
+        steps,
+        &[event(Op::Create, None, row("1")), event(Op::Create, None, row("2")), event(Op::Delete, row("1"), None)],
+    );
+    assert_eq!(
+        summary(&records),
+        [
+            ("customer-1".to_string(), json!({"id": 1, "email": "a@example.com"})),
+            ("app.inventory.customers".to_string(), json!("tombstone")),
+            ("app.inventory.customers".to_string(), json!("tombstone")),
+        ],
+        "row 2 filtered; unwrap's two tombstones of the delete kept by null.handling.mode=keep and left alone by the \
+         negated predicate"
+    );
+}
+
+#[test]
+fn a_scripted_transform_s_error_names_it_and_leaves_no_records() {
+    let mut chain = Transforms::new(
+        vec![record_step("strict", scripted(ScriptKind::Filter, "value.before.id == 1", NullHandling::Keep), None)],
+        "app",
+    );
+    let mut out = Vec::new();
+    let error = chain.apply(&event(Op::Create, None, row("1")), &mut Encoder::new(options()), &mut out).unwrap_err();
+    assert!(error.to_string().starts_with("transform `strict`: `condition`: Cannot get property 'id' on null object"));
+    assert!(out.is_empty());
 }

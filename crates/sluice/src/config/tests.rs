@@ -1234,6 +1234,88 @@ fn cast_timestamp_converter_header_to_value_and_partition_routing_are_read_with_
 }
 
 #[test]
+fn debezium_s_scripted_filter_and_content_based_router_are_read_with_their_options() {
+    // Debezium's documented configurations ("Message filtering", "Content-based routing").
+    let loaded = ok("debezium.transforms=filter,route\n\
+         debezium.transforms.filter.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.filter.language=jsr223.groovy\n\
+         debezium.transforms.filter.condition=value.op == 'u' && value.before.id == 2\n\
+         debezium.transforms.route.type=io.debezium.transforms.ContentBasedRouter\n\
+         debezium.transforms.route.language=jsr223.graal.js\n\
+         debezium.transforms.route.topic.expression=value.op == 'u' ? 'updates' : null\n\
+         debezium.transforms.route.topic.regex=shop[.].*\n\
+         debezium.transforms.route.null.handling.mode=Evaluate\n\
+         debezium.transforms.route.predicate=orders\n\
+         debezium.predicates=orders\n\
+         debezium.predicates.orders.type=org.apache.kafka.connect.transforms.predicates.TopicNameMatches\n\
+         debezium.predicates.orders.pattern=.*orders\n");
+    let kinds: Vec<String> = loaded.config.transforms.iter().map(|t| format!("{:?}", t.kind)).collect();
+    assert!(
+        kinds[0].contains(
+            r#"Scripted { kind: Filter, expression: "value.op == 'u' && value.before.id == 2", topic_regex: None, nulls: Keep }"#
+        ),
+        "{kinds:?}"
+    );
+    assert!(kinds[1].contains(r#"kind: Router, expression: "value.op == 'u' ? 'updates' : null", topic_regex: Some("shop[.].*"), nulls: Evaluate"#), "{kinds:?}");
+    assert!(loaded.config.transforms[1].predicate.is_some(), "chainable with a predicate");
+}
+
+#[test]
+fn scripted_transforms_refuse_what_is_outside_the_subset_naming_the_key_and_the_place() {
+    let p = problems(&format!(
+        "{BASE}debezium.transforms=a,b,c,d,e,f\n\
+         debezium.transforms.a.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.a.language=jsr223.graal.js\n\
+         debezium.transforms.a.condition=headers.idh.value == 1 && topic.startsWith('dummy')\n\
+         debezium.transforms.b.type=io.debezium.transforms.ContentBasedRouter\n\
+         debezium.transforms.b.language=jsr223.groovy\n\
+         debezium.transforms.b.topic.expression=(new groovy.json.JsonSlurper()).parseText(value.after).last_name\n\
+         debezium.transforms.c.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.c.language=jsr223.jython\n\
+         debezium.transforms.c.condition=true\n\
+         debezium.transforms.d.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.d.language=jsr223.groovy\n\
+         debezium.transforms.d.condition=true\n\
+         debezium.transforms.d.null.handling.mode=ignore\n\
+         debezium.transforms.d.topic.regex=(unclosed\n\
+         debezium.transforms.e.type=io.debezium.transforms.ContentBasedRouter\n\
+         debezium.transforms.e.language=jsr223.groovy\n\
+         debezium.transforms.e.expression=value.op\n\
+         debezium.transforms.f.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.f.condition=true\n"
+    ));
+    let has = |needle: &str| assert!(p.iter().any(|p| p.contains(needle)), "`{needle}` in {p:#?}");
+    has("`debezium.transforms.a.condition`: `headers.idh.value == 1 && topic.startsWith('dummy')` stops at character 32 (`.startsWith('dummy')`): `topic` is a string");
+    has("Sluice evaluates a subset: the variables value, key, topic and headers");
+    has("`debezium.transforms.b.topic.expression`: `(new groovy.json.JsonSlurper()).parseText(value.after).last_name` stops at character 2 (`new groovy");
+    has("`debezium.transforms.c.language` = `jsr223.jython`: Sluice evaluates a documented subset of Groovy and JavaScript expressions, for `language` jsr223.groovy or jsr223.graal.js");
+    has("`debezium.transforms.d.null.handling.mode` = `ignore` is not valid; allowed values: keep, drop, evaluate");
+    has("`debezium.transforms.d.topic.regex`: `(unclosed` is not a regular expression Sluice can use");
+    has("unknown option `debezium.transforms.e.expression` of io.debezium.transforms.ContentBasedRouter; did you mean `debezium.transforms.e.topic.expression`?");
+    has("missing required key `debezium.transforms.e.topic.expression`");
+    has("missing required key `debezium.transforms.f.language`");
+}
+
+#[test]
+fn a_scripted_transform_that_reads_the_value_needs_the_json_converter() {
+    let p = problems(&format!(
+        "{BASE}debezium.format.value=simplestring\n\
+         debezium.transforms=f,g\n\
+         debezium.transforms.f.type=io.debezium.transforms.Filter\n\
+         debezium.transforms.f.language=jsr223.groovy\n\
+         debezium.transforms.f.condition=value.op != 'd'\n\
+         debezium.transforms.g.type=io.debezium.transforms.ContentBasedRouter\n\
+         debezium.transforms.g.language=jsr223.groovy\n\
+         debezium.transforms.g.topic.expression=topic + '.all'\n"
+    ));
+    assert_eq!(
+        p,
+        ["`debezium.transforms.f.type`: the expression reads the record's value, which needs `debezium.format.value=json`"],
+        "the router reads only the topic"
+    );
+}
+
+#[test]
 fn cast_timestamp_converter_header_to_value_and_partition_routing_name_the_bad_option() {
     let p = problems(&format!(
         "{BASE}debezium.transforms=a,b,c,d,e,f,g,h,i,j,k\n\

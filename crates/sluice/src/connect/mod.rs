@@ -1292,6 +1292,40 @@ mod tests {
     }
 
     #[test]
+    fn debezium_s_scripted_filter_and_router_are_read_from_a_connector_config_and_refusals_name_its_keys() {
+        let connector = |condition: &str| -> BTreeMap<String, String> {
+            [
+                ("connector.class", CONNECTOR_CLASS),
+                ("database.hostname", "db"),
+                ("database.user", "sluice"),
+                ("database.dbname", "shop"),
+                ("topic.prefix", "pg"),
+                ("transforms", "filter,route"),
+                ("transforms.filter.type", "io.debezium.transforms.Filter"),
+                ("transforms.filter.language", "jsr223.groovy"),
+                ("transforms.filter.condition", condition),
+                ("transforms.route.type", "io.debezium.transforms.ContentBasedRouter"),
+                ("transforms.route.language", "jsr223.groovy"),
+                ("transforms.route.topic.expression", "value.op == 'u' ? 'updates' : null"),
+            ]
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+        };
+        let loaded =
+            validate(&worker(), translate(&worker(), "pg", &connector("value.op == 'u' && value.before.id == 2")))
+                .unwrap();
+        assert_eq!(loaded.config.transforms.len(), 2);
+        let problems = validate(&worker(), translate(&worker(), "pg", &connector("value.op.equals('u')"))).unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|p| p.starts_with("`transforms.filter.condition`: `value.op.equals('u')` stops at character 9")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
     fn a_configuration_read_back_with_masked_secrets_keeps_the_stored_ones() {
         let stored: BTreeMap<String, String> =
             [("database.password".to_string(), "hunter2".to_string())].into_iter().collect();

@@ -150,3 +150,44 @@ async fn by_logical_table_router_merges_shard_tables_into_one_topic_with_keys_to
     );
     assert_eq!(records[1]["value"]["after"], json!({"id": 1, "email": "b@example.com"}));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn debezium_s_scripted_filter_drops_deletes_and_content_based_router_routes_updates_before_unwrap() {
+    let mut setup = Setup::new("smt_scripted").await;
+    setup.db.psql(
+        "CREATE TABLE orders (id int PRIMARY KEY, total int);
+         INSERT INTO orders VALUES (1, 100);",
+    );
+    // Debezium's documented expressions, listed before unwrap as Kafka Connect users do: they read the envelope.
+    setup
+        .set("debezium.source.table.include.list", "public.orders")
+        .set("debezium.transforms", "dropDeletes,route,unwrap")
+        .set("debezium.transforms.dropDeletes.type", "io.debezium.transforms.Filter")
+        .set("debezium.transforms.dropDeletes.language", "jsr223.groovy")
+        .set("debezium.transforms.dropDeletes.condition", "value.op != 'd'")
+        .set("debezium.transforms.route.type", "io.debezium.transforms.ContentBasedRouter")
+        .set("debezium.transforms.route.language", "jsr223.graal.js")
+        .set("debezium.transforms.route.topic.expression", "value.op == 'u' ? 'order-updates' : null")
+        .set("debezium.transforms.route.topic.regex", ".*[.]orders")
+        .set("debezium.transforms.unwrap.type", "io.debezium.transforms.ExtractNewRecordState");
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    setup.db.psql("INSERT INTO orders VALUES (2, 200);");
+    setup.db.psql("UPDATE orders SET total = 150 WHERE id = 1;");
+    setup.db.psql("DELETE FROM orders WHERE id = 2;");
+    setup.db.psql("INSERT INTO orders VALUES (3, 300);");
+    let records = setup.wait_for_records("the last order", WAIT, |r| r.iter().any(|r| r["value"]["id"] == 3));
+    sluice.stop();
+
+    let summary: Vec<(Value, Value)> = records.iter().map(|r| (r["topic"].clone(), r["value"].clone())).collect();
+    assert_eq!(
+        summary,
+        [
+            (json!("test.public.orders"), json!({"id": 1, "total": 100})),
+            (json!("test.public.orders"), json!({"id": 2, "total": 200})),
+            (json!("order-updates"), json!({"id": 1, "total": 150})),
+            (json!("test.public.orders"), json!({"id": 3, "total": 300})),
+        ],
+        "the delete and its tombstone are filtered out; only the update is rerouted"
+    );
+}
