@@ -16,9 +16,10 @@ use sluice_core::{PipelineStatus, TableId};
 
 use crate::outbox_cleaner::OutboxCleanup;
 use crate::replication::{ConnectOptions, ReceiveBuffer};
+use crate::source::setup::quote_ident;
 use crate::source::{
-    CaptureFilter, HeartbeatActions, LostSlotPolicy, MessagePrefixes, PublicationMode, SkippedOperations,
-    SlotGuardOptions, SnapshotMode, SnapshotSelection, SourceOptions,
+    CaptureFilter, HeartbeatActions, LostSlotPolicy, MessagePrefixes, PublicationMode, ReplicaIdentityRule,
+    SkippedOperations, SlotGuardOptions, SnapshotMode, SnapshotSelection, SourceOptions,
 };
 use crate::tls::SslMode;
 
@@ -79,6 +80,11 @@ pub static KEYS: KeySet = KeySet {
         key("message.prefix.include.list", "", "regexes of logical decoding message prefixes to emit"),
         key("message.prefix.exclude.list", "", "regexes of logical decoding message prefixes to leave out"),
         key(
+            "replica.identity.autoset.values",
+            "",
+            "`<schema.table regex>:<FULL|DEFAULT|NOTHING|INDEX name>`, comma-separated: replica identities set at start",
+        ),
+        key(
             "publish.via.partition.root",
             "false",
             "true: partitioned tables are captured as their root table; unset: as an existing publication says",
@@ -135,7 +141,6 @@ pub static KEYS: KeySet = KeySet {
         "topic.creation.",
         "custom.metric.tags",
         "notification.",
-        "replica.identity.autoset.values",
         "lsn.flush.mode",
         "lsn.flush.timeout.ms",
         "lsn.flush.timeout.action",
@@ -340,6 +345,7 @@ pub struct PostgresSettings {
     pub message_prefixes: MessagePrefixes,
     pub slot_drop_on_stop: bool,
     pub publish_via_partition_root: Option<bool>,
+    pub replica_identity_rules: Vec<ReplicaIdentityRule>,
     /// `provide.transaction.metadata`: the topic of the BEGIN/END records, `<topic.prefix>.<topic.transaction>`
     /// before sanitizing; `None` when off.
     pub transaction_topic: Option<String>,
@@ -382,6 +388,7 @@ impl PostgresSettings {
             message_prefixes: self.message_prefixes.clone(),
             slot_drop_on_stop: self.slot_drop_on_stop,
             publish_via_partition_root: self.publish_via_partition_root,
+            replica_identity_rules: self.replica_identity_rules.clone(),
             transaction_boundaries: self.transaction_topic.is_some(),
         }
     }
@@ -507,6 +514,7 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
             let key = k("publish.via.partition.root");
             s.get(&key).is_some().then(|| s.boolean(&key, false))
         },
+        replica_identity_rules: replica_identity_rules(s),
         snapshot_selection: snapshot_selection(s),
         initial_statements: initial_statements(s.get(&k("database.initial.statements")).unwrap_or("")),
         message_prefixes: {
@@ -544,6 +552,37 @@ fn transaction_topic(s: &mut Settings, topic_prefix: &str) -> Option<String> {
         ));
     }
     s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}.{topic}"))
+}
+
+/// `replica.identity.autoset.values`: Debezium's `<table regex>:<identity>` entries, comma-separated; the identity
+/// is `DEFAULT`, `FULL`, `NOTHING` or `INDEX <index name>` (any case). The regex is anchored and case-insensitive, as
+/// Debezium matches table names.
+fn replica_identity_rules(s: &mut Settings) -> Vec<ReplicaIdentityRule> {
+    let key = k("replica.identity.autoset.values");
+    let Some(value) = s.get(&key).map(str::to_string) else { return Vec::new() };
+    let mut rules = Vec::new();
+    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((table, identity)) = entry.rsplit_once(':') else {
+            s.problem(format!("`{key}`: `{entry}` is not `<schema.table regex>:<replica identity>`"));
+            continue;
+        };
+        let words: Vec<&str> = identity.split_whitespace().collect();
+        let identity = match words.as_slice() {
+            [w] if ["DEFAULT", "FULL", "NOTHING"].iter().any(|i| w.eq_ignore_ascii_case(i)) => w.to_ascii_uppercase(),
+            [w, index] if w.eq_ignore_ascii_case("INDEX") => format!("USING INDEX {}", quote_ident(index)),
+            _ => {
+                s.problem(format!(
+                    "`{key}`: `{identity}` is not a replica identity; use DEFAULT, FULL, NOTHING or INDEX <index name>"
+                ));
+                continue;
+            }
+        };
+        match regex::RegexBuilder::new(&format!("^(?:{})$", table.trim())).case_insensitive(true).build() {
+            Ok(tables) => rules.push(ReplicaIdentityRule { tables, identity }),
+            Err(e) => s.problem(format!("`{key}`: `{table}` is not a regular expression: {e}")),
+        }
+    }
+    rules
 }
 
 /// `database.initial.statements`: Debezium's syntax, statements separated by `;`, with `;;` for a `;` inside one.

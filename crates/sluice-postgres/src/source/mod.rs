@@ -79,6 +79,16 @@ impl MessagePrefixes {
     }
 }
 
+/// One entry of `replica.identity.autoset.values`: the captured tables its regex matches get this replica identity
+/// at start.
+#[derive(Clone, Debug)]
+pub struct ReplicaIdentityRule {
+    /// Anchored, over `schema.table`.
+    pub tables: regex::Regex,
+    /// `DEFAULT`, `FULL`, `NOTHING`, or `USING INDEX "<name>"`: the clause after `REPLICA IDENTITY`.
+    pub identity: String,
+}
+
 /// Everything the source needs to know.
 #[derive(Clone)]
 pub struct SourceOptions {
@@ -104,6 +114,8 @@ pub struct SourceOptions {
     pub message_prefixes: MessagePrefixes,
     /// `slot.drop.on.stop`: drop the slot after a graceful stop.
     pub slot_drop_on_stop: bool,
+    /// `replica.identity.autoset.values`: replica identities set on the captured tables at start.
+    pub replica_identity_rules: Vec<ReplicaIdentityRule>,
     /// `publish.via.partition.root`: a partitioned table's changes arrive as its root's, not its partitions'.
     /// `None` (unset): as an existing publication says, else `false`.
     pub publish_via_partition_root: Option<bool>,

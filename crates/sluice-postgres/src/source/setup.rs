@@ -89,7 +89,8 @@ pub(crate) async fn prepare(options: &SourceOptions, offsets: Option<&Offsets>) 
         _ => SourceError::Replication(e),
     })?;
 
-    let tables = ensure_publication(options, &catalog).await?;
+    let mut tables = ensure_publication(options, &catalog).await?;
+    set_replica_identities(options, &catalog, &mut tables).await?;
     warn_about_replica_identity(&tables);
     catalog.remember_primary_keys(&tables).await?;
 
@@ -396,6 +397,42 @@ async fn ensure_publication(options: &SourceOptions, catalog: &Catalog) -> Resul
         tracing::warn!(publication = %name, "no captured table is in the publication yet: nothing will be captured until one is added");
     }
     Ok(captured)
+}
+
+/// `replica.identity.autoset.values`: each captured table gets the replica identity of the first rule whose regex
+/// matches it, set with `ALTER TABLE … REPLICA IDENTITY …` (which overwrites what the table had, as in Debezium), before
+/// the stream starts; an identity already in place is left alone. Altering needs the table's owner.
+async fn set_replica_identities(
+    options: &SourceOptions,
+    catalog: &Catalog,
+    tables: &mut [CatalogTable],
+) -> Result<(), SourceError> {
+    for table in tables.iter_mut() {
+        let name = table.id.to_string();
+        let Some(rule) = options.replica_identity_rules.iter().find(|r| r.tables.is_match(&name)) else { continue };
+        let wanted = match rule.identity.as_str() {
+            "DEFAULT" => Some(ReplicaIdentity::Default),
+            "FULL" => Some(ReplicaIdentity::Full),
+            "NOTHING" => Some(ReplicaIdentity::Nothing),
+            _ => None,
+        };
+        if wanted.is_some_and(|w| w == table.replica_identity) {
+            continue;
+        }
+        let ddl = format!("ALTER TABLE {} REPLICA IDENTITY {}", quote_table(&table.id), rule.identity);
+        catalog.client().batch_execute(&ddl).await.map_err(|e| {
+            SourceError::prerequisite(
+                format!(
+                    "replica.identity.autoset.values: cannot set the replica identity of {name}: {}",
+                    crate::error::describe(&e)
+                ),
+                format!("run `{ddl}` as the table's owner, or grant Sluice's role ownership of it"),
+            )
+        })?;
+        tracing::info!(table = %name, "{ddl}");
+        table.replica_identity = wanted.unwrap_or(ReplicaIdentity::Index);
+    }
+    Ok(())
 }
 
 fn warn_about_replica_identity(tables: &[CatalogTable]) {

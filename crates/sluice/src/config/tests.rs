@@ -461,6 +461,19 @@ fn max_batch_size_bounds_sink_writes_and_max_queue_size_must_exceed_it_as_in_deb
 }
 
 #[test]
+fn replica_identity_autoset_values_are_read_as_debezium_writes_them_and_bad_entries_are_named() {
+    let key = "debezium.source.replica.identity.autoset.values";
+    let loaded = ok(&format!("{key}=public.orders:FULL, inventory\\..*:index items_pkey ,public.log:nothing\n"));
+    let rules = &loaded.config.source.replica_identity_rules;
+    let identities: Vec<&str> = rules.iter().map(|r| r.identity.as_str()).collect();
+    assert_eq!(identities, ["FULL", "USING INDEX \"items_pkey\"", "NOTHING"]);
+    assert!(rules[1].tables.is_match("INVENTORY.items") && !rules[1].tables.is_match("xinventory.items"));
+    assert!(one_problem(&format!("{key}=public.orders\n")).contains("is not `<schema.table regex>:<replica identity>`"));
+    assert!(one_problem(&format!("{key}=public.orders:SOME\n")).contains("use DEFAULT, FULL, NOTHING or INDEX"));
+    assert!(one_problem(&format!("{key}=public.(:FULL\n")).contains("not a regular expression"));
+}
+
+#[test]
 fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
     for key in [
         "heartbeat.topics.prefix",

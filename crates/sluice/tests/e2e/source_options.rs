@@ -216,3 +216,31 @@ async fn a_publication_that_disagrees_with_publish_via_partition_root_stops_slui
     assert_ne!(code, 0, "{log}");
     assert!(log.contains("ALTER PUBLICATION \"sluice_pub\" SET (publish_via_partition_root = true)"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn replica_identity_autoset_values_give_captured_tables_their_identity_before_the_stream() {
+    let mut setup = Setup::new("replica_identity").await;
+    setup.db.psql(
+        "CREATE TABLE audit (id int, note text);
+         CREATE TABLE items (id int PRIMARY KEY, sku text NOT NULL UNIQUE, name text);
+         CREATE TABLE other (id int PRIMARY KEY);
+         INSERT INTO audit VALUES (1, 'a'); INSERT INTO items VALUES (1, 'S1', 'one');",
+    );
+    setup.set(
+        "debezium.source.replica.identity.autoset.values",
+        "public\\.audit:FULL,public\\.items:INDEX items_sku_key",
+    );
+    let mut sluice = setup.start();
+    sluice.wait_for_log("streaming started", WAIT);
+    let identities = setup.db.psql(
+        "SELECT string_agg(relname || '=' || relreplident::text, ',' ORDER BY relname) FROM pg_class
+          WHERE relname IN ('audit', 'items', 'other')",
+    );
+    assert_eq!(identities.trim(), "audit=f,items=i,other=d", "only the listed tables change");
+    // A table without a primary key now publishes its updates, with the whole old row (Debezium's FULL).
+    setup.db.psql("UPDATE audit SET note = 'b' WHERE id = 1");
+    let records = setup.wait_for_records("the update", WAIT, |r| r.iter().any(|r| r["value"]["op"] == "u"));
+    sluice.stop();
+    let update = records.iter().find(|r| r["value"]["op"] == "u").unwrap();
+    assert_eq!(update["value"]["before"], json!({"id": 1, "note": "a"}));
+}
