@@ -777,6 +777,7 @@ mod tests {
             money_fraction_digits: 2,
             tombstones_on_delete: true,
             columns: Default::default(),
+            naming: Default::default(),
         })
     }
 

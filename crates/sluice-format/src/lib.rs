@@ -24,6 +24,7 @@ mod decimal;
 mod defaults;
 mod hstore;
 mod json;
+pub mod naming;
 pub mod outbox;
 pub mod settings;
 mod time;
@@ -42,6 +43,7 @@ use sluice_core::{
 };
 
 use columns::{ColumnOptions, ColumnPlan, ValueMapping};
+use naming::Naming;
 use transaction::{Order, TransactionMonitor};
 use types::Kind;
 use unwrap::{DeleteMode, MetaContext, Unwrap, UnwrapOptions};
@@ -95,6 +97,8 @@ pub struct EncoderOptions {
     pub tombstones_on_delete: bool,
     /// `message.key.columns` and the column mappers (crate::columns).
     pub columns: ColumnOptions,
+    /// Topic, schema and field names (crate::naming).
+    pub naming: Naming,
 }
 
 /// `event.processing.failure.handling.mode`: what the pipeline does with an event that cannot be encoded.
@@ -113,7 +117,7 @@ pub enum FailureHandlingMode {
 /// it.
 #[derive(Debug, thiserror::Error)]
 pub enum EncodeError {
-    #[error("tables {first} and {second} both map to the Kafka topic `{topic}` once their names are sanitized; exclude one of them (table.exclude.list) or rename it")]
+    #[error("tables {first} and {second} both map to the Kafka topic `{topic}` (under topic.naming.strategy, once sanitized); exclude one of them (table.exclude.list), rename it, or name topics by schema (SchemaTopicNamingStrategy, the default)")]
     TopicCollision { topic: String, first: String, second: String },
     #[error("{table}.{column} ({type_name}): {message}")]
     Value { table: String, column: String, type_name: String, message: String },
@@ -453,7 +457,7 @@ impl Encoder {
             Some((owner, _)) if *owner == schema.id => Ok(()),
             _ => {
                 // Logged once per table (not per table version: a Relation message after the snapshot is not news).
-                let name = table_topic_name(&self.opts.topic_prefix, &schema.id);
+                let name = self.opts.naming.table_topic(&self.opts.topic_prefix, &schema.id);
                 if **topic != name {
                     tracing::warn!(table = %schema.id, topic = %topic,
                         "the table's topic name `{name}` is not a valid Kafka topic name; its events go to `{topic}`");
@@ -469,7 +473,7 @@ impl Encoder {
     pub fn check_topics<'a>(&self, tables: impl IntoIterator<Item = &'a TableId>) -> Result<(), EncodeError> {
         let mut seen: HashMap<String, &TableId> = HashMap::new();
         for id in tables {
-            let topic = topic::sanitize(&table_topic_name(&self.opts.topic_prefix, id)).into_owned();
+            let topic = topic::sanitize(&self.opts.naming.table_topic(&self.opts.topic_prefix, id)).into_owned();
             match seen.get(&topic) {
                 Some(first) if *first != id => {
                     return Err(EncodeError::TopicCollision {
@@ -590,7 +594,8 @@ impl Encoder {
 }
 
 impl Encoder {
-    /// Debezium's heartbeat record (`heartbeat.interval.ms`): on `<topic.heartbeat.prefix>.<topic.prefix>`, key
+    /// Debezium's heartbeat record (`heartbeat.interval.ms`): on `<topic.heartbeat.prefix>.<topic.prefix>` (joined
+    /// with `topic.delimiter`), key
     /// `ServerNameKey{serverName}`, value `Heartbeat{ts_ms}`. It stands for no change, so it carries the position
     /// it is given (the last acknowledged one) and acknowledges nothing new. With the `binary` converter, which
     /// Debezium defines for byte-array values only, the payload goes out as JSON bytes.
@@ -607,7 +612,9 @@ impl Encoder {
             other => render(other, schema, payload),
         };
         Record {
-            topic: Arc::from(topic::sanitize(&format!("{heartbeat_prefix}.{}", self.opts.topic_prefix))),
+            topic: Arc::from(topic::sanitize(
+                &self.opts.naming.heartbeat_topic(heartbeat_prefix, &self.opts.topic_prefix),
+            )),
             partition: None,
             key: Some(heartbeat_convert(&self.opts.key, HEARTBEAT_KEY_SCHEMA, key)),
             value: Some(heartbeat_convert(&self.opts.value, HEARTBEAT_VALUE_SCHEMA, value)),
@@ -693,11 +700,6 @@ fn quoted_table(id: &TableId) -> String {
     format!("\"{}\".\"{}\"", id.schema.replace('"', "\"\""), id.table.replace('"', "\"\""))
 }
 
-/// `<topic.prefix>.<schema>.<table>`: a table's topic before sanitizing, and the base of its schema names.
-pub fn table_topic_name(topic_prefix: &str, id: &TableId) -> String {
-    format!("{topic_prefix}.{}.{}", id.schema, id.table)
-}
-
 fn build_table(
     opts: &EncoderOptions,
     source_schema: &[u8],
@@ -705,7 +707,8 @@ fn build_table(
     schema: &Arc<TableSchema>,
 ) -> TableCache {
     let id = &schema.id;
-    let base = table_topic_name(&opts.topic_prefix, id);
+    let naming = &opts.naming;
+    let base = naming.table_topic(&opts.topic_prefix, id);
     let topic: Arc<str> = Arc::from(topic::sanitize(&base));
     let kinds: Vec<Option<Kind>> = schema
         .columns
@@ -753,13 +756,14 @@ fn build_table(
             }
             first = false;
             let params = if key.is_some() { None } else { plans[i].params.as_deref() };
-            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&c.name), params);
+            let field = naming.field_name(&c.name);
+            kind.write_schema(out, c.nullable && !c.primary_key, defaults[i].as_deref(), Some(&field), params);
         }
     };
     let mut key_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
     fields(&mut key_schema, Some(&key_columns));
     key_schema.extend_from_slice(b"],\"optional\":false,\"name\":");
-    json::string(&mut key_schema, &format!("{base}.Key"));
+    json::string(&mut key_schema, &naming.schema_name(&format!("{base}.Key")));
     key_schema.push(b'}');
 
     let mut row_schema = b"{\"type\":\"struct\",\"fields\":[".to_vec();
@@ -777,14 +781,14 @@ fn build_table(
         } else {
             b"],\"optional\":true,\"name\":"
         });
-        json::string(&mut flat, &format!("{base}.Value"));
+        json::string(&mut flat, &naming.schema_name(&format!("{base}.Value")));
         flat.push(b'}');
         Arc::<[u8]>::from(flat)
     };
     let flat_schema = unwrap.map(|u| value_schema(Some(u)));
     let row_value_schema = unwrap.map(|_| value_schema(None));
     row_schema.extend_from_slice(b"],\"optional\":true,\"name\":");
-    json::string(&mut row_schema, &format!("{base}.Value"));
+    json::string(&mut row_schema, &naming.schema_name(&format!("{base}.Value")));
     let row_schema_with_field = |field: &str| {
         let mut s = row_schema.clone();
         s.extend_from_slice(b",\"field\":\"");
@@ -804,7 +808,7 @@ fn build_table(
         b",{\"type\":\"string\",\"optional\":false,\"field\":\"op\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ms\"},\
           {\"type\":\"int64\",\"optional\":true,\"field\":\"ts_us\"},{\"type\":\"int64\",\"optional\":true,\"field\":\"ts_ns\"}],\"optional\":false,\"name\":",
     );
-    json::string(&mut envelope_schema, &format!("{base}.Envelope"));
+    json::string(&mut envelope_schema, &naming.schema_name(&format!("{base}.Envelope")));
     envelope_schema.extend_from_slice(b",\"version\":2}");
 
     let mut source_table = b"\"schema\":".to_vec();
@@ -818,7 +822,7 @@ fn build_table(
         .iter()
         .map(|c| {
             let mut head = Vec::with_capacity(c.name.len() + 3);
-            json::string(&mut head, &c.name);
+            json::string(&mut head, &naming.field_name(&c.name));
             head.push(b':');
             head.into_boxed_slice()
         })

@@ -22,6 +22,7 @@ pub(crate) fn opts() -> EncoderOptions {
         money_fraction_digits: 2,
         tombstones_on_delete: true,
         columns: ColumnOptions::default(),
+        naming: naming::Naming::default(),
     }
 }
 
@@ -1156,4 +1157,74 @@ fn an_unchanged_toasted_hstore_is_debeziums_one_entry_placeholder_object() {
     let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
     // Debezium's PostgresDefaultValueConverterIT, shouldSerializeHstoreDefaultAsJsonStringWhenUnavailable (DBZ-7582).
     assert_eq!(after["h"], r#"{"__debezium_unavailable_value":"__debezium_unavailable_value"}"#);
+}
+
+fn with_naming(naming: naming::Naming) -> EncoderOptions {
+    let json = Converter::Json { schemas_enable: true };
+    EncoderOptions { key: json.clone(), value: json, naming, ..opts() }
+}
+
+#[test]
+fn the_delimiter_joins_table_topics_schema_names_and_the_heartbeat_topic_but_not_the_message_topic() {
+    let naming = naming::Naming { delimiter: "_".into(), ..naming::Naming::default() };
+    let mut encoder = Encoder::new(with_naming(naming));
+    let out = encode_row(&mut encoder, &named_table(1, "orders")).unwrap();
+    assert_eq!(&*out[0].topic, "app_public_orders");
+    let key = payload_json(out[0].key.as_ref().unwrap());
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    // Debezium names a table's schemas after its topic (TableSchemaBuilder).
+    assert_eq!(key["schema"]["name"], "app_public_orders.Key");
+    assert_eq!(value["schema"]["name"], "app_public_orders.Envelope");
+    assert_eq!(value["schema"]["fields"][0]["name"], "app_public_orders.Value");
+    assert_eq!(&*encoder.heartbeat("__debezium-heartbeat", Position::default()).topic, "__debezium-heartbeat_app");
+    // LogicalDecodingMessageMonitor appends a literal `.message`.
+    assert_eq!(&*encoder.message_topic, "app.message");
+}
+
+#[test]
+fn the_default_strategy_puts_same_named_tables_of_two_schemas_on_one_topic_which_is_refused() {
+    let naming = naming::Naming { strategy: naming::TopicNamingStrategy::Default, ..naming::Naming::default() };
+    let mut encoder = Encoder::new(with_naming(naming));
+    let out = encode_row(&mut encoder, &named_table(1, "orders")).unwrap();
+    assert_eq!(&*out[0].topic, "app.orders");
+    assert_eq!(payload_json(out[0].key.as_ref().unwrap())["schema"]["name"], "app.orders.Key");
+    let other = Arc::new(TableSchema {
+        relation_oid: 2,
+        id: TableId::new("archive", "orders"),
+        ..(*named_table(2, "x")).clone()
+    });
+    let err = encode_row(&mut encoder, &other).unwrap_err().to_string();
+    assert!(err.contains("`app.orders`") && err.contains("topic.naming.strategy"), "{err}");
+    let tables = [TableId::new("public", "orders"), TableId::new("archive", "orders")];
+    assert!(encoder.check_topics(&tables).is_err());
+}
+
+#[test]
+fn adjusted_schema_and_field_names_are_what_avro_allows_in_schemas_and_payloads() {
+    let naming = naming::Naming {
+        schema_names: naming::NameAdjustment::Avro,
+        field_names: naming::NameAdjustment::Avro,
+        ..naming::Naming::default()
+    };
+    let o = EncoderOptions { topic_prefix: "my-app".into(), ..with_naming(naming) };
+    let mut encoder = Encoder::new(o);
+    let t = Arc::new(TableSchema {
+        relation_oid: 1,
+        id: TableId::new("public", "order lines"),
+        columns: vec![col("line.id", 23, -1, true), col("2nd note", 25, -1, false)],
+        replica_identity: ReplicaIdentity::Default,
+    });
+    let mut out = Vec::new();
+    encoder.encode(&event(Op::Create, &t, None, Some(vec![Datum::text("1"), Datum::text("x")])), &mut out).unwrap();
+    // The topic is sanitized for Kafka, which keeps `-`; the schema names are adjusted for Avro, which does not.
+    assert_eq!(&*out[0].topic, "my-app.public.order_lines");
+    let key = payload_json(out[0].key.as_ref().unwrap());
+    assert_eq!(key["schema"]["name"], "my_app.public.order_lines.Key");
+    assert_eq!(key["schema"]["fields"][0]["field"], "line_id");
+    assert_eq!(key["payload"], json!({"line_id": 1}));
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["schema"]["name"], "my_app.public.order_lines.Envelope");
+    assert_eq!(value["schema"]["fields"][1]["name"], "my_app.public.order_lines.Value");
+    assert_eq!(value["schema"]["fields"][1]["fields"][1]["field"], "_2nd_note");
+    assert_eq!(value["payload"]["after"], json!({"line_id": 1, "_2nd_note": "x"}));
 }

@@ -75,6 +75,8 @@ pub struct Transform {
 pub struct Transforms {
     steps: Vec<Transform>,
     topic_prefix: String,
+    /// How table topics are named (`topic.naming.strategy`, `topic.delimiter`), as the encoder names them.
+    naming: crate::naming::Naming,
     /// `<topic.prefix>.message`, sanitized.
     message_topic: Arc<str>,
     /// Each table's sanitized topic, per relation, for the table version it was worked out for.
@@ -105,7 +107,21 @@ impl Transforms {
         let message_topic = Arc::from(crate::topic::sanitize(&format!("{topic_prefix}.message")));
         let event_stage =
             steps.iter().rposition(|step| !matches!(step.kind, TransformKind::Record(_))).map_or(0, |last| last + 1);
-        Transforms { steps, topic_prefix, message_topic, table_topics: HashMap::new(), event_stage, routed: Vec::new() }
+        Transforms {
+            steps,
+            topic_prefix,
+            naming: crate::naming::Naming::default(),
+            message_topic,
+            table_topics: HashMap::new(),
+            event_stage,
+            routed: Vec::new(),
+        }
+    }
+
+    /// Table topics named as `naming` says (the encoder's), rather than by Debezium's defaults.
+    pub fn with_naming(mut self, naming: crate::naming::Naming) -> Transforms {
+        self.naming = naming;
+        self
     }
 
     pub fn is_empty(&self) -> bool {
@@ -143,7 +159,7 @@ impl Transforms {
             Some(table) => match self.table_topics.get(&table.relation_oid) {
                 Some((schema, topic)) if Arc::ptr_eq(schema, table) => topic.clone(),
                 _ => {
-                    let name = crate::table_topic_name(&self.topic_prefix, &table.id);
+                    let name = self.naming.table_topic(&self.topic_prefix, &table.id);
                     let topic: Arc<str> = Arc::from(crate::topic::sanitize(&name));
                     self.table_topics.insert(table.relation_oid, (table.clone(), topic.clone()));
                     topic

@@ -44,7 +44,7 @@ pub static KEYS: KeySet = KeySet {
         key("database.sslmode", "prefer", "disable, allow, prefer, require, verify-ca, verify-full"),
         key("database.sslrootcert", "", "CA certificate (PEM) for verify-ca / verify-full"),
         key("driver.receiveBufferSize", "", "the replication socket's receive buffer in bytes; -1: the system's"),
-        key("topic.prefix", "", "topics are `<prefix>.<schema>.<table>`"),
+        key("topic.prefix", "", "topics are `<prefix>.<schema>.<table>` (see topic.naming.strategy)"),
         key("plugin.name", "pgoutput", "only pgoutput"),
         key("slot.name", "debezium", "the replication slot, one per connector"),
         key("publication.name", "dbz_publication", "the publication"),
@@ -97,9 +97,17 @@ pub static KEYS: KeySet = KeySet {
         key("heartbeat.interval.ms", "0", "heartbeat records and actions every this many ms; 0: off"),
         key("heartbeat.action.query", "", "SQL run on the source on every heartbeat"),
         key("heartbeat.emit.message", "false", "a WAL message on every heartbeat instead of a heartbeat table"),
-        key("topic.heartbeat.prefix", "__debezium-heartbeat", "heartbeat topics are `<prefix>.<topic.prefix>`"),
+        key(
+            "topic.heartbeat.prefix",
+            "__debezium-heartbeat",
+            "heartbeat topics are `<prefix>.<topic.prefix>` (joined with topic.delimiter)",
+        ),
         key("provide.transaction.metadata", "false", "BEGIN/END records and each event's `transaction` block"),
-        key("topic.transaction", "transaction", "transaction metadata goes to `<topic.prefix>.<topic.transaction>`"),
+        key(
+            "topic.transaction",
+            "transaction",
+            "transaction metadata goes to `<topic.prefix>.<topic.transaction>` (joined with topic.delimiter)",
+        ),
         key("outbox.cleanup.table", "", "schema.table of an outbox whose delivered rows Sluice deletes"),
         key("outbox.cleanup.id.column", "id", "the column those deletes go by"),
         key("outbox.cleanup.interval.ms", "1000", "how often delivered rows are deleted"),
@@ -120,8 +128,6 @@ pub static KEYS: KeySet = KeySet {
         "converters",
         "hstore.handling.mode",
         "interval.handling.mode",
-        "schema.name.adjustment.mode",
-        "field.name.adjustment.mode",
         "poll.interval.ms",
         "database.tcpKeepAlive",
         "database.sslcert",
@@ -135,9 +141,6 @@ pub static KEYS: KeySet = KeySet {
         "include.schema.comments",
         "errors.max.retries",
         "retriable.restart.connector.wait.ms",
-        "topic.naming.strategy",
-        "topic.delimiter",
-        "topic.cache.size",
         "topic.creation.",
         "custom.metric.tags",
         "notification.",
@@ -551,7 +554,9 @@ fn transaction_topic(s: &mut Settings, topic_prefix: &str) -> Option<String> {
             "`{topic_key}` is empty: it names the transaction metadata topic (Debezium's default: transaction)"
         ));
     }
-    s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}.{topic}"))
+    // Joined with `topic.delimiter`, which the event format declares and checks (sluice_format::naming).
+    let delimiter = s.string(&k("topic.delimiter"), ".");
+    s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}{delimiter}{topic}"))
 }
 
 /// `replica.identity.autoset.values`: Debezium's `<table regex>:<identity>` entries, comma-separated; the identity

@@ -122,7 +122,7 @@ fn transforms(config: &Config) -> Result<Transforms, RunError> {
         };
         steps.push(Transform { name: t.name.clone(), kind, predicate });
     }
-    Ok(Transforms::new(steps, config.source.topic_prefix.clone()))
+    Ok(Transforms::new(steps, config.source.topic_prefix.clone()).with_naming(config.events.naming.clone()))
 }
 
 /// The connector's name in the offsets topic's keys: `debezium.source.name`, or the sink type, as Debezium Server

@@ -7,6 +7,7 @@ mod transforms;
 use sluice_config::{key, KeySet, Settings};
 
 use crate::columns::{self, ColumnOptions, Family, Mapper, MapperRule, Pattern};
+use crate::naming::{NameAdjustment, Naming, TopicNamingStrategy};
 use crate::{
     BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, TimePrecisionMode,
 };
@@ -56,6 +57,15 @@ pub static EVENT_KEYS: KeySet = KeySet {
             "regexes of schema.table.column whose schemas carry `__debezium.source.column.*` parameters",
         ),
         key("datatype.propagate.source.type", "", "the same for regexes of schema.table.<type name>"),
+        key(
+            "topic.naming.strategy",
+            "io.debezium.schema.SchemaTopicNamingStrategy",
+            "topics `<prefix>.<schema>.<table>`; io.debezium.schema.DefaultTopicNamingStrategy: `<prefix>.<table>`",
+        ),
+        key("topic.delimiter", ".", "joins the parts of table, heartbeat and transaction topic names"),
+        key("topic.cache.size", "10000", "accepted (a positive number); Sluice keeps every table's topic"),
+        key("schema.name.adjustment.mode", "none", "schema names for Avro: none, avro, avro_unicode"),
+        key("field.name.adjustment.mode", "none", "field names for Avro: none, avro, avro_unicode"),
     ],
     // `column.mask.with.<N>.chars` and the like: the name carries a parameter, checked when read.
     open_prefixes: &["column.mask.", "column.truncate."],
@@ -99,6 +109,8 @@ pub struct EventSettings {
     pub failure_handling_mode: FailureHandlingMode,
     /// `message.key.columns` and the column mappers.
     pub columns: ColumnOptions,
+    /// `topic.naming.strategy`, `topic.delimiter` and the name adjustment modes.
+    pub naming: Naming,
 }
 
 impl EventSettings {
@@ -117,6 +129,7 @@ impl EventSettings {
             money_fraction_digits: self.money_fraction_digits,
             tombstones_on_delete: self.tombstones_on_delete,
             columns: self.columns.clone(),
+            naming: self.naming.clone(),
         }
     }
 }
@@ -175,6 +188,43 @@ pub fn read(s: &mut Settings) -> EventSettings {
             ],
         ),
         columns: column_options(s),
+        naming: naming(s),
+    }
+}
+
+/// `topic.naming.strategy`, `topic.delimiter`, `topic.cache.size` and the name adjustment modes (crate::naming).
+fn naming(s: &mut Settings) -> Naming {
+    let strategy_key = k("topic.naming.strategy");
+    let strategy = match s.get(&strategy_key).map(|v| v.trim().to_string()) {
+        None => TopicNamingStrategy::default(),
+        Some(class) => TopicNamingStrategy::from_class(&class).unwrap_or_else(|| {
+            s.problem(format!(
+                "`{strategy_key}` = `{class}` is not supported yet: Sluice names topics with {} (the default) or {}",
+                TopicNamingStrategy::SCHEMA_CLASS,
+                TopicNamingStrategy::DEFAULT_CLASS
+            ));
+            TopicNamingStrategy::default()
+        }),
+    };
+    let delimiter_key = k("topic.delimiter");
+    let delimiter = s.string(&delimiter_key, ".");
+    // Debezium validates the delimiter as a topic name (CommonConnectorConfig.validateTopicName).
+    if delimiter.is_empty() || !delimiter.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
+        s.problem(format!(
+            "`{delimiter_key}` = `{delimiter}` has invalid format (only the underscore, hyphen, dot and alphanumeric characters are allowed, as in a Kafka topic name)"
+        ));
+    }
+    let cache_key = k("topic.cache.size");
+    if s.number(&cache_key, 10_000u32, "a positive whole number") == 0 {
+        s.problem(format!("`{cache_key}` must be a positive whole number"));
+    }
+    let modes =
+        [("none", NameAdjustment::None), ("avro", NameAdjustment::Avro), ("avro_unicode", NameAdjustment::AvroUnicode)];
+    Naming {
+        strategy,
+        delimiter,
+        schema_names: s.choice(&k("schema.name.adjustment.mode"), NameAdjustment::None, &modes),
+        field_names: s.choice(&k("field.name.adjustment.mode"), NameAdjustment::None, &modes),
     }
 }
 

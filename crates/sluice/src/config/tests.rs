@@ -136,7 +136,7 @@ fn debezium_keys_not_implemented_yet_say_so() {
     for key in [
         "debezium.source.heartbeat.topics.prefix",
         "debezium.source.signal.data.collection",
-        "debezium.source.topic.naming.strategy",
+        "debezium.source.lsn.flush.mode",
     ] {
         let p = one_problem(&format!("{key}=1\n"));
         assert!(p.contains("does not support yet"), "{p}");
@@ -482,16 +482,12 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "converters",
         "hstore.handling.mode",
         "interval.handling.mode",
-        "schema.name.adjustment.mode",
-        "field.name.adjustment.mode",
         "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
         "errors.max.retries",
         "retriable.restart.connector.wait.ms",
-        "topic.naming.strategy",
-        "topic.delimiter",
         "custom.metric.tags",
         "notification.enabled.channels",
         "driver.tcpKeepAlive",
@@ -990,6 +986,39 @@ fn transaction_metadata_goes_to_the_prefixed_transaction_topic_when_provided() {
     let renamed = ok("debezium.source.provide.transaction.metadata=true\ndebezium.source.topic.transaction=tx\n");
     assert_eq!(renamed.config.source.transaction_topic.as_deref(), Some("shop.tx"));
     assert!(one_problem("debezium.source.provide.transaction.metadata=yes\n").contains("not a boolean"));
+}
+
+#[test]
+fn topic_naming_keys_are_read_with_debeziums_defaults() {
+    use sluice_format::naming::{NameAdjustment, Naming, TopicNamingStrategy};
+    assert_eq!(ok("").config.events.naming, Naming::default());
+    let set = ok("debezium.source.topic.naming.strategy=io.debezium.schema.DefaultTopicNamingStrategy\n\
+         debezium.source.topic.delimiter=_\ndebezium.source.topic.cache.size=500\n\
+         debezium.source.schema.name.adjustment.mode=avro\ndebezium.source.field.name.adjustment.mode=avro_unicode\n\
+         debezium.source.provide.transaction.metadata=true\n");
+    let naming = &set.config.events.naming;
+    assert_eq!(naming.strategy, TopicNamingStrategy::Default);
+    assert_eq!(naming.delimiter, "_");
+    assert_eq!((naming.schema_names, naming.field_names), (NameAdjustment::Avro, NameAdjustment::AvroUnicode));
+    assert_eq!(set.config.source.transaction_topic.as_deref(), Some("shop_transaction"), "joined with the delimiter");
+}
+
+#[test]
+fn bad_topic_naming_values_are_named() {
+    for (line, expected) in [
+        (
+            "topic.naming.strategy=io.debezium.schema.SchemaUnicodeTopicNamingStrategy",
+            "`debezium.source.topic.naming.strategy` = `io.debezium.schema.SchemaUnicodeTopicNamingStrategy` is not supported yet",
+        ),
+        ("topic.delimiter=/", "`debezium.source.topic.delimiter` = `/` has invalid format"),
+        ("topic.cache.size=0", "`debezium.source.topic.cache.size` must be a positive"),
+        ("topic.cache.size=-5", "`debezium.source.topic.cache.size` = `-5` is not a positive whole number"),
+        ("schema.name.adjustment.mode=avro-unicode", "`debezium.source.schema.name.adjustment.mode` = `avro-unicode` is not valid"),
+        ("field.name.adjustment.mode=strict", "`debezium.source.field.name.adjustment.mode` = `strict` is not valid"),
+    ] {
+        let p = one_problem(&format!("debezium.source.{line}\n"));
+        assert!(p.contains(expected), "{line}: {p}");
+    }
 }
 
 const KAFKA_TRANSFORMS: &str = "org.apache.kafka.connect.transforms";

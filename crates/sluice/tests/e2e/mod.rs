@@ -16,6 +16,7 @@ mod outbox;
 mod pipeline;
 mod poison;
 mod source_options;
+mod topic_naming;
 mod transaction_metadata;
 mod transforms;
 mod types;
