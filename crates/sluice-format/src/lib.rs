@@ -71,6 +71,21 @@ pub enum TimePrecisionMode {
     Connect,
 }
 
+/// `interval.handling.mode`: microseconds (io.debezium.time.MicroDuration) or ISO-8601 strings
+/// (io.debezium.time.Interval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalHandlingMode {
+    Numeric,
+    String,
+}
+
+/// `hstore.handling.mode`: the map as a JSON string (io.debezium.data.Json) or as a Connect map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HStoreHandlingMode {
+    Json,
+    Map,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BinaryHandlingMode {
     Bytes,
@@ -88,6 +103,8 @@ pub struct EncoderOptions {
     pub value: Converter,
     pub decimal_handling_mode: DecimalHandlingMode,
     pub time_precision_mode: TimePrecisionMode,
+    pub interval_handling_mode: IntervalHandlingMode,
+    pub hstore_handling_mode: HStoreHandlingMode,
     pub binary_handling_mode: BinaryHandlingMode,
     pub unavailable_value_placeholder: String,
     pub include_unknown_datatypes: bool,

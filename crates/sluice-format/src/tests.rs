@@ -16,6 +16,8 @@ pub(crate) fn opts() -> EncoderOptions {
         value: Converter::Json { schemas_enable: false },
         decimal_handling_mode: DecimalHandlingMode::Precise,
         time_precision_mode: TimePrecisionMode::Adaptive,
+        interval_handling_mode: IntervalHandlingMode::Numeric,
+        hstore_handling_mode: HStoreHandlingMode::Json,
         binary_handling_mode: BinaryHandlingMode::Bytes,
         unavailable_value_placeholder: "__debezium_unavailable_value".into(),
         include_unknown_datatypes: false,
@@ -1142,6 +1144,79 @@ fn hstore_columns_are_json_strings_named_io_debezium_data_json() {
         json!({"type": "string", "optional": true, "name": "io.debezium.data.Json", "version": 1, "field": "h"})
     );
     assert_eq!(fields[2]["items"]["name"], "io.debezium.data.Json");
+}
+
+#[test]
+fn hstore_columns_under_map_mode_are_connect_maps_of_optional_strings() {
+    let hstore =
+        |name: &str, type_name: &str| ColumnSchema { type_name: type_name.into(), ..col(name, 16_500, -1, false) };
+    let t = table(vec![col("id", 23, -1, true), hstore("h", "hstore"), hstore("hs", "_hstore")]);
+    let schemas = EncoderOptions {
+        value: Converter::Json { schemas_enable: true },
+        hstore_handling_mode: HStoreHandlingMode::Map,
+        ..opts()
+    };
+    let mut out = Vec::new();
+    // Debezium's AbstractRecordsProducerTest.schemaAndValueFieldForMapEncodedHStoreTypeWithNullValues and
+    // …WithMultipleValues: `"key1" => "val1","key2" => NULL` is {key1: val1, key2: null}, the array one map per element.
+    let row = vec![
+        Datum::text("1"),
+        Datum::text(r#""key1"=>"val1", "key2"=>NULL"#),
+        Datum::text(r#"{"\"key4\"=>\"val4\", \"key5\"=>NULL","\"key6\"=>\"val6\""}"#),
+    ];
+    Encoder::new(schemas).encode(&event(Op::Create, &t, None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["h"], json!({"key1": "val1", "key2": null}));
+    assert_eq!(value["payload"]["after"]["hs"], json!([{"key4": "val4", "key5": null}, {"key6": "val6"}]));
+    let fields = &value["schema"]["fields"][1]["fields"];
+    // Debezium's hstoreMapSchema: SchemaBuilder.map(STRING_SCHEMA, optional string), optional; no name.
+    let map = json!({
+        "type": "map",
+        "keys": {"type": "string", "optional": false},
+        "values": {"type": "string", "optional": true},
+        "optional": true,
+    });
+    let mut field = map.clone();
+    field["field"] = json!("h");
+    assert_eq!(fields[1], field);
+    assert_eq!(fields[2], json!({"type": "array", "items": map, "optional": true, "field": "hs"}));
+    // The map keeps Java's HashMap order, as under json mode.
+    let text = String::from_utf8(out[0].value.as_ref().unwrap().bytes().to_vec()).unwrap();
+    assert!(text.contains(r#""h":{"key1":"val1","key2":null}"#), "{text}");
+}
+
+#[test]
+fn an_unchanged_toasted_hstore_under_map_mode_is_the_placeholder_map() {
+    let t = table(vec![
+        col("id", 23, -1, true),
+        ColumnSchema { type_name: "hstore".into(), ..col("h", 16_500, -1, false) },
+    ]);
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::Unchanged];
+    let o = EncoderOptions { hstore_handling_mode: HStoreHandlingMode::Map, ..opts() };
+    Encoder::new(o).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    assert_eq!(after["h"], json!({"__debezium_unavailable_value": "__debezium_unavailable_value"}));
+}
+
+#[test]
+fn intervals_under_string_mode_are_iso_strings_named_io_debezium_time_interval() {
+    let t = table(vec![col("id", 23, -1, true), col("it", 1186, -1, false)]);
+    let o = EncoderOptions {
+        value: Converter::Json { schemas_enable: true },
+        interval_handling_mode: IntervalHandlingMode::String,
+        ..opts()
+    };
+    let mut out = Vec::new();
+    // Debezium's AbstractRecordsProducerTest.schemaAndValuesForIntervalAsString.
+    let row = vec![Datum::text("1"), Datum::text("1 year 2 mons 3 days 04:05:06.78")];
+    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["it"], "P1Y2M3DT4H5M6.78S");
+    assert_eq!(
+        value["schema"]["fields"][1]["fields"][1],
+        json!({"type": "string", "optional": true, "name": "io.debezium.time.Interval", "version": 1, "field": "it"})
+    );
 }
 
 #[test]

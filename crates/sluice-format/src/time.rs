@@ -1,5 +1,6 @@
 //! PostgreSQL's date and time text forms (DateStyle ISO, TimeZone UTC, IntervalStyle postgres — the session
-//! settings every Sluice connection uses) to Debezium's numbers and strings.
+//! settings every Sluice connection uses, for the snapshot's COPY and for pgoutput alike, so no other style reaches
+//! these parsers) to Debezium's numbers and strings.
 //!
 //! Civil dates convert with the proleptic Gregorian calendar, as Java's `java.time` does; BC years are
 //! astronomical (1 BC is year 0). Infinities follow Debezium where it defines them: `timestamp` ±infinity becomes
@@ -334,6 +335,92 @@ pub fn interval_micros(text: &str) -> Option<i64> {
     Some((total_seconds * 1e6) as i64)
 }
 
+/// Debezium's io.debezium.time.Interval (`interval.handling.mode=string`): `P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S`,
+/// every part written, each with its own sign (`-1 days +02:00:00` is `P0Y0M-1DT2H0M0S`).
+///
+/// Debezium reads the text form into the JDBC driver's `PGInterval` — years, months and days from their `<n> <unit>`
+/// tokens, and from the `[-]hh:mm:ss[.ffffff]` token hours, minutes and seconds, all three negated by its sign —
+/// keeps the seconds as whole seconds plus rounded microseconds, and hands them back as a double, which
+/// `BigDecimal.valueOf` reads through `Double.toString`; it then cuts the seconds to six decimals and writes them
+/// without trailing zeros (`6.78`, `0`). The same steps here give the same digits. One deviation: hours beyond a Java
+/// `int` (PostgreSQL allows up to 2562047788) fail Debezium's parse; Sluice writes them.
+pub fn interval_iso(text: &str) -> Option<String> {
+    let (mut years, mut months, mut days) = (0i64, 0i64, 0i64);
+    let (mut hours, mut minutes, mut seconds) = (0i64, 0i64, 0f64);
+    let spaced = text.replace('+', " ");
+    let mut tokens = spaced.split_whitespace();
+    while let Some(tok) = tokens.next() {
+        if let Some((h, rest)) = tok.split_once(':') {
+            let (neg, h) = match h.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, h),
+            };
+            let (m, sec) = rest.split_once(':')?;
+            if m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if sec.is_empty() || !sec.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                return None;
+            }
+            let sign = if neg { -1 } else { 1 };
+            hours = sign * num(h)?;
+            minutes = sign * num(m)?;
+            seconds = f64::from(sign as i32) * sec.parse::<f64>().ok()?;
+            continue;
+        }
+        let n: i64 = tok.parse().ok()?;
+        match tokens.next()?.trim_end_matches('s') {
+            "year" => years = n,
+            "mon" => months = n,
+            "day" => days = n,
+            _ => return None,
+        }
+    }
+    // PGInterval.setSeconds and getSeconds: whole seconds (Java's truncating cast) and Math.round'ed microseconds,
+    // summed back into a double.
+    let whole = seconds.trunc();
+    let micros = ((seconds - whole) * 1_000_000.0 + 0.5).floor();
+    let seconds = whole + micros / 1_000_000.0;
+    Some(format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{}S", plain_seconds(seconds)))
+}
+
+/// `BigDecimal.valueOf(seconds)` (the digits of Java's `Double.toString`, the shortest that round-trip) cut to six
+/// decimals towards zero, without trailing zeros, in plain notation: `6.78`, `0.000001`, `-1.5`, `0`.
+fn plain_seconds(seconds: f64) -> String {
+    let scientific = format!("{seconds:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // The decimal point sits after `exponent + 1` of the digits.
+    let point = exponent + 1;
+    let (int_part, frac_part) = if point <= 0 {
+        ("0".to_string(), format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)))
+    } else if point as usize >= digits.len() {
+        (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+    };
+    let frac = frac_part.get(..6).unwrap_or(&frac_part).trim_end_matches('0');
+    let int_part = int_part.trim_start_matches('0');
+    if int_part.is_empty() && frac.is_empty() {
+        return "0".into();
+    }
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if int_part.is_empty() { "0" } else { int_part });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +502,38 @@ mod tests {
         assert_eq!(interval_micros("1 year"), Some((365.25 * 86_400_000_000.0) as i64));
         assert_eq!(interval_micros("-1 days +02:00:00"), Some(-86_400_000_000 + 7_200_000_000));
         assert_eq!(interval_micros("3 fortnights"), None);
+    }
+
+    #[test]
+    fn intervals_as_debeziums_iso_strings() {
+        // Debezium's AbstractRecordsProducerTest.schemaAndValuesForIntervalAsString: 'P1Y2M3DT4H5M6.78S'::INTERVAL,
+        // which PostgreSQL prints (IntervalStyle postgres) as below, comes back as the same string.
+        assert_eq!(interval_iso("1 year 2 mons 3 days 04:05:06.78").as_deref(), Some("P1Y2M3DT4H5M6.78S"));
+        // RecordsStreamProducerIT.shouldHandleNonNullIntervalFiledDelete inserts '2 Months 3 Days'.
+        assert_eq!(interval_iso("2 mons 3 days").as_deref(), Some("P0Y2M3DT0H0M0S"));
+        assert_eq!(interval_iso("00:00:00").as_deref(), Some("P0Y0M0DT0H0M0S"));
+        // Each part keeps its own sign; the clock's sign applies to hours, minutes and seconds alike.
+        assert_eq!(interval_iso("-1 years -2 mons +3 days -04:05:06.5").as_deref(), Some("P-1Y-2M3DT-4H-5M-6.5S"));
+        assert_eq!(interval_iso("-1 days +02:00:00").as_deref(), Some("P0Y0M-1DT2H0M0S"));
+        assert_eq!(interval_iso("-00:00:00.000001").as_deref(), Some("P0Y0M0DT0H0M-0.000001S"));
+        assert_eq!(interval_iso("00:00:10").as_deref(), Some("P0Y0M0DT0H0M10S"));
+        assert_eq!(interval_iso("00:00:59.999999").as_deref(), Some("P0Y0M0DT0H0M59.999999S"));
+        assert_eq!(interval_iso("178956970 years 7 mons").as_deref(), Some("P178956970Y7M0DT0H0M0S"));
+        assert_eq!(interval_iso("2562047788:00:54.775807").as_deref(), Some("P0Y0M0DT2562047788H0M54.775807S"));
+        assert_eq!(interval_iso("3 fortnights"), None);
+        assert_eq!(interval_iso("1 day 04:5:06"), None);
+    }
+
+    #[test]
+    fn interval_seconds_are_plain_decimals_cut_to_microseconds() {
+        assert_eq!(plain_seconds(6.78), "6.78");
+        assert_eq!(plain_seconds(0.0), "0");
+        assert_eq!(plain_seconds(-0.0), "0");
+        assert_eq!(plain_seconds(1e-6), "0.000001");
+        assert_eq!(plain_seconds(1e-7), "0");
+        assert_eq!(plain_seconds(-1.5), "-1.5");
+        assert_eq!(plain_seconds(50.0), "50");
+        assert_eq!(plain_seconds(1.0000019), "1.000001");
     }
 
     #[test]
