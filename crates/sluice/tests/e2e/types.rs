@@ -200,3 +200,49 @@ async fn column_filters_leave_columns_out_of_snapshot_and_stream() {
     assert_eq!(envelopes[0]["after"], json!({"id": 1, "name": "a"}));
     assert_eq!(envelopes[1]["after"], json!({"id": 2, "name": "b"}));
 }
+
+/// `interval.handling.mode=string` and `hstore.handling.mode=map`, compared with Debezium's
+/// AbstractRecordsProducerTest (schemaAndValuesForIntervalAsString: 'P1Y2M3DT4H5M6.78S'::INTERVAL comes back as
+/// `P1Y2M3DT4H5M6.78S`; schemaAndValueFieldForMapEncodedHStoreTypeWithNullValues: a map with a null value) and
+/// PostgresValueConverter's schemas (io.debezium.time.Interval; a map of string to optional string).
+#[tokio::test(flavor = "multi_thread")]
+async fn string_intervals_and_map_hstores_match_debezium_in_snapshot_and_stream() {
+    let mut setup = Setup::new("modes").await;
+    setup.set("debezium.format.value.schemas.enable", "true");
+    setup.set("debezium.source.interval.handling.mode", "string");
+    setup.set("debezium.source.hstore.handling.mode", "map");
+    setup.db.psql(
+        r#"CREATE EXTENSION hstore;
+           CREATE TABLE modes (id int PRIMARY KEY, i interval, h hstore, hs hstore[]);
+           INSERT INTO modes VALUES (1, 'P1Y2M3DT4H5M6.78S', '"key1"=>"val1", "key2"=>NULL',
+                                     ARRAY['"k"=>"v"'::hstore]);"#,
+    );
+    let sluice = setup.start();
+    setup.wait_for_records("the snapshot row", WAIT, |r| !r.is_empty());
+    setup.db.psql(
+        r#"INSERT INTO modes VALUES (2, '-1 days +02:00:00.5', '"key_#1"=>"val 1", "key 2"=>" ##123 78"', NULL);"#,
+    );
+    setup.wait_for_records("the streamed row", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    let envelopes = setup.envelopes("modes");
+    let after = |i: usize| envelopes[i]["payload"]["after"].clone();
+    assert_eq!(envelopes[0]["payload"]["op"], "r");
+    assert_eq!(after(0)["i"], "P1Y2M3DT4H5M6.78S");
+    assert_eq!(after(0)["h"], json!({"key1": "val1", "key2": null}));
+    assert_eq!(after(0)["hs"], json!([{"k": "v"}]));
+    assert_eq!(envelopes[1]["payload"]["op"], "c");
+    assert_eq!(after(1)["i"], "P0Y0M-1DT2H0M0.5S");
+    // Debezium's schemaAndValueFieldForMapEncodedHStoreTypeWithSpecialCharacters.
+    assert_eq!(after(1)["h"], json!({"key_#1": "val 1", "key 2": " ##123 78"}));
+    let fields = &envelopes[0]["schema"]["fields"][1]["fields"];
+    assert_eq!(
+        fields[1],
+        json!({"type": "string", "optional": true, "name": "io.debezium.time.Interval", "version": 1, "field": "i"})
+    );
+    assert_eq!(
+        fields[2],
+        json!({"type": "map", "keys": {"type": "string", "optional": false},
+               "values": {"type": "string", "optional": true}, "optional": true, "field": "h"})
+    );
+    assert_eq!(fields[3]["items"]["type"], "map");
+}
