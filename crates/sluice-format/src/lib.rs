@@ -69,6 +69,12 @@ pub enum TimePrecisionMode {
     Adaptive,
     AdaptiveTimeMicroseconds,
     Connect,
+    /// Debezium 3's `isostring`: ISO-8601 strings for date, time and timestamp.
+    IsoString,
+    /// Debezium 3's `microseconds`: MicroTime and MicroTimestamp whatever the column's precision.
+    Microseconds,
+    /// Debezium 3's `nanoseconds`: NanoTime and NanoTimestamp.
+    Nanoseconds,
 }
 
 /// `interval.handling.mode`: microseconds (io.debezium.time.MicroDuration) or ISO-8601 strings

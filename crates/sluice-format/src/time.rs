@@ -262,22 +262,86 @@ pub fn zoned_timestamp(micros: i128, precision: u32) -> String {
     }
     // PostgreSQL's range (4714 BC to 294276 AD) is far inside an i64 of days.
     let per_day = i128::from(MICROS_PER_DAY);
-    let days = saturate(micros.div_euclid(per_day));
-    let (y, m, d) = civil_from_days(days);
     let mut out = String::with_capacity(32);
-    if (0..=9999).contains(&y) {
-        push_digits(&mut out, y, 4);
-    } else {
-        out.push_str(&format!("{y:+05}"));
-    }
-    out.push('-');
-    push_digits(&mut out, i64::from(m), 2);
-    out.push('-');
-    push_digits(&mut out, i64::from(d), 2);
+    push_date(&mut out, saturate(micros.div_euclid(per_day)));
     out.push('T');
     push_time(&mut out, saturate(micros.rem_euclid(per_day)), Some(precision));
     out.push('Z');
     out
+}
+
+/// Appends a day count's civil date as `java.time`'s ISO formatters print it: four-digit years, a sign beyond
+/// 9999 or before year 0 (`+10000-01-01`, `-0001-12-31`).
+fn push_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
+    if (0..=9999).contains(&y) {
+        push_digits(out, y, 4);
+    } else {
+        out.push_str(&format!("{y:+05}"));
+    }
+    out.push('-');
+    push_digits(out, i64::from(m), 2);
+    out.push('-');
+    push_digits(out, i64::from(d), 2);
+}
+
+/// `time.precision.mode=isostring`'s io.debezium.time.IsoDate: `2024-01-02Z` (`ISO_OFFSET_DATE` at UTC). For
+/// ±infinity Debezium holds the dates its PostgresValueConverter defines, `-5877611-06-21` / `-5877611-06-22`.
+pub fn iso_date(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(12);
+    match text {
+        "infinity" => out.push_str("-5877611-06-21"),
+        "-infinity" => out.push_str("-5877611-06-22"),
+        _ => push_date(&mut out, date_days(text)?),
+    }
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.IsoTime: `12:34:56.789Z` (`ISO_OFFSET_TIME` at UTC: seconds always, the fraction without
+/// trailing zeros). `24:00:00` is Debezium's `LocalTime` midnight plus a day: `00:00:00Z`.
+pub fn iso_time(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, time_micros(text)? % MICROS_PER_DAY, None);
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.IsoTimestamp: `2018-06-20T15:13:16.945104Z` (`ISO_OFFSET_DATE_TIME` at UTC). ±infinity are
+/// the JDBC driver's sentinels read as microseconds, the `LocalDateTime`s Debezium holds for them.
+pub fn iso_timestamp(text: &str) -> Option<String> {
+    let micros = match text {
+        "infinity" => i128::from(POSITIVE_INFINITY),
+        "-infinity" => i128::from(NEGATIVE_INFINITY),
+        _ => timestamp_micros(text)?,
+    };
+    let per_day = i128::from(MICROS_PER_DAY);
+    let mut out = String::with_capacity(32);
+    push_date(&mut out, saturate(micros.div_euclid(per_day)));
+    out.push('T');
+    push_time(&mut out, saturate(micros.rem_euclid(per_day)), None);
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.NanoTimestamp: nanoseconds since the epoch, `i64::MAX` / `i64::MIN` for ±infinity (as
+/// Debezium's PostgresValueConverter gives them). `Err` outside an `i64` of nanoseconds (1677-09-21 to 2262-04-11),
+/// where Debezium's conversion fails too.
+pub fn timestamp_nanos(text: &str) -> Result<Option<i64>, String> {
+    let micros = match text {
+        "infinity" => return Ok(Some(i64::MAX)),
+        "-infinity" => return Ok(Some(i64::MIN)),
+        _ => match timestamp_micros(text) {
+            Some(micros) => micros,
+            None => return Ok(None),
+        },
+    };
+    i64::try_from(micros * 1000).map(Some).map_err(|_| {
+        format!(
+            "`{text}` is outside the range of int64 epoch nanoseconds (about 1677-09-21 to 2262-04-11) that \
+             time.precision.mode=nanoseconds writes, as in Debezium; use time.precision.mode=microseconds or isostring"
+        )
+    })
 }
 
 /// Debezium's MicroDuration: an interval in microseconds, a month counted as 365.25 / 12 days.
@@ -502,6 +566,34 @@ mod tests {
         assert_eq!(interval_micros("1 year"), Some((365.25 * 86_400_000_000.0) as i64));
         assert_eq!(interval_micros("-1 days +02:00:00"), Some(-86_400_000_000 + 7_200_000_000));
         assert_eq!(interval_micros("3 fortnights"), None);
+    }
+
+    #[test]
+    fn isostring_dates_times_and_timestamps_are_java_time_iso_forms_at_utc() {
+        assert_eq!(iso_date("2024-01-02").as_deref(), Some("2024-01-02Z"));
+        assert_eq!(iso_date("0001-01-01 BC").as_deref(), Some("0000-01-01Z"));
+        assert_eq!(iso_date("10000-01-01").as_deref(), Some("+10000-01-01Z"));
+        assert_eq!(iso_date("infinity").as_deref(), Some("-5877611-06-21Z"));
+        assert_eq!(iso_time("12:34:56.789").as_deref(), Some("12:34:56.789Z"));
+        assert_eq!(iso_time("12:00:00").as_deref(), Some("12:00:00Z"));
+        assert_eq!(iso_time("24:00:00").as_deref(), Some("00:00:00Z"));
+        assert_eq!(iso_timestamp("2018-06-20 15:13:16.945104").as_deref(), Some("2018-06-20T15:13:16.945104Z"));
+        assert_eq!(iso_timestamp("2018-06-20 15:13:16.9").as_deref(), Some("2018-06-20T15:13:16.9Z"));
+        assert_eq!(iso_timestamp("0002-03-04 05:06:07 BC").as_deref(), Some("-0001-03-04T05:06:07Z"));
+        assert_eq!(iso_timestamp("infinity").as_deref(), Some("+294247-01-10T04:00:25.2Z"));
+        assert_eq!(iso_timestamp("-infinity").as_deref(), Some("-290308-12-21T19:59:27.6Z"));
+        assert_eq!(iso_time("noon"), None);
+    }
+
+    #[test]
+    fn nano_timestamps_count_nanoseconds_and_refuse_what_an_int64_cannot_hold() {
+        assert_eq!(timestamp_nanos("2018-06-20 15:13:16.945104"), Ok(Some(1_529_507_596_945_104_000)));
+        assert_eq!(timestamp_nanos("1969-12-31 23:59:59.999999"), Ok(Some(-1000)));
+        assert_eq!(timestamp_nanos("infinity"), Ok(Some(i64::MAX)));
+        assert_eq!(timestamp_nanos("-infinity"), Ok(Some(i64::MIN)));
+        assert_eq!(timestamp_nanos("later"), Ok(None));
+        assert!(timestamp_nanos("2263-01-01 00:00:00").unwrap_err().contains("microseconds or isostring"));
+        assert!(timestamp_nanos("1677-01-01 00:00:00").is_err());
     }
 
     #[test]

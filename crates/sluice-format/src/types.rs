@@ -44,9 +44,17 @@ pub enum Kind {
     Date(bool),
     TimeMillis(&'static str),
     TimeMicros,
+    /// `time.precision.mode=nanoseconds`: io.debezium.time.NanoTime.
+    TimeNanos,
     TimeTz,
     TimestampMillis(&'static str),
     TimestampMicros,
+    /// `time.precision.mode=nanoseconds`: io.debezium.time.NanoTimestamp.
+    TimestampNanos,
+    /// `time.precision.mode=isostring`: io.debezium.time.IsoDate, IsoTime and IsoTimestamp strings (crate::time).
+    DateIso,
+    TimeIso,
+    TimestampIso,
     /// ZonedTimestamp, with the fraction padded to the column's precision (0–6).
     TimestampTz(u32),
     Interval,
@@ -167,8 +175,9 @@ fn decimal_kind(mode: DecimalHandlingMode, scale: Option<u32>, precision: Option
 }
 
 fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
-    let adaptive = opts.time_precision_mode == TimePrecisionMode::Adaptive;
-    let connect = opts.time_precision_mode == TimePrecisionMode::Connect;
+    let mode = opts.time_precision_mode;
+    let adaptive = mode == TimePrecisionMode::Adaptive;
+    let connect = mode == TimePrecisionMode::Connect;
     Some(match oid {
         16 => Kind::Bool,
         21 => Kind::Int16,
@@ -202,14 +211,26 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
             let digits = u32::from(opts.money_fraction_digits);
             Kind::Money(Box::new(decimal_kind(opts.decimal_handling_mode, Some(digits), None)), digits)
         }
+        // Debezium's TemporalPrecisionMode: isostring, microseconds and nanoseconds apply to every precision;
+        // timetz and timestamptz keep ZonedTime and ZonedTimestamp under every mode.
+        1082 if mode == TimePrecisionMode::IsoString => Kind::DateIso,
         1082 => Kind::Date(connect),
-        1083 if connect => Kind::TimeMillis("org.apache.kafka.connect.data.Time"),
-        1083 if adaptive && time_precision(typmod) <= 3 => Kind::TimeMillis("io.debezium.time.Time"),
-        1083 => Kind::TimeMicros,
+        1083 => match mode {
+            TimePrecisionMode::Connect => Kind::TimeMillis("org.apache.kafka.connect.data.Time"),
+            TimePrecisionMode::IsoString => Kind::TimeIso,
+            TimePrecisionMode::Nanoseconds => Kind::TimeNanos,
+            _ if adaptive && time_precision(typmod) <= 3 => Kind::TimeMillis("io.debezium.time.Time"),
+            _ => Kind::TimeMicros,
+        },
         1266 => Kind::TimeTz,
-        1114 if connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
-        1114 if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
-        1114 => Kind::TimestampMicros,
+        1114 => match mode {
+            TimePrecisionMode::Connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
+            TimePrecisionMode::IsoString => Kind::TimestampIso,
+            TimePrecisionMode::Microseconds => Kind::TimestampMicros,
+            TimePrecisionMode::Nanoseconds => Kind::TimestampNanos,
+            _ if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
+            _ => Kind::TimestampMicros,
+        },
         1184 => Kind::TimestampTz(time_precision(typmod).clamp(0, 6) as u32),
         1186 => match opts.interval_handling_mode {
             IntervalHandlingMode::Numeric => Kind::Interval,
@@ -273,6 +294,11 @@ impl Kind {
             Kind::Date(false) => ("int32", Some("io.debezium.time.Date"), None),
             Kind::TimeMillis(name) => ("int32", Some(*name), None),
             Kind::TimeMicros => ("int64", Some("io.debezium.time.MicroTime"), None),
+            Kind::TimeNanos => ("int64", Some("io.debezium.time.NanoTime"), None),
+            Kind::DateIso => ("string", Some("io.debezium.time.IsoDate"), None),
+            Kind::TimeIso => ("string", Some("io.debezium.time.IsoTime"), None),
+            Kind::TimestampIso => ("string", Some("io.debezium.time.IsoTimestamp"), None),
+            Kind::TimestampNanos => ("int64", Some("io.debezium.time.NanoTimestamp"), None),
             Kind::TimeTz => ("string", Some("io.debezium.time.ZonedTime"), None),
             Kind::TimestampMillis(name) => ("int64", Some(*name), None),
             Kind::TimestampMicros => ("int64", Some("io.debezium.time.MicroTimestamp"), None),
@@ -398,6 +424,11 @@ impl Kind {
             Kind::Date(_) => json::int(out, time::date_days(s()?).ok_or_else(|| bad("a date"))?),
             Kind::TimeMillis(_) => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? / 1000),
             Kind::TimeMicros => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))?),
+            Kind::TimeNanos => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? * 1000),
+            Kind::DateIso => json::string(out, &time::iso_date(s()?).ok_or_else(|| bad("a date"))?),
+            Kind::TimeIso => json::string(out, &time::iso_time(s()?).ok_or_else(|| bad("a time"))?),
+            Kind::TimestampIso => json::string(out, &time::iso_timestamp(s()?).ok_or_else(|| bad("a timestamp"))?),
+            Kind::TimestampNanos => json::int(out, time::timestamp_nanos(s()?)?.ok_or_else(|| bad("a timestamp"))?),
             Kind::TimeTz => json::string(out, &time::zoned_time(s()?).ok_or_else(|| bad("a time with time zone"))?),
             Kind::TimestampMillis(_) | Kind::TimestampMicros => {
                 let millis = matches!(self, Kind::TimestampMillis(_));
@@ -440,6 +471,9 @@ impl Kind {
             | Kind::Enum(_)
             | Kind::HStore
             | Kind::IntervalString
+            | Kind::DateIso
+            | Kind::TimeIso
+            | Kind::TimestampIso
             | Kind::DecimalAsString
             | Kind::TimeTz
             | Kind::TimestampTz(_)

@@ -28,7 +28,11 @@ pub static EVENT_KEYS: KeySet = KeySet {
     keys: &[
         key("tombstones.on.delete", "true", "a null-value record with the same key after each delete"),
         key("decimal.handling.mode", "precise", "precise, double, string"),
-        key("time.precision.mode", "adaptive", "adaptive, adaptive_time_microseconds, connect"),
+        key(
+            "time.precision.mode",
+            "adaptive",
+            "adaptive, adaptive_time_microseconds, connect, isostring, microseconds, nanoseconds",
+        ),
         key(
             "interval.handling.mode",
             "numeric",
@@ -158,6 +162,9 @@ pub fn read(s: &mut Settings) -> EventSettings {
                 ("adaptive", TimePrecisionMode::Adaptive),
                 ("adaptive_time_microseconds", TimePrecisionMode::AdaptiveTimeMicroseconds),
                 ("connect", TimePrecisionMode::Connect),
+                ("isostring", TimePrecisionMode::IsoString),
+                ("microseconds", TimePrecisionMode::Microseconds),
+                ("nanoseconds", TimePrecisionMode::Nanoseconds),
             ],
         ),
         interval_handling_mode: s.choice(

@@ -1414,6 +1414,18 @@ fn hstore_and_interval_modes_take_debeziums_values_and_refuse_others() {
 }
 
 #[test]
+fn debezium_3_1_time_precision_modes_are_read() {
+    for (value, mode) in [
+        ("isostring", TimePrecisionMode::IsoString),
+        ("microseconds", TimePrecisionMode::Microseconds),
+        ("nanoseconds", TimePrecisionMode::Nanoseconds),
+    ] {
+        let loaded = ok(&format!("debezium.source.time.precision.mode={value}\n"));
+        assert_eq!(loaded.config.events.time_precision_mode, mode, "{value}");
+    }
+}
+
+#[test]
 fn message_key_columns_and_column_mappers_are_read() {
     let loaded = ok("debezium.source.message.key.columns=inventory.customers:id,email;(.*).orders:pk\n\
                      debezium.source.column.mask.with.5.chars=inventory.customers.email\n\

@@ -157,7 +157,7 @@ const DEFINITIONS: &[Definition] = &[
     key("datatype.propagate.source.type", List, None, "LOW", EVENTS, "Regular expressions of types (schema.table.type) whose columns' schemas carry the source type."),
     key("tombstones.on.delete", Bool, Some("true"), "HIGH", EVENTS, "Whether a delete is followed by a tombstone record."),
     key("decimal.handling.mode", Str, Some("precise"), "MEDIUM", EVENTS, "precise, double or string."),
-    key("time.precision.mode", Str, Some("adaptive"), "MEDIUM", EVENTS, "adaptive, adaptive_time_microseconds or connect."),
+    key("time.precision.mode", Str, Some("adaptive"), "MEDIUM", EVENTS, "adaptive, adaptive_time_microseconds, connect, isostring, microseconds or nanoseconds."),
     key("interval.handling.mode", Str, Some("numeric"), "MEDIUM", EVENTS, "numeric (microseconds) or string (ISO-8601, P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S)."),
     key("hstore.handling.mode", Str, Some("json"), "MEDIUM", EVENTS, "json (the map as a JSON string) or map (a map of strings)."),
     key("binary.handling.mode", Str, Some("bytes"), "LOW", EVENTS, "bytes, base64, base64-url-safe or hex."),

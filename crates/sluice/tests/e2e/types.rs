@@ -246,3 +246,52 @@ async fn string_intervals_and_map_hstores_match_debezium_in_snapshot_and_stream(
     );
     assert_eq!(fields[3]["items"]["type"], "map");
 }
+
+/// Debezium 3.1's `time.precision.mode` values `isostring`, `microseconds` and `nanoseconds` (DBZ-6387): date, time
+/// and timestamp per TemporalPrecisionMode, timetz and timestamptz unchanged, in the snapshot and the stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn debezium_3_1_time_precision_modes_in_snapshot_and_stream() {
+    let values = "'2024-01-02', '12:34:56.789', '12:34:56.789', '12:34:56+02', '2018-06-20 15:13:16.945104',
+                  '2018-06-20 15:13:16.945', '2018-06-20 17:13:16.945104+02'";
+    let cases = [
+        (
+            "isostring",
+            json!({"d": "2024-01-02Z", "t": "12:34:56.789Z", "t3": "12:34:56.789Z", "ttz": "10:34:56Z",
+                   "ts": "2018-06-20T15:13:16.945104Z", "ts3": "2018-06-20T15:13:16.945Z",
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+        (
+            "microseconds",
+            json!({"d": 19724, "t": 45_296_789_000_i64, "t3": 45_296_789_000_i64, "ttz": "10:34:56Z",
+                   "ts": 1_529_507_596_945_104_i64, "ts3": 1_529_507_596_945_000_i64,
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+        (
+            "nanoseconds",
+            json!({"d": 19724, "t": 45_296_789_000_000_i64, "t3": 45_296_789_000_000_i64, "ttz": "10:34:56Z",
+                   "ts": 1_529_507_596_945_104_000_i64, "ts3": 1_529_507_596_945_000_000_i64,
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+    ];
+    for (mode, want) in cases {
+        let mut setup = Setup::new(&format!("time_{mode}")).await;
+        setup.set("debezium.source.time.precision.mode", mode);
+        setup.db.psql(&format!(
+            "CREATE TABLE times (id int PRIMARY KEY, d date, t time, t3 time(3), ttz timetz, ts timestamp,
+                                 ts3 timestamp(3), tstz timestamptz);
+             INSERT INTO times VALUES (1, {values});"
+        ));
+        let sluice = setup.start();
+        setup.wait_for_records("the snapshot row", WAIT, |r| !r.is_empty());
+        setup.db.psql(&format!("INSERT INTO times VALUES (2, {values});"));
+        setup.wait_for_records("the streamed row", WAIT, |r| r.len() >= 2);
+        sluice.stop();
+        let envelopes = setup.envelopes("times");
+        assert_eq!((&envelopes[0]["op"], &envelopes[1]["op"]), (&json!("r"), &json!("c")), "{mode}");
+        for envelope in &envelopes[..2] {
+            for (column, value) in want.as_object().unwrap() {
+                assert_eq!(&envelope["after"][column], value, "{mode}: column {column}");
+            }
+        }
+    }
+}
