@@ -406,7 +406,8 @@ pub fn interval_micros(text: &str) -> Option<i64> {
 /// tokens, and from the `[-]hh:mm:ss[.ffffff]` token hours, minutes and seconds, all three negated by its sign —
 /// keeps the seconds as whole seconds plus rounded microseconds, and hands them back as a double, which
 /// `BigDecimal.valueOf` reads through `Double.toString`; it then cuts the seconds to six decimals and writes them
-/// without trailing zeros (`6.78`, `0`). The same steps here give the same digits. One deviation: hours beyond a Java
+/// without trailing zeros (`6.78`, `0`). The same steps here give the same digits, quirks included: `08.76016`
+/// becomes the double 8.760159999999999, written `8.760159`. One deviation: hours beyond a Java
 /// `int` (PostgreSQL allows up to 2562047788) fail Debezium's parse; Sluice writes them.
 pub fn interval_iso(text: &str) -> Option<String> {
     let (mut years, mut months, mut days) = (0i64, 0i64, 0i64);
@@ -610,6 +611,8 @@ mod tests {
         assert_eq!(interval_iso("-00:00:00.000001").as_deref(), Some("P0Y0M0DT0H0M-0.000001S"));
         assert_eq!(interval_iso("00:00:10").as_deref(), Some("P0Y0M0DT0H0M10S"));
         assert_eq!(interval_iso("00:00:59.999999").as_deref(), Some("P0Y0M0DT0H0M59.999999S"));
+        // Debezium's double: 8 + 760160 / 1e6 is 8.760159999999999, cut to six decimals.
+        assert_eq!(interval_iso("00:00:08.76016").as_deref(), Some("P0Y0M0DT0H0M8.760159S"));
         assert_eq!(interval_iso("178956970 years 7 mons").as_deref(), Some("P178956970Y7M0DT0H0M0S"));
         assert_eq!(interval_iso("2562047788:00:54.775807").as_deref(), Some("P0Y0M0DT2562047788H0M54.775807S"));
         assert_eq!(interval_iso("3 fortnights"), None);
@@ -698,6 +701,27 @@ mod tests {
             let sign = if hours < 0 { "-" } else { "" };
             let text = format!("{years} years {mons} mons {days} days {sign}{:02}:{mins:02}:{secs:02}", hours.abs());
             proptest::prop_assert!(interval_micros(&text).is_some(), "{}", text);
+        }
+
+        #[test]
+        fn every_interval_has_an_iso_string_with_each_part_as_printed(
+            years in -178_956_970i64..=178_956_970, mons in -11i64..=11, days in i64::from(i32::MIN)..=i64::from(i32::MAX),
+            hours in -2_562_047_788i64..=2_562_047_788, mins in 0i64..60, secs in 0i64..60, micros in 0i64..1_000_000,
+        ) {
+            let sign = if hours < 0 { "-" } else { "" };
+            let text = format!(
+                "{years} years {mons} mons {days} days {sign}{:02}:{mins:02}:{secs:02}.{micros:06}",
+                hours.abs()
+            );
+            let iso = interval_iso(&text);
+            let s = if hours < 0 { -1 } else { 1 };
+            let prefix = format!("P{years}Y{mons}M{days}DT{hours}H{}M", s * mins);
+            proptest::prop_assert!(iso.as_deref().is_some_and(|iso| iso.starts_with(&prefix)), "{} {:?}", text, iso);
+            // The seconds are the printed ones, or (Debezium's double) one microsecond nearer zero.
+            let seconds: f64 = iso.unwrap()[prefix.len()..].trim_end_matches('S').parse().unwrap();
+            let printed = (s * secs) as f64 + (s * micros) as f64 / 1e6;
+            proptest::prop_assert!(seconds.abs() <= printed.abs() + 1e-9, "{}", text);
+            proptest::prop_assert!(seconds.abs() >= printed.abs() - 1e-6 - 1e-9, "{}", text);
         }
     }
 }
