@@ -680,7 +680,10 @@ mod tests {
     use sluice_core::{
         ChangeEvent, FileOffsetStore, LogicalMessage, OffsetError, SnapshotMarker, SourceInfo, StoreFuture,
     };
-    use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
+    use sluice_format::{
+        BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, HStoreHandlingMode, IntervalHandlingMode,
+        TimePrecisionMode,
+    };
 
     use super::*;
 
@@ -771,6 +774,8 @@ mod tests {
             value: Converter::Json { schemas_enable: false },
             decimal_handling_mode: DecimalHandlingMode::Precise,
             time_precision_mode: TimePrecisionMode::Adaptive,
+            interval_handling_mode: IntervalHandlingMode::Numeric,
+            hstore_handling_mode: HStoreHandlingMode::Json,
             binary_handling_mode: BinaryHandlingMode::Bytes,
             unavailable_value_placeholder: String::new(),
             include_unknown_datatypes: false,

@@ -1,5 +1,6 @@
-//! hstore values as Debezium's default `hstore.handling.mode=json` gives them: the map as a JSON object, carried as a
-//! string (`"{\"a\":\"1\"}"`, schema `io.debezium.data.Json`).
+//! hstore values as Debezium gives them: under its default `hstore.handling.mode=json` the map as a JSON object,
+//! carried as a string (`"{\"a\":\"1\"}"`, schema `io.debezium.data.Json`); under `map` a Connect map, which Kafka's
+//! JsonConverter writes as that same JSON object, unquoted (`{"a":"1"}`).
 //!
 //! Debezium parses the text form with the JDBC driver's `HStoreConverter.fromString`, which fills a
 //! `java.util.HashMap`, and writes the map's entries in that map's iteration order — not the order PostgreSQL
@@ -9,43 +10,57 @@
 //! it holds more than three quarters of its size. Not reproduced: the extra doubling a `HashMap` does when nine keys
 //! share one bucket of a table under 64 buckets, which takes keys whose hashes collide on purpose.
 //!
-//! A NULL value is JSON `null`, as Jackson writes a null string field.
+//! The JsonConverter iterates the same `HashMap`, so both modes share that order.
+//!
+//! A NULL value is JSON `null`, as Jackson writes a null string field and the JsonConverter a null map value.
 
 use crate::json;
 
-/// Writes the hstore text form `text` (`"a"=>"1", "b"=>NULL`) as Debezium's JSON string.
+/// Writes the hstore text form `text` (`"a"=>"1", "b"=>NULL`) as Debezium's JSON string (`hstore.handling.mode=json`).
 pub fn write_json(out: &mut Vec<u8>, text: &[u8]) -> Result<(), String> {
+    let mut object = Vec::with_capacity(text.len() + 2);
+    write_map(&mut object, text)?;
+    json::bytes_as_string(out, &object);
+    Ok(())
+}
+
+/// Writes the hstore text form `text` as the JSON object of a Connect map (`hstore.handling.mode=map`).
+pub fn write_map(object: &mut Vec<u8>, text: &[u8]) -> Result<(), String> {
     let text = std::str::from_utf8(text).map_err(|_| "not UTF-8".to_string())?;
     let mut pairs = parse(text).ok_or_else(|| format!("`{text}` is not an hstore"))?;
     let buckets = java_hash_map_buckets(pairs.len());
     // Stable: keys of one bucket keep the order they were inserted in, which is the text's order.
     pairs.sort_by_key(|(key, _)| java_bucket(key, buckets));
-    let mut object = Vec::with_capacity(text.len() + 2);
     object.push(b'{');
     for (i, (key, value)) in pairs.iter().enumerate() {
         if i > 0 {
             object.push(b',');
         }
-        json::string(&mut object, key);
+        json::string(object, key);
         object.push(b':');
         match value {
-            Some(value) => json::string(&mut object, value),
+            Some(value) => json::string(object, value),
             None => object.extend_from_slice(b"null"),
         }
     }
     object.push(b'}');
-    json::bytes_as_string(out, &object);
     Ok(())
 }
 
 /// The unchanged-TOAST placeholder of an hstore column: Debezium's one-entry map `{placeholder: placeholder}`.
 pub fn write_placeholder(out: &mut Vec<u8>, placeholder: &str) {
-    let mut object = b"{".to_vec();
-    json::string(&mut object, placeholder);
-    object.push(b':');
-    json::string(&mut object, placeholder);
-    object.push(b'}');
+    let mut object = Vec::new();
+    write_placeholder_map(&mut object, placeholder);
     json::bytes_as_string(out, &object);
+}
+
+/// The same placeholder map under `hstore.handling.mode=map`, as a JSON object.
+pub fn write_placeholder_map(object: &mut Vec<u8>, placeholder: &str) {
+    object.push(b'{');
+    json::string(object, placeholder);
+    object.push(b':');
+    json::string(object, placeholder);
+    object.push(b'}');
 }
 
 /// Parses hstore's output form: `"key"=>"value"` or `"key"=>NULL`, separated by `, `, with `\"` and `\\` escaped

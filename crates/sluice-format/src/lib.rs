@@ -71,6 +71,27 @@ pub enum TimePrecisionMode {
     Adaptive,
     AdaptiveTimeMicroseconds,
     Connect,
+    /// Debezium 3's `isostring`: ISO-8601 strings for date, time and timestamp.
+    IsoString,
+    /// Debezium 3's `microseconds`: MicroTime and MicroTimestamp whatever the column's precision.
+    Microseconds,
+    /// Debezium 3's `nanoseconds`: NanoTime and NanoTimestamp.
+    Nanoseconds,
+}
+
+/// `interval.handling.mode`: microseconds (io.debezium.time.MicroDuration) or ISO-8601 strings
+/// (io.debezium.time.Interval).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IntervalHandlingMode {
+    Numeric,
+    String,
+}
+
+/// `hstore.handling.mode`: the map as a JSON string (io.debezium.data.Json) or as a Connect map.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HStoreHandlingMode {
+    Json,
+    Map,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,6 +111,8 @@ pub struct EncoderOptions {
     pub value: Converter,
     pub decimal_handling_mode: DecimalHandlingMode,
     pub time_precision_mode: TimePrecisionMode,
+    pub interval_handling_mode: IntervalHandlingMode,
+    pub hstore_handling_mode: HStoreHandlingMode,
     pub binary_handling_mode: BinaryHandlingMode,
     pub unavailable_value_placeholder: String,
     pub include_unknown_datatypes: bool,

@@ -16,6 +16,8 @@ pub(crate) fn opts() -> EncoderOptions {
         value: Converter::Json { schemas_enable: false },
         decimal_handling_mode: DecimalHandlingMode::Precise,
         time_precision_mode: TimePrecisionMode::Adaptive,
+        interval_handling_mode: IntervalHandlingMode::Numeric,
+        hstore_handling_mode: HStoreHandlingMode::Json,
         binary_handling_mode: BinaryHandlingMode::Bytes,
         unavailable_value_placeholder: "__debezium_unavailable_value".into(),
         include_unknown_datatypes: false,
@@ -337,6 +339,109 @@ fn connect_time_precision_uses_milliseconds() {
     let mut o = opts();
     o.time_precision_mode = TimePrecisionMode::AdaptiveTimeMicroseconds;
     assert_eq!(value_of(1083, 3, "00:00:01.5", o).unwrap(), json!(1_500_000));
+}
+
+/// The schema (`type`, `name`) and value of each temporal column under `mode`, from one schemas-enabled event.
+fn temporal_fields(mode: TimePrecisionMode) -> Vec<(String, Value, Value)> {
+    let columns = [
+        ("d", 1082, -1, "2024-01-02"),
+        ("t", 1083, -1, "12:34:56.789"),
+        ("t3", 1083, 3, "12:34:56.789"),
+        ("ttz", 1266, -1, "12:34:56+02"),
+        ("ts", 1114, -1, "2018-06-20 15:13:16.945104"),
+        ("ts3", 1114, 3, "2018-06-20 15:13:16.945"),
+        ("tstz", 1184, -1, "2018-06-20 15:13:16.945104+00"),
+        ("ta", 1183, -1, "{00:00:01.5}"),
+    ];
+    let mut cols = vec![col("id", 23, -1, true)];
+    cols.extend(columns.iter().map(|(name, oid, typmod, _)| col(name, *oid, *typmod, false)));
+    let mut row = vec![Datum::text("1")];
+    row.extend(columns.iter().map(|(.., text)| Datum::text(text)));
+    let o = EncoderOptions { value: Converter::Json { schemas_enable: true }, time_precision_mode: mode, ..opts() };
+    let mut out = Vec::new();
+    Encoder::new(o).encode(&event(Op::Create, &table(cols), None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    let fields = value["schema"]["fields"][1]["fields"].as_array().unwrap().clone();
+    columns
+        .iter()
+        .zip(&fields[1..])
+        .map(|((name, ..), field)| {
+            let schema = if field["type"] == "array" { &field["items"] } else { field };
+            let described = json!([schema["type"], schema["name"]]);
+            (name.to_string(), described, value["payload"]["after"][name].clone())
+        })
+        .collect()
+}
+
+fn assert_temporal(mode: TimePrecisionMode, want: &[(&str, &str, &str, Value)]) {
+    let got = temporal_fields(mode);
+    for ((name, ty, schema_name, value), (got_name, got_schema, got_value)) in want.iter().zip(&got) {
+        assert_eq!(name, got_name);
+        assert_eq!(got_schema, &json!([ty, schema_name]), "{mode:?} schema of {name}");
+        assert_eq!(got_value, value, "{mode:?} value of {name}");
+    }
+}
+
+/// Debezium 3's TemporalPrecisionMode.ISOSTRING: IsoDate, IsoTime and IsoTimestamp (`ISO_OFFSET_*` formatters at
+/// UTC) for every precision; timetz and timestamptz keep ZonedTime and ZonedTimestamp.
+#[test]
+fn isostring_time_precision_gives_iso_strings_for_date_time_and_timestamp() {
+    assert_temporal(
+        TimePrecisionMode::IsoString,
+        &[
+            ("d", "string", "io.debezium.time.IsoDate", json!("2024-01-02Z")),
+            ("t", "string", "io.debezium.time.IsoTime", json!("12:34:56.789Z")),
+            ("t3", "string", "io.debezium.time.IsoTime", json!("12:34:56.789Z")),
+            ("ttz", "string", "io.debezium.time.ZonedTime", json!("10:34:56Z")),
+            ("ts", "string", "io.debezium.time.IsoTimestamp", json!("2018-06-20T15:13:16.945104Z")),
+            ("ts3", "string", "io.debezium.time.IsoTimestamp", json!("2018-06-20T15:13:16.945Z")),
+            ("tstz", "string", "io.debezium.time.ZonedTimestamp", json!("2018-06-20T15:13:16.945104Z")),
+            ("ta", "string", "io.debezium.time.IsoTime", json!(["00:00:01.5Z"])),
+        ],
+    );
+}
+
+/// TemporalPrecisionMode.MICROSECONDS: io.debezium.time.Date, and MicroTime / MicroTimestamp whatever the precision.
+#[test]
+fn microseconds_time_precision_gives_micro_time_and_micro_timestamp_for_every_precision() {
+    assert_temporal(
+        TimePrecisionMode::Microseconds,
+        &[
+            ("d", "int32", "io.debezium.time.Date", json!(19724)),
+            ("t", "int64", "io.debezium.time.MicroTime", json!(45_296_789_000_i64)),
+            ("t3", "int64", "io.debezium.time.MicroTime", json!(45_296_789_000_i64)),
+            ("ttz", "string", "io.debezium.time.ZonedTime", json!("10:34:56Z")),
+            ("ts", "int64", "io.debezium.time.MicroTimestamp", json!(1_529_507_596_945_104_i64)),
+            ("ts3", "int64", "io.debezium.time.MicroTimestamp", json!(1_529_507_596_945_000_i64)),
+            ("tstz", "string", "io.debezium.time.ZonedTimestamp", json!("2018-06-20T15:13:16.945104Z")),
+            ("ta", "int64", "io.debezium.time.MicroTime", json!([1_500_000])),
+        ],
+    );
+}
+
+/// TemporalPrecisionMode.NANOSECONDS: io.debezium.time.Date, NanoTime and NanoTimestamp.
+#[test]
+fn nanoseconds_time_precision_gives_nano_time_and_nano_timestamp() {
+    assert_temporal(
+        TimePrecisionMode::Nanoseconds,
+        &[
+            ("d", "int32", "io.debezium.time.Date", json!(19724)),
+            ("t", "int64", "io.debezium.time.NanoTime", json!(45_296_789_000_000_i64)),
+            ("t3", "int64", "io.debezium.time.NanoTime", json!(45_296_789_000_000_i64)),
+            ("ttz", "string", "io.debezium.time.ZonedTime", json!("10:34:56Z")),
+            ("ts", "int64", "io.debezium.time.NanoTimestamp", json!(1_529_507_596_945_104_000_i64)),
+            ("ts3", "int64", "io.debezium.time.NanoTimestamp", json!(1_529_507_596_945_000_000_i64)),
+            ("tstz", "string", "io.debezium.time.ZonedTimestamp", json!("2018-06-20T15:13:16.945104Z")),
+            ("ta", "int64", "io.debezium.time.NanoTime", json!([1_500_000_000])),
+        ],
+    );
+}
+
+#[test]
+fn a_timestamp_beyond_int64_nanoseconds_cannot_be_encoded_under_nanoseconds_precision() {
+    let o = EncoderOptions { time_precision_mode: TimePrecisionMode::Nanoseconds, ..opts() };
+    let err = value_of(1114, -1, "2300-01-01 00:00:00", o).unwrap_err().to_string();
+    assert!(err.contains("time.precision.mode=microseconds or isostring"), "{err}");
 }
 
 #[test]
@@ -1143,6 +1248,79 @@ fn hstore_columns_are_json_strings_named_io_debezium_data_json() {
         json!({"type": "string", "optional": true, "name": "io.debezium.data.Json", "version": 1, "field": "h"})
     );
     assert_eq!(fields[2]["items"]["name"], "io.debezium.data.Json");
+}
+
+#[test]
+fn hstore_columns_under_map_mode_are_connect_maps_of_optional_strings() {
+    let hstore =
+        |name: &str, type_name: &str| ColumnSchema { type_name: type_name.into(), ..col(name, 16_500, -1, false) };
+    let t = table(vec![col("id", 23, -1, true), hstore("h", "hstore"), hstore("hs", "_hstore")]);
+    let schemas = EncoderOptions {
+        value: Converter::Json { schemas_enable: true },
+        hstore_handling_mode: HStoreHandlingMode::Map,
+        ..opts()
+    };
+    let mut out = Vec::new();
+    // Debezium's AbstractRecordsProducerTest.schemaAndValueFieldForMapEncodedHStoreTypeWithNullValues and
+    // …WithMultipleValues: `"key1" => "val1","key2" => NULL` is {key1: val1, key2: null}, the array one map per element.
+    let row = vec![
+        Datum::text("1"),
+        Datum::text(r#""key1"=>"val1", "key2"=>NULL"#),
+        Datum::text(r#"{"\"key4\"=>\"val4\", \"key5\"=>NULL","\"key6\"=>\"val6\""}"#),
+    ];
+    Encoder::new(schemas).encode(&event(Op::Create, &t, None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["h"], json!({"key1": "val1", "key2": null}));
+    assert_eq!(value["payload"]["after"]["hs"], json!([{"key4": "val4", "key5": null}, {"key6": "val6"}]));
+    let fields = &value["schema"]["fields"][1]["fields"];
+    // Debezium's hstoreMapSchema: SchemaBuilder.map(STRING_SCHEMA, optional string), optional; no name.
+    let map = json!({
+        "type": "map",
+        "keys": {"type": "string", "optional": false},
+        "values": {"type": "string", "optional": true},
+        "optional": true,
+    });
+    let mut field = map.clone();
+    field["field"] = json!("h");
+    assert_eq!(fields[1], field);
+    assert_eq!(fields[2], json!({"type": "array", "items": map, "optional": true, "field": "hs"}));
+    // The map keeps Java's HashMap order, as under json mode.
+    let text = String::from_utf8(out[0].value.as_ref().unwrap().bytes().to_vec()).unwrap();
+    assert!(text.contains(r#""h":{"key1":"val1","key2":null}"#), "{text}");
+}
+
+#[test]
+fn an_unchanged_toasted_hstore_under_map_mode_is_the_placeholder_map() {
+    let t = table(vec![
+        col("id", 23, -1, true),
+        ColumnSchema { type_name: "hstore".into(), ..col("h", 16_500, -1, false) },
+    ]);
+    let mut out = Vec::new();
+    let row = vec![Datum::text("1"), Datum::Unchanged];
+    let o = EncoderOptions { hstore_handling_mode: HStoreHandlingMode::Map, ..opts() };
+    Encoder::new(o).encode(&event(Op::Update, &t, None, Some(row)), &mut out).unwrap();
+    let after = &payload_json(out[0].value.as_ref().unwrap())["after"];
+    assert_eq!(after["h"], json!({"__debezium_unavailable_value": "__debezium_unavailable_value"}));
+}
+
+#[test]
+fn intervals_under_string_mode_are_iso_strings_named_io_debezium_time_interval() {
+    let t = table(vec![col("id", 23, -1, true), col("it", 1186, -1, false)]);
+    let o = EncoderOptions {
+        value: Converter::Json { schemas_enable: true },
+        interval_handling_mode: IntervalHandlingMode::String,
+        ..opts()
+    };
+    let mut out = Vec::new();
+    // Debezium's AbstractRecordsProducerTest.schemaAndValuesForIntervalAsString.
+    let row = vec![Datum::text("1"), Datum::text("1 year 2 mons 3 days 04:05:06.78")];
+    Encoder::new(o).encode(&event(Op::Create, &t, None, Some(row)), &mut out).unwrap();
+    let value = payload_json(out[0].value.as_ref().unwrap());
+    assert_eq!(value["payload"]["after"]["it"], "P1Y2M3DT4H5M6.78S");
+    assert_eq!(
+        value["schema"]["fields"][1]["fields"][1],
+        json!({"type": "string", "optional": true, "name": "io.debezium.time.Interval", "version": 1, "field": "it"})
+    );
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! PostgreSQL's date and time text forms (DateStyle ISO, TimeZone UTC, IntervalStyle postgres — the session
-//! settings every Sluice connection uses) to Debezium's numbers and strings.
+//! settings every Sluice connection uses, for the snapshot's COPY and for pgoutput alike, so no other style reaches
+//! these parsers) to Debezium's numbers and strings.
 //!
 //! Civil dates convert with the proleptic Gregorian calendar, as Java's `java.time` does; BC years are
 //! astronomical (1 BC is year 0). Infinities follow Debezium where it defines them: `timestamp` ±infinity becomes
@@ -261,22 +262,86 @@ pub fn zoned_timestamp(micros: i128, precision: u32) -> String {
     }
     // PostgreSQL's range (4714 BC to 294276 AD) is far inside an i64 of days.
     let per_day = i128::from(MICROS_PER_DAY);
-    let days = saturate(micros.div_euclid(per_day));
-    let (y, m, d) = civil_from_days(days);
     let mut out = String::with_capacity(32);
-    if (0..=9999).contains(&y) {
-        push_digits(&mut out, y, 4);
-    } else {
-        out.push_str(&format!("{y:+05}"));
-    }
-    out.push('-');
-    push_digits(&mut out, i64::from(m), 2);
-    out.push('-');
-    push_digits(&mut out, i64::from(d), 2);
+    push_date(&mut out, saturate(micros.div_euclid(per_day)));
     out.push('T');
     push_time(&mut out, saturate(micros.rem_euclid(per_day)), Some(precision));
     out.push('Z');
     out
+}
+
+/// Appends a day count's civil date as `java.time`'s ISO formatters print it: four-digit years, a sign beyond
+/// 9999 or before year 0 (`+10000-01-01`, `-0001-12-31`).
+fn push_date(out: &mut String, days: i64) {
+    let (y, m, d) = civil_from_days(days);
+    if (0..=9999).contains(&y) {
+        push_digits(out, y, 4);
+    } else {
+        out.push_str(&format!("{y:+05}"));
+    }
+    out.push('-');
+    push_digits(out, i64::from(m), 2);
+    out.push('-');
+    push_digits(out, i64::from(d), 2);
+}
+
+/// `time.precision.mode=isostring`'s io.debezium.time.IsoDate: `2024-01-02Z` (`ISO_OFFSET_DATE` at UTC). For
+/// ±infinity Debezium holds the dates its PostgresValueConverter defines, `-5877611-06-21` / `-5877611-06-22`.
+pub fn iso_date(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(12);
+    match text {
+        "infinity" => out.push_str("-5877611-06-21"),
+        "-infinity" => out.push_str("-5877611-06-22"),
+        _ => push_date(&mut out, date_days(text)?),
+    }
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.IsoTime: `12:34:56.789Z` (`ISO_OFFSET_TIME` at UTC: seconds always, the fraction without
+/// trailing zeros). `24:00:00` is Debezium's `LocalTime` midnight plus a day: `00:00:00Z`.
+pub fn iso_time(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(20);
+    push_time(&mut out, time_micros(text)? % MICROS_PER_DAY, None);
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.IsoTimestamp: `2018-06-20T15:13:16.945104Z` (`ISO_OFFSET_DATE_TIME` at UTC). ±infinity are
+/// the JDBC driver's sentinels read as microseconds, the `LocalDateTime`s Debezium holds for them.
+pub fn iso_timestamp(text: &str) -> Option<String> {
+    let micros = match text {
+        "infinity" => i128::from(POSITIVE_INFINITY),
+        "-infinity" => i128::from(NEGATIVE_INFINITY),
+        _ => timestamp_micros(text)?,
+    };
+    let per_day = i128::from(MICROS_PER_DAY);
+    let mut out = String::with_capacity(32);
+    push_date(&mut out, saturate(micros.div_euclid(per_day)));
+    out.push('T');
+    push_time(&mut out, saturate(micros.rem_euclid(per_day)), None);
+    out.push('Z');
+    Some(out)
+}
+
+/// io.debezium.time.NanoTimestamp: nanoseconds since the epoch, `i64::MAX` / `i64::MIN` for ±infinity (as
+/// Debezium's PostgresValueConverter gives them). `Err` outside an `i64` of nanoseconds (1677-09-21 to 2262-04-11),
+/// where Debezium's conversion fails too.
+pub fn timestamp_nanos(text: &str) -> Result<Option<i64>, String> {
+    let micros = match text {
+        "infinity" => return Ok(Some(i64::MAX)),
+        "-infinity" => return Ok(Some(i64::MIN)),
+        _ => match timestamp_micros(text) {
+            Some(micros) => micros,
+            None => return Ok(None),
+        },
+    };
+    i64::try_from(micros * 1000).map(Some).map_err(|_| {
+        format!(
+            "`{text}` is outside the range of int64 epoch nanoseconds (about 1677-09-21 to 2262-04-11) that \
+             time.precision.mode=nanoseconds writes, as in Debezium; use time.precision.mode=microseconds or isostring"
+        )
+    })
 }
 
 /// Debezium's MicroDuration: an interval in microseconds, a month counted as 365.25 / 12 days.
@@ -332,6 +397,93 @@ pub fn interval_micros(text: &str) -> Option<i64> {
     // Java's (long) cast saturates (and makes NaN 0), as Rust's `as` does: PostgreSQL's intervals beyond ±292,000
     // years become i64::MAX / i64::MIN, exactly as in Debezium.
     Some((total_seconds * 1e6) as i64)
+}
+
+/// Debezium's io.debezium.time.Interval (`interval.handling.mode=string`): `P<years>Y<months>M<days>DT<hours>H<minutes>M<seconds>S`,
+/// every part written, each with its own sign (`-1 days +02:00:00` is `P0Y0M-1DT2H0M0S`).
+///
+/// Debezium reads the text form into the JDBC driver's `PGInterval` — years, months and days from their `<n> <unit>`
+/// tokens, and from the `[-]hh:mm:ss[.ffffff]` token hours, minutes and seconds, all three negated by its sign —
+/// keeps the seconds as whole seconds plus rounded microseconds, and hands them back as a double, which
+/// `BigDecimal.valueOf` reads through `Double.toString`; it then cuts the seconds to six decimals and writes them
+/// without trailing zeros (`6.78`, `0`). The same steps here give the same digits, quirks included: `08.76016`
+/// becomes the double 8.760159999999999, written `8.760159`. One deviation: hours beyond a Java
+/// `int` (PostgreSQL allows up to 2562047788) fail Debezium's parse; Sluice writes them.
+pub fn interval_iso(text: &str) -> Option<String> {
+    let (mut years, mut months, mut days) = (0i64, 0i64, 0i64);
+    let (mut hours, mut minutes, mut seconds) = (0i64, 0i64, 0f64);
+    let spaced = text.replace('+', " ");
+    let mut tokens = spaced.split_whitespace();
+    while let Some(tok) = tokens.next() {
+        if let Some((h, rest)) = tok.split_once(':') {
+            let (neg, h) = match h.strip_prefix('-') {
+                Some(h) => (true, h),
+                None => (false, h),
+            };
+            let (m, sec) = rest.split_once(':')?;
+            if m.len() != 2 || !h.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            if sec.is_empty() || !sec.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
+                return None;
+            }
+            let sign = if neg { -1 } else { 1 };
+            hours = sign * num(h)?;
+            minutes = sign * num(m)?;
+            seconds = f64::from(sign as i32) * sec.parse::<f64>().ok()?;
+            continue;
+        }
+        let n: i64 = tok.parse().ok()?;
+        match tokens.next()?.trim_end_matches('s') {
+            "year" => years = n,
+            "mon" => months = n,
+            "day" => days = n,
+            _ => return None,
+        }
+    }
+    // PGInterval.setSeconds and getSeconds: whole seconds (Java's truncating cast) and Math.round'ed microseconds,
+    // summed back into a double.
+    let whole = seconds.trunc();
+    let micros = ((seconds - whole) * 1_000_000.0 + 0.5).floor();
+    let seconds = whole + micros / 1_000_000.0;
+    Some(format!("P{years}Y{months}M{days}DT{hours}H{minutes}M{}S", plain_seconds(seconds)))
+}
+
+/// `BigDecimal.valueOf(seconds)` (the digits of Java's `Double.toString`, the shortest that round-trip) cut to six
+/// decimals towards zero, without trailing zeros, in plain notation: `6.78`, `0.000001`, `-1.5`, `0`.
+fn plain_seconds(seconds: f64) -> String {
+    let scientific = format!("{seconds:e}");
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i64 = exponent.parse().unwrap_or(0);
+    let (negative, mantissa) = match mantissa.strip_prefix('-') {
+        Some(m) => (true, m),
+        None => (false, mantissa),
+    };
+    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    // The decimal point sits after `exponent + 1` of the digits.
+    let point = exponent + 1;
+    let (int_part, frac_part) = if point <= 0 {
+        ("0".to_string(), format!("{}{digits}", "0".repeat(point.unsigned_abs() as usize)))
+    } else if point as usize >= digits.len() {
+        (format!("{digits}{}", "0".repeat(point as usize - digits.len())), String::new())
+    } else {
+        (digits[..point as usize].to_string(), digits[point as usize..].to_string())
+    };
+    let frac = frac_part.get(..6).unwrap_or(&frac_part).trim_end_matches('0');
+    let int_part = int_part.trim_start_matches('0');
+    if int_part.is_empty() && frac.is_empty() {
+        return "0".into();
+    }
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(if int_part.is_empty() { "0" } else { int_part });
+    if !frac.is_empty() {
+        out.push('.');
+        out.push_str(frac);
+    }
+    out
 }
 
 #[cfg(test)]
@@ -418,6 +570,68 @@ mod tests {
     }
 
     #[test]
+    fn isostring_dates_times_and_timestamps_are_java_time_iso_forms_at_utc() {
+        assert_eq!(iso_date("2024-01-02").as_deref(), Some("2024-01-02Z"));
+        assert_eq!(iso_date("0001-01-01 BC").as_deref(), Some("0000-01-01Z"));
+        assert_eq!(iso_date("10000-01-01").as_deref(), Some("+10000-01-01Z"));
+        assert_eq!(iso_date("infinity").as_deref(), Some("-5877611-06-21Z"));
+        assert_eq!(iso_time("12:34:56.789").as_deref(), Some("12:34:56.789Z"));
+        assert_eq!(iso_time("12:00:00").as_deref(), Some("12:00:00Z"));
+        assert_eq!(iso_time("24:00:00").as_deref(), Some("00:00:00Z"));
+        assert_eq!(iso_timestamp("2018-06-20 15:13:16.945104").as_deref(), Some("2018-06-20T15:13:16.945104Z"));
+        assert_eq!(iso_timestamp("2018-06-20 15:13:16.9").as_deref(), Some("2018-06-20T15:13:16.9Z"));
+        assert_eq!(iso_timestamp("0002-03-04 05:06:07 BC").as_deref(), Some("-0001-03-04T05:06:07Z"));
+        assert_eq!(iso_timestamp("infinity").as_deref(), Some("+294247-01-10T04:00:25.2Z"));
+        assert_eq!(iso_timestamp("-infinity").as_deref(), Some("-290308-12-21T19:59:27.6Z"));
+        assert_eq!(iso_time("noon"), None);
+    }
+
+    #[test]
+    fn nano_timestamps_count_nanoseconds_and_refuse_what_an_int64_cannot_hold() {
+        assert_eq!(timestamp_nanos("2018-06-20 15:13:16.945104"), Ok(Some(1_529_507_596_945_104_000)));
+        assert_eq!(timestamp_nanos("1969-12-31 23:59:59.999999"), Ok(Some(-1000)));
+        assert_eq!(timestamp_nanos("infinity"), Ok(Some(i64::MAX)));
+        assert_eq!(timestamp_nanos("-infinity"), Ok(Some(i64::MIN)));
+        assert_eq!(timestamp_nanos("later"), Ok(None));
+        assert!(timestamp_nanos("2263-01-01 00:00:00").unwrap_err().contains("microseconds or isostring"));
+        assert!(timestamp_nanos("1677-01-01 00:00:00").is_err());
+    }
+
+    #[test]
+    fn intervals_as_debeziums_iso_strings() {
+        // Debezium's AbstractRecordsProducerTest.schemaAndValuesForIntervalAsString: 'P1Y2M3DT4H5M6.78S'::INTERVAL,
+        // which PostgreSQL prints (IntervalStyle postgres) as below, comes back as the same string.
+        assert_eq!(interval_iso("1 year 2 mons 3 days 04:05:06.78").as_deref(), Some("P1Y2M3DT4H5M6.78S"));
+        // RecordsStreamProducerIT.shouldHandleNonNullIntervalFiledDelete inserts '2 Months 3 Days'.
+        assert_eq!(interval_iso("2 mons 3 days").as_deref(), Some("P0Y2M3DT0H0M0S"));
+        assert_eq!(interval_iso("00:00:00").as_deref(), Some("P0Y0M0DT0H0M0S"));
+        // Each part keeps its own sign; the clock's sign applies to hours, minutes and seconds alike.
+        assert_eq!(interval_iso("-1 years -2 mons +3 days -04:05:06.5").as_deref(), Some("P-1Y-2M3DT-4H-5M-6.5S"));
+        assert_eq!(interval_iso("-1 days +02:00:00").as_deref(), Some("P0Y0M-1DT2H0M0S"));
+        assert_eq!(interval_iso("-00:00:00.000001").as_deref(), Some("P0Y0M0DT0H0M-0.000001S"));
+        assert_eq!(interval_iso("00:00:10").as_deref(), Some("P0Y0M0DT0H0M10S"));
+        assert_eq!(interval_iso("00:00:59.999999").as_deref(), Some("P0Y0M0DT0H0M59.999999S"));
+        // Debezium's double: 8 + 760160 / 1e6 is 8.760159999999999, cut to six decimals.
+        assert_eq!(interval_iso("00:00:08.76016").as_deref(), Some("P0Y0M0DT0H0M8.760159S"));
+        assert_eq!(interval_iso("178956970 years 7 mons").as_deref(), Some("P178956970Y7M0DT0H0M0S"));
+        assert_eq!(interval_iso("2562047788:00:54.775807").as_deref(), Some("P0Y0M0DT2562047788H0M54.775807S"));
+        assert_eq!(interval_iso("3 fortnights"), None);
+        assert_eq!(interval_iso("1 day 04:5:06"), None);
+    }
+
+    #[test]
+    fn interval_seconds_are_plain_decimals_cut_to_microseconds() {
+        assert_eq!(plain_seconds(6.78), "6.78");
+        assert_eq!(plain_seconds(0.0), "0");
+        assert_eq!(plain_seconds(-0.0), "0");
+        assert_eq!(plain_seconds(1e-6), "0.000001");
+        assert_eq!(plain_seconds(1e-7), "0");
+        assert_eq!(plain_seconds(-1.5), "-1.5");
+        assert_eq!(plain_seconds(50.0), "50");
+        assert_eq!(plain_seconds(1.0000019), "1.000001");
+    }
+
+    #[test]
     fn out_of_range_text_is_refused_not_overflowed() {
         assert_eq!(date_days("99999999999999999-01-01"), None);
         assert_eq!(timestamp_micros("5874899-12-31 00:00:00"), None);
@@ -487,6 +701,27 @@ mod tests {
             let sign = if hours < 0 { "-" } else { "" };
             let text = format!("{years} years {mons} mons {days} days {sign}{:02}:{mins:02}:{secs:02}", hours.abs());
             proptest::prop_assert!(interval_micros(&text).is_some(), "{}", text);
+        }
+
+        #[test]
+        fn every_interval_has_an_iso_string_with_each_part_as_printed(
+            years in -178_956_970i64..=178_956_970, mons in -11i64..=11, days in i64::from(i32::MIN)..=i64::from(i32::MAX),
+            hours in -2_562_047_788i64..=2_562_047_788, mins in 0i64..60, secs in 0i64..60, micros in 0i64..1_000_000,
+        ) {
+            let sign = if hours < 0 { "-" } else { "" };
+            let text = format!(
+                "{years} years {mons} mons {days} days {sign}{:02}:{mins:02}:{secs:02}.{micros:06}",
+                hours.abs()
+            );
+            let iso = interval_iso(&text);
+            let s = if hours < 0 { -1 } else { 1 };
+            let prefix = format!("P{years}Y{mons}M{days}DT{hours}H{}M", s * mins);
+            proptest::prop_assert!(iso.as_deref().is_some_and(|iso| iso.starts_with(&prefix)), "{} {:?}", text, iso);
+            // The seconds are the printed ones, or (Debezium's double) one microsecond nearer zero.
+            let seconds: f64 = iso.unwrap()[prefix.len()..].trim_end_matches('S').parse().unwrap();
+            let printed = (s * secs) as f64 + (s * micros) as f64 / 1e6;
+            proptest::prop_assert!(seconds.abs() <= printed.abs() + 1e-9, "{}", text);
+            proptest::prop_assert!(seconds.abs() >= printed.abs() - 1e-6 - 1e-9, "{}", text);
         }
     }
 }

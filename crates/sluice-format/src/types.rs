@@ -9,7 +9,10 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine;
 use sluice_core::ColumnSchema;
 
-use crate::{decimal, hstore, json, time, BinaryHandlingMode, DecimalHandlingMode, EncoderOptions, TimePrecisionMode};
+use crate::{
+    decimal, hstore, json, time, BinaryHandlingMode, DecimalHandlingMode, EncoderOptions, HStoreHandlingMode,
+    IntervalHandlingMode, TimePrecisionMode,
+};
 
 /// How one column is represented.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,18 +44,30 @@ pub enum Kind {
     Date(bool),
     TimeMillis(&'static str),
     TimeMicros,
+    /// `time.precision.mode=nanoseconds`: io.debezium.time.NanoTime.
+    TimeNanos,
     TimeTz,
     TimestampMillis(&'static str),
     TimestampMicros,
+    /// `time.precision.mode=nanoseconds`: io.debezium.time.NanoTimestamp.
+    TimestampNanos,
+    /// `time.precision.mode=isostring`: io.debezium.time.IsoDate, IsoTime and IsoTimestamp strings (crate::time).
+    DateIso,
+    TimeIso,
+    TimestampIso,
     /// ZonedTimestamp, with the fraction padded to the column's precision (0–6).
     TimestampTz(u32),
     Interval,
+    /// `interval.handling.mode=string`: io.debezium.time.Interval, `P<y>Y<m>M<d>DT<h>H<m>M<s>S` (crate::time).
+    IntervalString,
     Array(Box<Kind>),
     /// `point`: io.debezium.data.geometry.Point {x, y, wkb, srid}.
     Point,
     /// `hstore` (an extension type, known by name) under `hstore.handling.mode=json`, Debezium's default: the map as
     /// a JSON object in a string (io.debezium.data.Json), see crate::hstore.
     HStore,
+    /// `hstore` under `hstore.handling.mode=map`: a Connect map of string keys to optional string values.
+    HStoreMap,
     /// include.unknown.datatypes=true: the text form's bytes, represented per binary.handling.mode.
     Unknown(BinaryHandlingMode),
 }
@@ -71,7 +86,7 @@ pub fn kind_of(column: &ColumnSchema, opts: &EncoderOptions) -> Option<Kind> {
         return scalar(elem, column.type_modifier, opts).map(|k| Kind::Array(Box::new(k)));
     }
     if oid >= FIRST_USER_OID {
-        if let Some(kind) = extension_kind(&column.type_name) {
+        if let Some(kind) = extension_kind(&column.type_name, opts.hstore_handling_mode) {
             return Some(kind);
         }
     }
@@ -88,15 +103,19 @@ pub fn kind_of(column: &ColumnSchema, opts: &EncoderOptions) -> Option<Kind> {
 const FIRST_USER_OID: u32 = 16384;
 
 /// Extension types Debezium recognises by name (their OIDs vary per database).
-fn extension_kind(type_name: &str) -> Option<Kind> {
+fn extension_kind(type_name: &str, hstore_mode: HStoreHandlingMode) -> Option<Kind> {
     const LTREE: Kind = Kind::Text(Some("io.debezium.data.Ltree"));
+    let hstore = match hstore_mode {
+        HStoreHandlingMode::Json => Kind::HStore,
+        HStoreHandlingMode::Map => Kind::HStoreMap,
+    };
     Some(match type_name {
         "citext" | "isbn" => Kind::Text(None),
         "ltree" => LTREE,
         "_citext" => Kind::Array(Box::new(Kind::Text(None))),
         "_ltree" => Kind::Array(Box::new(LTREE)),
-        "hstore" => Kind::HStore,
-        "_hstore" => Kind::Array(Box::new(Kind::HStore)),
+        "_hstore" => Kind::Array(Box::new(hstore)),
+        "hstore" => hstore,
         _ => return None,
     })
 }
@@ -156,8 +175,9 @@ fn decimal_kind(mode: DecimalHandlingMode, scale: Option<u32>, precision: Option
 }
 
 fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
-    let adaptive = opts.time_precision_mode == TimePrecisionMode::Adaptive;
-    let connect = opts.time_precision_mode == TimePrecisionMode::Connect;
+    let mode = opts.time_precision_mode;
+    let adaptive = mode == TimePrecisionMode::Adaptive;
+    let connect = mode == TimePrecisionMode::Connect;
     Some(match oid {
         16 => Kind::Bool,
         21 => Kind::Int16,
@@ -191,16 +211,31 @@ fn scalar(oid: u32, typmod: i32, opts: &EncoderOptions) -> Option<Kind> {
             let digits = u32::from(opts.money_fraction_digits);
             Kind::Money(Box::new(decimal_kind(opts.decimal_handling_mode, Some(digits), None)), digits)
         }
+        // Debezium's TemporalPrecisionMode: isostring, microseconds and nanoseconds apply to every precision;
+        // timetz and timestamptz keep ZonedTime and ZonedTimestamp under every mode.
+        1082 if mode == TimePrecisionMode::IsoString => Kind::DateIso,
         1082 => Kind::Date(connect),
-        1083 if connect => Kind::TimeMillis("org.apache.kafka.connect.data.Time"),
-        1083 if adaptive && time_precision(typmod) <= 3 => Kind::TimeMillis("io.debezium.time.Time"),
-        1083 => Kind::TimeMicros,
+        1083 => match mode {
+            TimePrecisionMode::Connect => Kind::TimeMillis("org.apache.kafka.connect.data.Time"),
+            TimePrecisionMode::IsoString => Kind::TimeIso,
+            TimePrecisionMode::Nanoseconds => Kind::TimeNanos,
+            _ if adaptive && time_precision(typmod) <= 3 => Kind::TimeMillis("io.debezium.time.Time"),
+            _ => Kind::TimeMicros,
+        },
         1266 => Kind::TimeTz,
-        1114 if connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
-        1114 if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
-        1114 => Kind::TimestampMicros,
+        1114 => match mode {
+            TimePrecisionMode::Connect => Kind::TimestampMillis("org.apache.kafka.connect.data.Timestamp"),
+            TimePrecisionMode::IsoString => Kind::TimestampIso,
+            TimePrecisionMode::Microseconds => Kind::TimestampMicros,
+            TimePrecisionMode::Nanoseconds => Kind::TimestampNanos,
+            _ if time_precision(typmod) <= 3 => Kind::TimestampMillis("io.debezium.time.Timestamp"),
+            _ => Kind::TimestampMicros,
+        },
         1184 => Kind::TimestampTz(time_precision(typmod).clamp(0, 6) as u32),
-        1186 => Kind::Interval,
+        1186 => match opts.interval_handling_mode {
+            IntervalHandlingMode::Numeric => Kind::Interval,
+            IntervalHandlingMode::String => Kind::IntervalString,
+        },
         _ => return None,
     })
 }
@@ -259,11 +294,29 @@ impl Kind {
             Kind::Date(false) => ("int32", Some("io.debezium.time.Date"), None),
             Kind::TimeMillis(name) => ("int32", Some(*name), None),
             Kind::TimeMicros => ("int64", Some("io.debezium.time.MicroTime"), None),
+            Kind::TimeNanos => ("int64", Some("io.debezium.time.NanoTime"), None),
+            Kind::DateIso => ("string", Some("io.debezium.time.IsoDate"), None),
+            Kind::TimeIso => ("string", Some("io.debezium.time.IsoTime"), None),
+            Kind::TimestampIso => ("string", Some("io.debezium.time.IsoTimestamp"), None),
+            Kind::TimestampNanos => ("int64", Some("io.debezium.time.NanoTimestamp"), None),
             Kind::TimeTz => ("string", Some("io.debezium.time.ZonedTime"), None),
             Kind::TimestampMillis(name) => ("int64", Some(*name), None),
             Kind::TimestampMicros => ("int64", Some("io.debezium.time.MicroTimestamp"), None),
             Kind::TimestampTz(_) => ("string", Some("io.debezium.time.ZonedTimestamp"), None),
             Kind::Interval => ("int64", Some("io.debezium.time.MicroDuration"), None),
+            Kind::IntervalString => ("string", Some("io.debezium.time.Interval"), None),
+            Kind::HStoreMap => {
+                // Kafka's JsonConverter: `keys` and `values` follow `type`; Debezium's keys are required, values
+                // optional.
+                out.extend_from_slice(
+                    b"{\"type\":\"map\",\"keys\":{\"type\":\"string\",\"optional\":false},\
+                      \"values\":{\"type\":\"string\",\"optional\":true},\"optional\":",
+                );
+                out.extend_from_slice(if optional { b"true" } else { b"false" });
+                write_params(out, None, extra);
+                close_field(out, default, field);
+                return;
+            }
             Kind::Point => {
                 out.extend_from_slice(
                     b"{\"type\":\"struct\",\"fields\":[{\"type\":\"double\",\"optional\":false,\"field\":\"x\"},\
@@ -371,6 +424,11 @@ impl Kind {
             Kind::Date(_) => json::int(out, time::date_days(s()?).ok_or_else(|| bad("a date"))?),
             Kind::TimeMillis(_) => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? / 1000),
             Kind::TimeMicros => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))?),
+            Kind::TimeNanos => json::int(out, time::time_micros(s()?).ok_or_else(|| bad("a time"))? * 1000),
+            Kind::DateIso => json::string(out, &time::iso_date(s()?).ok_or_else(|| bad("a date"))?),
+            Kind::TimeIso => json::string(out, &time::iso_time(s()?).ok_or_else(|| bad("a time"))?),
+            Kind::TimestampIso => json::string(out, &time::iso_timestamp(s()?).ok_or_else(|| bad("a timestamp"))?),
+            Kind::TimestampNanos => json::int(out, time::timestamp_nanos(s()?)?.ok_or_else(|| bad("a timestamp"))?),
             Kind::TimeTz => json::string(out, &time::zoned_time(s()?).ok_or_else(|| bad("a time with time zone"))?),
             Kind::TimestampMillis(_) | Kind::TimestampMicros => {
                 let millis = matches!(self, Kind::TimestampMillis(_));
@@ -381,6 +439,8 @@ impl Kind {
                 json::string(out, &time::zoned_timestamp(us, *precision));
             }
             Kind::Interval => json::int(out, time::interval_micros(s()?).ok_or_else(|| bad("an interval"))?),
+            Kind::IntervalString => json::string(out, &time::interval_iso(s()?).ok_or_else(|| bad("an interval"))?),
+            Kind::HStoreMap => hstore::write_map(out, text)?,
             Kind::Array(elem) => write_array(out, elem, text)?,
             Kind::Point => {
                 let (x, y) = parse_point(text).ok_or_else(|| bad("a point"))?;
@@ -410,6 +470,10 @@ impl Kind {
             Kind::Text(_)
             | Kind::Enum(_)
             | Kind::HStore
+            | Kind::IntervalString
+            | Kind::DateIso
+            | Kind::TimeIso
+            | Kind::TimestampIso
             | Kind::DecimalAsString
             | Kind::TimeTz
             | Kind::TimestampTz(_)
@@ -441,6 +505,7 @@ impl Kind {
             },
             Kind::Text(_) | Kind::Enum(_) | Kind::DecimalAsString => json::string(out, placeholder),
             Kind::HStore => hstore::write_placeholder(out, placeholder),
+            Kind::HStoreMap => hstore::write_placeholder_map(out, placeholder),
             Kind::Array(elem) => match &**elem {
                 Kind::Text(Some("io.debezium.data.Uuid")) => {
                     out.push(b'[');

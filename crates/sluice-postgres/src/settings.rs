@@ -126,8 +126,6 @@ pub static KEYS: KeySet = KeySet {
         "snapshot.locking.mode",
         "snapshot.isolation.mode",
         "converters",
-        "hstore.handling.mode",
-        "interval.handling.mode",
         "poll.interval.ms",
         "database.tcpKeepAlive",
         "database.sslcert",
@@ -176,10 +174,6 @@ pub static KEYS: KeySet = KeySet {
         ("include.schema.comments", &["false"]),
         ("poll.interval.ms", &["*"]),
         ("slot.failover", &["false"]),
-        // The modes Sluice carries out, which are Debezium's defaults: hstore as a JSON string, intervals as
-        // microseconds.
-        ("hstore.handling.mode", &["json"]),
-        ("interval.handling.mode", &["numeric"]),
         ("table.ignore.builtin", &["true"]),
         ("streaming.delay.ms", &["0"]),
     ],

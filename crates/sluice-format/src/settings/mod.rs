@@ -9,7 +9,8 @@ use sluice_config::{key, KeySet, Settings};
 use crate::columns::{self, ColumnOptions, Family, Mapper, MapperRule, Pattern};
 use crate::naming::{NameAdjustment, Naming, TopicNamingStrategy};
 use crate::{
-    BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, TimePrecisionMode,
+    BinaryHandlingMode, Converter, DecimalHandlingMode, EncoderOptions, FailureHandlingMode, HStoreHandlingMode,
+    IntervalHandlingMode, TimePrecisionMode,
 };
 
 pub use transforms::{
@@ -28,7 +29,17 @@ pub static EVENT_KEYS: KeySet = KeySet {
     keys: &[
         key("tombstones.on.delete", "true", "a null-value record with the same key after each delete"),
         key("decimal.handling.mode", "precise", "precise, double, string"),
-        key("time.precision.mode", "adaptive", "adaptive, adaptive_time_microseconds, connect"),
+        key(
+            "time.precision.mode",
+            "adaptive",
+            "adaptive, adaptive_time_microseconds, connect, isostring, microseconds, nanoseconds",
+        ),
+        key(
+            "interval.handling.mode",
+            "numeric",
+            "numeric (microseconds, MicroDuration) or string (ISO-8601 `P…Y…M…DT…H…M…S`, Interval)",
+        ),
+        key("hstore.handling.mode", "json", "json (the map as a JSON string) or map (a Connect map)"),
         key("binary.handling.mode", "bytes", "bytes, base64, base64-url-safe, hex"),
         key("unavailable.value.placeholder", "__debezium_unavailable_value", "stands in for unchanged TOASTed values"),
         key("include.unknown.datatypes", "false", "columns of unsupported types as their text form's bytes"),
@@ -101,6 +112,8 @@ pub struct EventSettings {
     pub tombstones_on_delete: bool,
     pub decimal_handling_mode: DecimalHandlingMode,
     pub time_precision_mode: TimePrecisionMode,
+    pub interval_handling_mode: IntervalHandlingMode,
+    pub hstore_handling_mode: HStoreHandlingMode,
     pub binary_handling_mode: BinaryHandlingMode,
     pub unavailable_value_placeholder: String,
     pub include_unknown_datatypes: bool,
@@ -123,6 +136,8 @@ impl EventSettings {
             value: self.value.clone(),
             decimal_handling_mode: self.decimal_handling_mode,
             time_precision_mode: self.time_precision_mode,
+            interval_handling_mode: self.interval_handling_mode,
+            hstore_handling_mode: self.hstore_handling_mode,
             binary_handling_mode: self.binary_handling_mode,
             unavailable_value_placeholder: self.unavailable_value_placeholder.clone(),
             include_unknown_datatypes: self.include_unknown_datatypes,
@@ -160,7 +175,20 @@ pub fn read(s: &mut Settings) -> EventSettings {
                 ("adaptive", TimePrecisionMode::Adaptive),
                 ("adaptive_time_microseconds", TimePrecisionMode::AdaptiveTimeMicroseconds),
                 ("connect", TimePrecisionMode::Connect),
+                ("isostring", TimePrecisionMode::IsoString),
+                ("microseconds", TimePrecisionMode::Microseconds),
+                ("nanoseconds", TimePrecisionMode::Nanoseconds),
             ],
+        ),
+        interval_handling_mode: s.choice(
+            &k("interval.handling.mode"),
+            IntervalHandlingMode::Numeric,
+            &[("numeric", IntervalHandlingMode::Numeric), ("string", IntervalHandlingMode::String)],
+        ),
+        hstore_handling_mode: s.choice(
+            &k("hstore.handling.mode"),
+            HStoreHandlingMode::Json,
+            &[("json", HStoreHandlingMode::Json), ("map", HStoreHandlingMode::Map)],
         ),
         binary_handling_mode: s.choice(
             &k("binary.handling.mode"),

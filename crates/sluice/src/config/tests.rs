@@ -7,7 +7,10 @@ use sluice_engine::settings::DEFAULT_MAX_QUEUE_BYTES;
 use sluice_format::settings::{PredicateConfig, TransformType};
 use sluice_format::transform::records::PredicateKind;
 use sluice_format::unwrap::{DeleteMode, UnwrapOptions};
-use sluice_format::{BinaryHandlingMode, Converter, DecimalHandlingMode, FailureHandlingMode, TimePrecisionMode};
+use sluice_format::{
+    BinaryHandlingMode, Converter, DecimalHandlingMode, FailureHandlingMode, HStoreHandlingMode, IntervalHandlingMode,
+    TimePrecisionMode,
+};
 use sluice_postgres::replication::ReceiveBuffer;
 use sluice_postgres::settings::{HeartbeatConfig, SlotRetries, CONNECTOR_CLASS};
 use sluice_postgres::source::{LostSlotPolicy, PublicationMode, SkippedOperations, SlotGuardOptions, SnapshotMode};
@@ -480,8 +483,6 @@ fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
         "incremental.snapshot.chunk.size",
         "snapshot.lock.timeout.ms",
         "converters",
-        "hstore.handling.mode",
-        "interval.handling.mode",
         "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
@@ -1442,11 +1443,27 @@ fn keys_of_other_debezium_connectors_are_a_warning_not_an_error() {
 }
 
 #[test]
-fn hstore_and_interval_modes_at_the_values_sluice_carries_out_are_accepted() {
-    let loaded = ok("debezium.source.hstore.handling.mode=json\ndebezium.source.interval.handling.mode=numeric\n");
-    assert_eq!(loaded.ignored_keys, ["debezium.source.hstore.handling.mode", "debezium.source.interval.handling.mode"]);
-    for other in ["debezium.source.hstore.handling.mode=map\n", "debezium.source.interval.handling.mode=string\n"] {
-        assert!(one_problem(other).contains("does not support yet"), "{other}");
+fn hstore_and_interval_modes_take_debeziums_values_and_refuse_others() {
+    let defaults = ok("");
+    assert_eq!(defaults.config.events.hstore_handling_mode, HStoreHandlingMode::Json);
+    assert_eq!(defaults.config.events.interval_handling_mode, IntervalHandlingMode::Numeric);
+    let loaded = ok("debezium.source.hstore.handling.mode=map\ndebezium.source.interval.handling.mode=string\n");
+    assert!(loaded.ignored_keys.is_empty());
+    assert_eq!(loaded.config.events.hstore_handling_mode, HStoreHandlingMode::Map);
+    assert_eq!(loaded.config.events.interval_handling_mode, IntervalHandlingMode::String);
+    assert!(one_problem("debezium.source.hstore.handling.mode=array\n").contains("allowed values: json, map"));
+    assert!(one_problem("debezium.source.interval.handling.mode=iso\n").contains("allowed values: numeric, string"));
+}
+
+#[test]
+fn debezium_3_1_time_precision_modes_are_read() {
+    for (value, mode) in [
+        ("isostring", TimePrecisionMode::IsoString),
+        ("microseconds", TimePrecisionMode::Microseconds),
+        ("nanoseconds", TimePrecisionMode::Nanoseconds),
+    ] {
+        let loaded = ok(&format!("debezium.source.time.precision.mode={value}\n"));
+        assert_eq!(loaded.config.events.time_precision_mode, mode, "{value}");
     }
 }
 

@@ -200,3 +200,98 @@ async fn column_filters_leave_columns_out_of_snapshot_and_stream() {
     assert_eq!(envelopes[0]["after"], json!({"id": 1, "name": "a"}));
     assert_eq!(envelopes[1]["after"], json!({"id": 2, "name": "b"}));
 }
+
+/// `interval.handling.mode=string` and `hstore.handling.mode=map`, compared with Debezium's
+/// AbstractRecordsProducerTest (schemaAndValuesForIntervalAsString: 'P1Y2M3DT4H5M6.78S'::INTERVAL comes back as
+/// `P1Y2M3DT4H5M6.78S`; schemaAndValueFieldForMapEncodedHStoreTypeWithNullValues: a map with a null value) and
+/// PostgresValueConverter's schemas (io.debezium.time.Interval; a map of string to optional string).
+#[tokio::test(flavor = "multi_thread")]
+async fn string_intervals_and_map_hstores_match_debezium_in_snapshot_and_stream() {
+    let mut setup = Setup::new("modes").await;
+    setup.set("debezium.format.value.schemas.enable", "true");
+    setup.set("debezium.source.interval.handling.mode", "string");
+    setup.set("debezium.source.hstore.handling.mode", "map");
+    setup.db.psql(
+        r#"CREATE EXTENSION hstore;
+           CREATE TABLE modes (id int PRIMARY KEY, i interval, h hstore, hs hstore[]);
+           INSERT INTO modes VALUES (1, 'P1Y2M3DT4H5M6.78S', '"key1"=>"val1", "key2"=>NULL',
+                                     ARRAY['"k"=>"v"'::hstore]);"#,
+    );
+    let sluice = setup.start();
+    setup.wait_for_records("the snapshot row", WAIT, |r| !r.is_empty());
+    setup.db.psql(
+        r#"INSERT INTO modes VALUES (2, '-1 days +02:00:00.5', '"key_#1"=>"val 1", "key 2"=>" ##123 78"', NULL);"#,
+    );
+    setup.wait_for_records("the streamed row", WAIT, |r| r.len() >= 2);
+    sluice.stop();
+    let envelopes = setup.envelopes("modes");
+    let after = |i: usize| envelopes[i]["payload"]["after"].clone();
+    assert_eq!(envelopes[0]["payload"]["op"], "r");
+    assert_eq!(after(0)["i"], "P1Y2M3DT4H5M6.78S");
+    assert_eq!(after(0)["h"], json!({"key1": "val1", "key2": null}));
+    assert_eq!(after(0)["hs"], json!([{"k": "v"}]));
+    assert_eq!(envelopes[1]["payload"]["op"], "c");
+    assert_eq!(after(1)["i"], "P0Y0M-1DT2H0M0.5S");
+    // Debezium's schemaAndValueFieldForMapEncodedHStoreTypeWithSpecialCharacters.
+    assert_eq!(after(1)["h"], json!({"key_#1": "val 1", "key 2": " ##123 78"}));
+    let fields = &envelopes[0]["schema"]["fields"][1]["fields"];
+    assert_eq!(
+        fields[1],
+        json!({"type": "string", "optional": true, "name": "io.debezium.time.Interval", "version": 1, "field": "i"})
+    );
+    assert_eq!(
+        fields[2],
+        json!({"type": "map", "keys": {"type": "string", "optional": false},
+               "values": {"type": "string", "optional": true}, "optional": true, "field": "h"})
+    );
+    assert_eq!(fields[3]["items"]["type"], "map");
+}
+
+/// Debezium 3.1's `time.precision.mode` values `isostring`, `microseconds` and `nanoseconds` (DBZ-6387): date, time
+/// and timestamp per TemporalPrecisionMode, timetz and timestamptz unchanged, in the snapshot and the stream.
+#[tokio::test(flavor = "multi_thread")]
+async fn debezium_3_1_time_precision_modes_in_snapshot_and_stream() {
+    let values = "'2024-01-02', '12:34:56.789', '12:34:56.789', '12:34:56+02', '2018-06-20 15:13:16.945104',
+                  '2018-06-20 15:13:16.945', '2018-06-20 17:13:16.945104+02'";
+    let cases = [
+        (
+            "isostring",
+            json!({"d": "2024-01-02Z", "t": "12:34:56.789Z", "t3": "12:34:56.789Z", "ttz": "10:34:56Z",
+                   "ts": "2018-06-20T15:13:16.945104Z", "ts3": "2018-06-20T15:13:16.945Z",
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+        (
+            "microseconds",
+            json!({"d": 19724, "t": 45_296_789_000_i64, "t3": 45_296_789_000_i64, "ttz": "10:34:56Z",
+                   "ts": 1_529_507_596_945_104_i64, "ts3": 1_529_507_596_945_000_i64,
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+        (
+            "nanoseconds",
+            json!({"d": 19724, "t": 45_296_789_000_000_i64, "t3": 45_296_789_000_000_i64, "ttz": "10:34:56Z",
+                   "ts": 1_529_507_596_945_104_000_i64, "ts3": 1_529_507_596_945_000_000_i64,
+                   "tstz": "2018-06-20T15:13:16.945104Z"}),
+        ),
+    ];
+    for (mode, want) in cases {
+        let mut setup = Setup::new(&format!("time_{mode}")).await;
+        setup.set("debezium.source.time.precision.mode", mode);
+        setup.db.psql(&format!(
+            "CREATE TABLE times (id int PRIMARY KEY, d date, t time, t3 time(3), ttz timetz, ts timestamp,
+                                 ts3 timestamp(3), tstz timestamptz);
+             INSERT INTO times VALUES (1, {values});"
+        ));
+        let sluice = setup.start();
+        setup.wait_for_records("the snapshot row", WAIT, |r| !r.is_empty());
+        setup.db.psql(&format!("INSERT INTO times VALUES (2, {values});"));
+        setup.wait_for_records("the streamed row", WAIT, |r| r.len() >= 2);
+        sluice.stop();
+        let envelopes = setup.envelopes("times");
+        assert_eq!((&envelopes[0]["op"], &envelopes[1]["op"]), (&json!("r"), &json!("c")), "{mode}");
+        for envelope in &envelopes[..2] {
+            for (column, value) in want.as_object().unwrap() {
+                assert_eq!(&envelope["after"][column], value, "{mode}: column {column}");
+            }
+        }
+    }
+}
