@@ -159,7 +159,8 @@ struct TableCache {
     kinds: Vec<Option<Kind>>,
     /// The key's columns, in key order: `message.key.columns`' where they name some, else the primary key's.
     key_columns: Vec<usize>,
-    /// Per column, the rewrite a column mapper makes of its values (crate::columns), if any.
+    /// Per column, the rewrite a column mapper makes of its values (crate::columns), if any; empty when no column
+    /// has one, so rows without mappers pay nothing per field.
     value_maps: Vec<Option<ValueMapping>>,
     key_schema: Arc<[u8]>,
     envelope_schema: Arc<[u8]>,
@@ -862,7 +863,14 @@ fn build_table(
         topic,
         kinds,
         key_columns,
-        value_maps: plans.into_iter().map(|p| p.value).collect(),
+        value_maps: {
+            let maps: Vec<Option<ValueMapping>> = plans.into_iter().map(|p| p.value).collect();
+            if maps.iter().any(Option::is_some) {
+                maps
+            } else {
+                Vec::new()
+            }
+        },
         key_schema: key_schema.into(),
         envelope_schema: envelope_schema.into(),
         flat_schema,
@@ -923,7 +931,9 @@ fn write_row(
     Ok(())
 }
 
-/// Writes column `i`'s `"name":value`, unless its type is left out of events.
+/// Writes column `i`'s `"name":value`, unless its type is left out of events. Inlined into both loops of
+/// [`write_row`]: it runs once per column of every event.
+#[inline(always)]
 fn write_field(
     out: &mut Vec<u8>,
     cache: &TableCache,
@@ -934,7 +944,6 @@ fn write_field(
     mapped: bool,
 ) -> Result<(), EncodeError> {
     let Some(kind) = &cache.kinds[i] else { return Ok(()) };
-    let column = &cache.schema.columns[i];
     if !*first {
         out.push(b',');
     }
@@ -949,6 +958,7 @@ fn write_field(
                 out.truncate(start);
                 // A NaN or infinite numeric has no Decimal form (Debezium fails here); a column that may be
                 // null gets null rather than blocking the stream (docs/events.md#values-debezium-cannot-encode).
+                let column = &cache.schema.columns[i];
                 let optional = column.nullable && !column.primary_key;
                 if optional && kind.is_precise_decimal() && types::is_special_numeric(text) {
                     if !cache.special_decimal_logged.replace(true) {
@@ -968,7 +978,7 @@ fn write_field(
         }
     }
     if mapped {
-        if let Some(mapping) = &cache.value_maps[i] {
+        if let Some(Some(mapping)) = cache.value_maps.get(i) {
             mapping.rewrite(out, start, matches!(datum, Datum::Null));
         }
     }
