@@ -80,6 +80,11 @@ pub static KEYS: KeySet = KeySet {
         key("message.prefix.include.list", "", "regexes of logical decoding message prefixes to emit"),
         key("message.prefix.exclude.list", "", "regexes of logical decoding message prefixes to leave out"),
         key(
+            "slot.stream.params",
+            "",
+            "`name=value;…` pgoutput options added to START_REPLICATION (e.g. origin=none on PostgreSQL 16+)",
+        ),
+        key(
             "replica.identity.autoset.values",
             "",
             "`<schema.table regex>:<FULL|DEFAULT|NOTHING|INDEX name>`, comma-separated: replica identities set at start",
@@ -132,7 +137,6 @@ pub static KEYS: KeySet = KeySet {
         "database.sslkey",
         "database.sslpassword",
         "database.sslfactory",
-        "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",
@@ -343,6 +347,7 @@ pub struct PostgresSettings {
     pub slot_drop_on_stop: bool,
     pub publish_via_partition_root: Option<bool>,
     pub replica_identity_rules: Vec<ReplicaIdentityRule>,
+    pub slot_stream_params: Vec<(String, String)>,
     /// `provide.transaction.metadata`: the topic of the BEGIN/END records, `<topic.prefix>.<topic.transaction>`
     /// before sanitizing; `None` when off.
     pub transaction_topic: Option<String>,
@@ -386,6 +391,7 @@ impl PostgresSettings {
             slot_drop_on_stop: self.slot_drop_on_stop,
             publish_via_partition_root: self.publish_via_partition_root,
             replica_identity_rules: self.replica_identity_rules.clone(),
+            slot_stream_params: self.slot_stream_params.clone(),
             transaction_boundaries: self.transaction_topic.is_some(),
         }
     }
@@ -512,6 +518,7 @@ pub fn read(s: &mut Settings) -> PostgresSettings {
             s.get(&key).is_some().then(|| s.boolean(&key, false))
         },
         replica_identity_rules: replica_identity_rules(s),
+        slot_stream_params: slot_stream_params(s),
         snapshot_selection: snapshot_selection(s),
         initial_statements: initial_statements(s.get(&k("database.initial.statements")).unwrap_or("")),
         message_prefixes: {
@@ -551,6 +558,36 @@ fn transaction_topic(s: &mut Settings, topic_prefix: &str) -> Option<String> {
     // Joined with `topic.delimiter`, which the event format declares and checks (sluice_format::naming).
     let delimiter = s.string(&k("topic.delimiter"), ".");
     s.boolean(&k("provide.transaction.metadata"), false).then(|| format!("{topic_prefix}{delimiter}{topic}"))
+}
+
+/// pgoutput options Sluice sets itself or whose output it could not decode: `proto_version` 1 is what it reads,
+/// `publication_names` comes from `publication.name`, `messages` is on; `binary`, `streaming` and `two_phase` change
+/// the messages' form.
+const STREAM_PARAMS_OWNED: &[&str] =
+    &["proto_version", "publication_names", "messages", "binary", "streaming", "two_phase"];
+
+/// `slot.stream.params`: Debezium's `name=value;name=value`, passed to the plugin as `START_REPLICATION` options
+/// (quoted there). Options the server does not know stop the start with its own message.
+fn slot_stream_params(s: &mut Settings) -> Vec<(String, String)> {
+    let key = k("slot.stream.params");
+    let Some(value) = s.get(&key).map(str::to_string) else { return Vec::new() };
+    let mut params = Vec::new();
+    for entry in value.split(';').map(str::trim).filter(|e| !e.is_empty()) {
+        let Some((name, param)) =
+            entry.split_once('=').map(|(n, v)| (n.trim(), v.trim())).filter(|(n, _)| !n.is_empty())
+        else {
+            s.problem(format!("`{key}`: `{entry}` is not `name=value`"));
+            continue;
+        };
+        if STREAM_PARAMS_OWNED.iter().any(|o| o.eq_ignore_ascii_case(name)) {
+            s.problem(format!(
+                "`{key}`: `{name}` is set by Sluice or changes the stream's form it decodes; leave it out"
+            ));
+            continue;
+        }
+        params.push((name.to_string(), param.to_string()));
+    }
+    params
 }
 
 /// `replica.identity.autoset.values`: Debezium's `<table regex>:<identity>` entries, comma-separated; the identity

@@ -114,6 +114,8 @@ pub struct SourceOptions {
     pub message_prefixes: MessagePrefixes,
     /// `slot.drop.on.stop`: drop the slot after a graceful stop.
     pub slot_drop_on_stop: bool,
+    /// `slot.stream.params`: more pgoutput options for `START_REPLICATION`, after Sluice's own.
+    pub slot_stream_params: Vec<(String, String)>,
     /// `replica.identity.autoset.values`: replica identities set on the captured tables at start.
     pub replica_identity_rules: Vec<ReplicaIdentityRule>,
     /// `publish.via.partition.root`: a partitioned table's changes arrive as its root's, not its partitions'.

@@ -78,7 +78,9 @@ pub(crate) async fn run(
 ) -> Result<SourceOutcome, SourceError> {
     let Prepared { repl, catalog, start_lsn, .. } = prepared;
     let publication = format!("\"{}\"", options.publication_name.replace('"', "\"\""));
-    let plugin_options = [("proto_version", "1"), ("publication_names", publication.as_str()), ("messages", "true")];
+    let mut plugin_options =
+        vec![("proto_version", "1"), ("publication_names", publication.as_str()), ("messages", "true")];
+    plugin_options.extend(options.slot_stream_params.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     let stream = repl.start_replication(&options.slot_name, start_lsn, &plugin_options).await.map_err(|e| {
         match e.sqlstate() {
             Some("55006") => SourceError::SlotInUse { slot: options.slot_name.clone(), detail: e.to_string() },

@@ -477,13 +477,24 @@ fn replica_identity_autoset_values_are_read_as_debezium_writes_them_and_bad_entr
 }
 
 #[test]
+fn slot_stream_params_pass_options_to_pgoutput_but_not_the_ones_sluice_sets_or_cannot_decode() {
+    let key = "debezium.source.slot.stream.params";
+    let loaded = ok(&format!("{key}=origin=none; x-custom = 1\n"));
+    let params = &loaded.config.source.slot_stream_params;
+    assert_eq!(params, &[("origin".to_string(), "none".to_string()), ("x-custom".to_string(), "1".to_string())]);
+    for owned in ["proto_version=2", "publication_names=x", "Binary=true", "streaming=on", "two_phase=on"] {
+        assert!(one_problem(&format!("{key}={owned}\n")).contains("set by Sluice or changes the stream"), "{owned}");
+    }
+    assert!(one_problem(&format!("{key}=origin\n")).contains("is not `name=value`"));
+}
+
+#[test]
 fn the_generous_list_of_debezium_keys_is_not_supported_yet() {
     for key in [
         "heartbeat.topics.prefix",
         "incremental.snapshot.chunk.size",
         "snapshot.lock.timeout.ms",
         "converters",
-        "slot.stream.params",
         "xmin.fetch.interval.ms",
         "truncate.handling.mode",
         "include.schema.changes",

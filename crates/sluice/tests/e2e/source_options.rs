@@ -244,3 +244,14 @@ async fn replica_identity_autoset_values_give_captured_tables_their_identity_bef
     let update = records.iter().find(|r| r["value"]["op"] == "u").unwrap();
     assert_eq!(update["value"]["before"], json!({"id": 1, "note": "a"}));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn slot_stream_params_reach_the_plugin_and_an_option_it_does_not_know_stops_the_start_with_its_message() {
+    let mut setup = Setup::new("slot_stream_params").await;
+    setup.db.psql("CREATE TABLE t (id int PRIMARY KEY)");
+    // PostgreSQL 15's pgoutput has no `origin` option (16 added it): the server's refusal proves the option reached it.
+    setup.set("debezium.source.slot.stream.params", "origin=none");
+    let (code, log) = setup.run_to_exit(WAIT);
+    assert_ne!(code, 0, "{log}");
+    assert!(log.contains("unrecognized pgoutput option") && log.contains("origin"), "{log}");
+}
