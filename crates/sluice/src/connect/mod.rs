@@ -266,9 +266,52 @@ fn format_of(converter: &str) -> String {
     }
 }
 
+/// Kafka Connect's own checks of the framework keys Sluice reads (`errors.*`): a value Kafka Connect refuses is refused
+/// here too, in its words.
+fn framework_problems(config: &BTreeMap<String, String>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let invalid =
+        |key: &str, value: &str, rule: &str| format!("`{key}`: Invalid value {value} for configuration {key}: {rule}");
+    if let Some(value) = config.get("errors.tolerance") {
+        if !["none", "all"].iter().any(|t| value.trim().eq_ignore_ascii_case(t)) {
+            problems.push(invalid("errors.tolerance", value, "String must be one of: none, all"));
+        }
+    }
+    for key in ["errors.log.enable", "errors.log.include.messages"] {
+        if let Some(value) = config.get(key) {
+            if !["true", "false"].iter().any(|b| value.trim().eq_ignore_ascii_case(b)) {
+                problems.push(invalid(key, value, "Expected value to be either true or false"));
+            }
+        }
+    }
+    for key in ["errors.retry.timeout", "errors.retry.delay.max.ms"] {
+        if let Some(value) = config.get(key) {
+            if value.trim().parse::<i64>().is_err() {
+                problems.push(invalid(key, value, "Not a number of type LONG"));
+            }
+        }
+    }
+    problems
+}
+
+/// Kafka Connect's `errors.tolerance=all` for a source connector: records that fail conversion are skipped, and logged
+/// under `errors.log.enable=true`. Sluice's `event.processing.failure.handling.mode` does that (`warn` logs, `skip`
+/// counts only), unless the configuration sets it itself.
+fn failure_mode_of(connector: &BTreeMap<String, String>) -> Option<&'static str> {
+    let tolerant = connector.get("errors.tolerance").is_some_and(|t| t.trim().eq_ignore_ascii_case("all"));
+    if !tolerant || connector.contains_key("event.processing.failure.handling.mode") {
+        return None;
+    }
+    let logged = connector.get("errors.log.enable").is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    Some(if logged { "warn" } else { "skip" })
+}
+
 /// A connector's Kafka Connect configuration as Debezium Server keys for the pipeline.
 pub fn translate(worker: &WorkerConfig, name: &str, connector: &BTreeMap<String, String>) -> Vec<(String, String)> {
     let mut out: BTreeMap<String, String> = BTreeMap::new();
+    if let Some(mode) = failure_mode_of(connector) {
+        out.insert("debezium.source.event.processing.failure.handling.mode".into(), mode.into());
+    }
     let merged = worker.defaults.iter().cloned().chain(connector.iter().map(|(k, v)| (k.clone(), v.clone())));
     for (key, value) in merged {
         let (k, v) = match key.as_str() {
@@ -546,7 +589,8 @@ async fn upsert(
     }
     let stored = worker.get(name).map(|c| c.desired().config);
     restore_hidden(&mut config, stored.as_ref()).map_err(|p| invalid(&p))?;
-    let refused = policy::problems(&config, worker.config.override_policy, &worker.config.limits);
+    let mut refused = policy::problems(&config, worker.config.override_policy, &worker.config.limits);
+    refused.extend(framework_problems(&config));
     if !refused.is_empty() {
         return Err(invalid(&refused));
     }
@@ -651,6 +695,7 @@ async fn validate_plugin_config(
         problems.push(format!("`connector.class`: Sluice runs {CONNECTOR_CLASS}"));
     }
     problems.extend(policy::problems(&config, worker.config.override_policy, &worker.config.limits));
+    problems.extend(framework_problems(&config));
     if problems.is_empty() {
         problems.extend(validate(&worker.config, translate(&worker.config, &name, &config)).err().unwrap_or_default());
     }
@@ -1184,6 +1229,34 @@ mod tests {
     fn an_https_listener_without_a_key_store_is_an_error() {
         let problems = worker_from("bootstrap.servers=b:9092\nlisteners=https://127.0.0.1:8443\n").unwrap_err();
         assert!(problems.iter().any(|p| p.contains("ssl.keystore.location")), "{problems:?}");
+    }
+
+    #[test]
+    fn errors_tolerance_all_skips_unencodable_events_and_logs_them_only_with_errors_log_enable() {
+        let config = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
+        let mode = |pairs: &[(&str, &str)]| {
+            let translated: BTreeMap<String, String> = translate(&worker(), "pg", &config(pairs)).into_iter().collect();
+            translated.get("debezium.source.event.processing.failure.handling.mode").cloned()
+        };
+        assert_eq!(mode(&[("errors.tolerance", "all")]).as_deref(), Some("skip"));
+        assert_eq!(mode(&[("errors.tolerance", "ALL"), ("errors.log.enable", "true")]).as_deref(), Some("warn"));
+        assert_eq!(mode(&[("errors.tolerance", "none")]), None, "Kafka Connect's default: fail");
+        assert_eq!(
+            mode(&[("errors.tolerance", "all"), ("event.processing.failure.handling.mode", "fail")]).as_deref(),
+            Some("fail"),
+            "the connector's own mode wins"
+        );
+        let problems = framework_problems(&config(&[
+            ("errors.tolerance", "some"),
+            ("errors.log.enable", "yes"),
+            ("errors.retry.timeout", "soon"),
+            ("errors.retry.delay.max.ms", "60000"),
+        ]));
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert!(problems[0]
+            .contains("Invalid value some for configuration errors.tolerance: String must be one of: none, all"));
     }
 
     #[test]

@@ -314,3 +314,18 @@ async fn offsets_are_altered_only_on_a_stopped_connector_and_only_with_a_well_fo
     assert_eq!(http(addr, "PATCH", "/connectors/pg/offsets", Some(&reset)).0, 200);
     assert_eq!(json_of(&http(addr, "GET", "/connectors/pg/offsets", None).1), json!({"offsets": []}));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kafka_connects_errors_keys_are_checked_as_kafka_connect_checks_them() {
+    let setup = Setup::new("rest_errors_keys").await;
+    let worker = Worker::start(&setup, "");
+    let mut config = connector(&setup, "rest_errors_slot");
+    config["errors.tolerance"] = json!("some");
+    let (code, body) = worker.put("tolerant", &config);
+    assert_eq!(code, 400, "{body}");
+    assert!(body.contains("Invalid value some for configuration errors.tolerance"), "{body}");
+    config["errors.tolerance"] = json!("all");
+    config["errors.log.enable"] = json!(true);
+    config["errors.retry.timeout"] = json!(-1);
+    assert_eq!(worker.put("tolerant", &config).0, 201, "Kafka Connect's valid values are accepted");
+}
