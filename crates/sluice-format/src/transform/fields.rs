@@ -119,6 +119,25 @@ fn value_end(json: &[u8], i: usize) -> Option<usize> {
 }
 
 /// A member's name, unescaped.
+/// Appends `"<field>":null` to the object being written in `out` for each of `wanted` that `fields` (the members
+/// of `json`) lack: a schemaless value gets every field a transform names, as Kafka's map-based transforms put them.
+pub(super) fn append_missing_as_null<'a>(
+    out: &mut Vec<u8>,
+    json: &[u8],
+    fields: &[Member],
+    wanted: impl IntoIterator<Item = &'a str>,
+) {
+    for field in wanted {
+        if !fields.iter().any(|m| name(json, m) == field) {
+            if out.len() > 1 {
+                out.push(b',');
+            }
+            json::string(out, field);
+            out.extend_from_slice(b":null");
+        }
+    }
+}
+
 pub(super) fn name<'a>(json: &'a [u8], member: &Member) -> Cow<'a, str> {
     let quoted = &json[member.key.clone()];
     let inner = &quoted[1..quoted.len() - 1];
@@ -513,15 +532,7 @@ impl MaskField {
         }
         // Without a schema Kafka puts every named field, so one the value lacks appears as null.
         if schema.is_none() {
-            for field in &self.fields {
-                if !fields.iter().any(|m| name(json, m) == field.as_str()) {
-                    if out.len() > 1 {
-                        out.push(b',');
-                    }
-                    json::string(&mut out, field);
-                    out.extend_from_slice(b":null");
-                }
-            }
+            append_missing_as_null(&mut out, json, &fields, self.fields.iter().map(String::as_str));
         }
         out.push(b'}');
         Ok(match schema {
@@ -1176,4 +1187,4 @@ pub(super) fn not_a_struct(side: Side) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -279,37 +279,18 @@ fn tokens(text: &str) -> Result<Vec<(usize, Token)>, ParseError> {
                 i += 1;
                 Token::Compare(if c == b'<' { Compare::Lt } else { Compare::Gt })
             }
-            b'.' => {
+            b'.' | b'[' | b']' | b'(' | b')' | b'!' | b'?' | b':' => {
                 i += 1;
-                Token::Dot
-            }
-            b'[' => {
-                i += 1;
-                Token::LBracket
-            }
-            b']' => {
-                i += 1;
-                Token::RBracket
-            }
-            b'(' => {
-                i += 1;
-                Token::LParen
-            }
-            b')' => {
-                i += 1;
-                Token::RParen
-            }
-            b'!' => {
-                i += 1;
-                Token::Not
-            }
-            b'?' => {
-                i += 1;
-                Token::Question
-            }
-            b':' => {
-                i += 1;
-                Token::Colon
+                match c {
+                    b'.' => Token::Dot,
+                    b'[' => Token::LBracket,
+                    b']' => Token::RBracket,
+                    b'(' => Token::LParen,
+                    b')' => Token::RParen,
+                    b'!' => Token::Not,
+                    b'?' => Token::Question,
+                    _ => Token::Colon,
+                }
             }
             b'+' => {
                 if bytes.get(i + 1) == Some(&b'+') || bytes.get(i + 1) == Some(&b'=') {

@@ -25,8 +25,8 @@ use serde_json::{Map, Value};
 use sluice_core::{Payload, Record};
 
 use super::fields::{
-    members, name, operand, operand_ref, struct_parts, FieldType, FieldTypes, Schema, SchemaCache, Side, DECIMAL,
-    SCHEMA_CACHE_ENTRIES,
+    append_missing_as_null, members, name, operand, operand_ref, struct_parts, FieldType, FieldTypes, Schema,
+    SchemaCache, Side, DECIMAL, SCHEMA_CACHE_ENTRIES,
 };
 use super::java::DateFormat;
 use crate::json;
@@ -567,15 +567,7 @@ impl Cast {
                 }
                 // Without a schema Kafka puts every field of the spec, so one the value lacks appears as null.
                 if schema.is_none() {
-                    for (field, _) in casts {
-                        if !fields.iter().any(|m| name(json, m) == field.as_str()) {
-                            if out.len() > 1 {
-                                out.push(b',');
-                            }
-                            json::string(&mut out, field);
-                            out.extend_from_slice(b":null");
-                        }
-                    }
+                    append_missing_as_null(&mut out, json, &fields, casts.iter().map(|(field, _)| field.as_str()));
                 }
                 out.push(b'}');
                 match schema {

@@ -6,7 +6,8 @@ use sluice_core::Position;
 
 use super::*;
 
-fn record(key: Option<Payload>, value: Option<Payload>) -> Record {
+/// A record of `key` and `value` on topic `test` (shared with the other transforms' tests).
+pub(in crate::transform) fn record(key: Option<Payload>, value: Option<Payload>) -> Record {
     Record {
         topic: Arc::from("test"),
         partition: None,
@@ -18,11 +19,11 @@ fn record(key: Option<Payload>, value: Option<Payload>) -> Record {
     }
 }
 
-fn json_payload(v: Value) -> Option<Payload> {
+pub(in crate::transform) fn json_payload(v: Value) -> Option<Payload> {
     Some(Payload::Json(serde_json::to_vec(&v).unwrap()))
 }
 
-fn with_schema(schema: Value, v: Value) -> Option<Payload> {
+pub(in crate::transform) fn with_schema(schema: Value, v: Value) -> Option<Payload> {
     let schema: Arc<[u8]> = Arc::from(serde_json::to_vec(&schema).unwrap());
     Some(Payload::JsonWithSchema { schema, payload: serde_json::to_vec(&v).unwrap() })
 }

@@ -3,32 +3,10 @@
 //! writes them.
 
 use serde_json::{json, Value};
-use sluice_core::Position;
 
 use super::*;
+use crate::transform::fields::tests::{json_payload as schemaless, record, with_schema};
 
-fn record(key: Option<Payload>, value: Option<Payload>) -> Record {
-    Record {
-        topic: Arc::from("test"),
-        partition: None,
-        key,
-        value,
-        headers: Vec::new(),
-        timestamp_ms: 0,
-        position: Position::default(),
-    }
-}
-
-fn schemaless(v: Value) -> Option<Payload> {
-    Some(Payload::Json(serde_json::to_vec(&v).unwrap()))
-}
-
-fn with_schema(schema: Value, v: Value) -> Option<Payload> {
-    let schema: Arc<[u8]> = Arc::from(serde_json::to_vec(&schema).unwrap());
-    Some(Payload::JsonWithSchema { schema, payload: serde_json::to_vec(&v).unwrap() })
-}
-
-/// The payload and, when there is one, the schema.
 fn parts(p: &Option<Payload>) -> (Value, Value) {
     match p {
         Some(Payload::JsonWithSchema { schema, payload }) => {
