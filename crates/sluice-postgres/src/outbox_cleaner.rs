@@ -149,7 +149,7 @@ pub async fn run_outbox_cleaner(
                     pending.drain(..n);
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, table = %cleanup.table, "outbox cleaner: delete failed; trying again");
+                    tracing::warn!(error = %crate::error::describe(&e), table = %cleanup.table, "outbox cleaner: delete failed; trying again");
                     if !open {
                         return;
                     }

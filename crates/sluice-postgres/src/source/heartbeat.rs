@@ -65,7 +65,7 @@ pub async fn run_heartbeat_actions(
                 let Some(c) = client.as_ref() else { continue };
                 if let Some(query) = &actions.action_query {
                     if let Err(e) = c.batch_execute(query).await {
-                        tracing::warn!(error = %e, query = %query, "heartbeat.action.query failed; trying again on the next heartbeat");
+                        tracing::warn!(error = %crate::error::describe(&e), query = %query, "heartbeat.action.query failed; trying again on the next heartbeat");
                     }
                 }
                 if actions.emit_message {
@@ -73,7 +73,7 @@ pub async fn run_heartbeat_actions(
                         .execute("SELECT pg_logical_emit_message(false, $1, ''::text)", &[&HEARTBEAT_MESSAGE_PREFIX])
                         .await;
                     if let Err(e) = emitted {
-                        tracing::warn!(error = %e, "heartbeat.emit.message: pg_logical_emit_message failed; trying again on the next heartbeat");
+                        tracing::warn!(error = %crate::error::describe(&e), "heartbeat.emit.message: pg_logical_emit_message failed; trying again on the next heartbeat");
                     }
                 }
             }

@@ -387,7 +387,8 @@ async fn ensure_publication(options: &SourceOptions, catalog: &Catalog) -> Resul
     };
     if let Some(ddl) = ddl {
         client.batch_execute(&ddl).await.map_err(|e| {
-            SourceError::prerequisite(format!("cannot create or alter publication `{name}`: {e}"), create_fix)
+            let cause = crate::error::describe(&e);
+            SourceError::prerequisite(format!("cannot create or alter publication `{name}`: {cause}"), create_fix)
         })?;
         tracing::info!(publication = %name, "{ddl}");
     }

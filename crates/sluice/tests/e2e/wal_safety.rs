@@ -163,6 +163,8 @@ async fn a_failing_heartbeat_action_query_is_logged_and_capture_goes_on() {
         .set("debezium.source.heartbeat.action.query", "UPDATE no_such_table SET x = 1");
     let mut sluice = setup.start();
     sluice.wait_for_log("heartbeat.action.query failed", WAIT);
+    // PostgreSQL's own words, not tokio-postgres's bare "db error".
+    sluice.wait_for_log("relation \"no_such_table\" does not exist", WAIT);
     setup.db.psql("INSERT INTO t VALUES (1)");
     setup.wait_for_records("the insert", WAIT, |r| r.iter().any(|r| r["topic"] == "test.public.t"));
     sluice.stop();
