@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 
 pub use properties::{parse as parse_properties, Entry};
 pub use registry::{key, Key, KeySet, Registry, DEBEZIUM_SERVER_SINKS};
-pub use settings::{closest, list, Settings};
+pub use settings::{closest, list, name_pattern, Settings};
 pub use substitute::{redact, ProviderLimits};
 
 /// A valid configuration plus what the caller should log.

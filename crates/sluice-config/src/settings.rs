@@ -147,13 +147,19 @@ impl Settings {
         let value = self.get(key)?.to_string();
         let mut out = Vec::new();
         for part in split_regex_list(&value) {
-            match RegexBuilder::new(&format!("^(?:{part})$")).case_insensitive(true).build() {
+            match name_pattern(&part) {
                 Ok(r) => out.push(r),
                 Err(e) => self.problems.push(format!("`{key}`: `{part}` is not a valid regular expression: {e}")),
             }
         }
         (!out.is_empty()).then_some(out)
     }
+}
+
+/// How Debezium matches a name (`schema.table`, `schema.table.column`, a message prefix) against a configured regex:
+/// anchored at both ends and case-insensitive (its `Predicates.includes`).
+pub fn name_pattern(expr: &str) -> Result<Regex, regex::Error> {
+    RegexBuilder::new(&format!("^(?:{expr})$")).case_insensitive(true).build()
 }
 
 /// A comma-separated list, trimmed, blanks skipped.

@@ -32,7 +32,7 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use regex::{Regex, RegexBuilder};
+use regex::Regex;
 use sluice_core::{ColumnSchema, TableSchema};
 
 use crate::json;
@@ -48,7 +48,7 @@ pub struct Pattern(Regex);
 impl Pattern {
     /// `^(?:expr)$`, case-insensitive, as Debezium's `Predicates.includes` matches.
     pub fn new(expr: &str) -> Result<Self, regex::Error> {
-        RegexBuilder::new(&format!("^(?:{expr})$")).case_insensitive(true).build().map(Pattern)
+        sluice_config::name_pattern(expr).map(Pattern)
     }
 
     fn matches(&self, s: &str) -> bool {

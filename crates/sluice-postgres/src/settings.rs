@@ -597,7 +597,7 @@ fn replica_identity_rules(s: &mut Settings) -> Vec<ReplicaIdentityRule> {
     let key = k("replica.identity.autoset.values");
     let Some(value) = s.get(&key).map(str::to_string) else { return Vec::new() };
     let mut rules = Vec::new();
-    for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+    for entry in sluice_config::list(&value) {
         let Some((table, identity)) = entry.rsplit_once(':') else {
             s.problem(format!("`{key}`: `{entry}` is not `<schema.table regex>:<replica identity>`"));
             continue;
@@ -613,7 +613,7 @@ fn replica_identity_rules(s: &mut Settings) -> Vec<ReplicaIdentityRule> {
                 continue;
             }
         };
-        match regex::RegexBuilder::new(&format!("^(?:{})$", table.trim())).case_insensitive(true).build() {
+        match sluice_config::name_pattern(table.trim()) {
             Ok(tables) => rules.push(ReplicaIdentityRule { tables, identity }),
             Err(e) => s.problem(format!("`{key}`: `{table}` is not a regular expression: {e}")),
         }
